@@ -1,0 +1,62 @@
+//! Camera sources behind one trait: the daemon publishes whatever a [`Source`] delivers.
+
+use shmproto::{Geometry, Intrinsics, SourceKind};
+
+/// What a source tells clients about itself; copied into every frame's metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceInfo {
+    pub kind: SourceKind,
+    /// Human-readable description: device name and serial, recording path, scene name.
+    pub description: String,
+    /// Intrinsics of the colour plane (which depth is aligned to, when aligned).
+    pub intrinsics: Option<Intrinsics>,
+    /// Metres per depth unit; `None` for colour-only sources.
+    pub depth_scale_m: Option<f32>,
+    pub depth_aligned_to_color: bool,
+}
+
+/// One captured frame in buffers the source fills and the caller reuses from frame to frame.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedFrame {
+    /// The source's frame counter.
+    pub frame_number: u64,
+    /// Capture time, nanoseconds since the Unix epoch.
+    pub capture_wall_ns: u64,
+    /// Capture time on `CLOCK_MONOTONIC` ([`shmproto::monotonic_now_ns`]).
+    pub capture_mono_ns: u64,
+    /// Tightly packed RGB8, `geometry.color_len()` bytes.
+    pub rgb: Vec<u8>,
+    /// Tightly packed little-endian Z16, `geometry.depth_len()` bytes; empty without depth.
+    pub depth: Vec<u8>,
+}
+
+/// Why a source could not deliver.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The device or recording could not be opened (absent, busy, permission, bad file).
+    #[error("cannot open the {kind} source: {reason}")]
+    Open { kind: SourceKind, reason: String },
+    /// The source was open but a frame could not be read (unplugged, USB error, read error).
+    #[error("the {kind} source failed: {reason}")]
+    Capture { kind: SourceKind, reason: String },
+    /// A recording reached its end (and does not loop).
+    #[error("the recording ended")]
+    EndOfStream,
+    /// The source was requested but this binary was built without its cargo feature.
+    #[error("the {kind} source is not built into this binary: rebuild with `--features {feature}`")]
+    NotBuilt { kind: SourceKind, feature: &'static str },
+}
+
+/// A camera, recording or generator that produces frames of a fixed geometry.
+pub trait Source: Send {
+    /// Geometry of every frame this source delivers.
+    fn geometry(&self) -> Geometry;
+
+    /// Description, intrinsics and depth scale.
+    fn info(&self) -> SourceInfo;
+
+    /// Blocks until the next frame is available and writes it into `frame`, resizing its
+    /// buffers only when they are too small. Sources pace themselves (a camera by its clock, the
+    /// synthetic scene by its configured fps).
+    fn next_frame(&mut self, frame: &mut CapturedFrame) -> Result<(), SourceError>;
+}
