@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building the workspace needs, with every feature:
+#   libclang1-14   bindgen in nokhwa's v4l2-sys-mit (feature `webcam`): "Unable to find libclang"
+#   pkg-config     realsense-sys finds librealsense2 with it (feature `realsense`)
+#   libusb-1.0-0   librealsense2 (from the pyrealsense2 wheel or Intel's packages) links against it
+#   python3-venv   scripts/setup-realsense.sh makes a venv (only when `python3 -m venv` lacks ensurepip)
+#
+# Idempotent: when everything is installed it only checks (well under a second) and touches no
+# network. As root it runs apt-get; otherwise it prints the exact command and fails.
+#
+# Usage: scripts/setup-build-deps.sh
+set -euo pipefail
+
+packages=(libclang1-14 pkg-config libusb-1.0-0)
+
+# A python without ensurepip (Debian's own python3 without python3-venv) cannot make venvs.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    packages+=(python3-venv)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        missing+=("$package")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "setup-build-deps: all present (${packages[*]})"
+    exit 0
+fi
+
+command_line="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+if [[ "$(id -u)" != 0 ]]; then
+    echo "setup-build-deps: missing Debian packages: ${missing[*]}" >&2
+    echo "setup-build-deps: run as root: sudo sh -c '$command_line'" >&2
+    exit 1
+fi
+
+echo "setup-build-deps: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup-build-deps: done"
