@@ -95,7 +95,9 @@ impl Default for Geometry {
 /// Why a geometry cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GeometryError {
-    #[error("frame size {width}x{height} is invalid: each side must be between 1 and {max} pixels")]
+    #[error(
+        "frame size {width}x{height} is invalid: each side must be between 1 and {max} pixels"
+    )]
     Dimensions { width: u32, height: u32, max: u32 },
 }
 
@@ -150,8 +152,9 @@ impl Geometry {
 
     /// Bytes per depth row, 0 without depth.
     pub fn depth_stride(&self) -> usize {
-        self.depth
-            .map_or(0, |format| self.width as usize * format.bytes_per_pixel() as usize)
+        self.depth.map_or(0, |format| {
+            self.width as usize * format.bytes_per_pixel() as usize
+        })
     }
 
     /// Bytes of one depth plane, 0 without depth.
@@ -181,7 +184,11 @@ mod tests {
     #[test]
     fn zero_and_huge_sides_are_rejected() {
         assert!(Geometry::rgbd(0, 480).validate().is_err());
-        assert!(Geometry::rgbd(640, MAX_DIMENSION_PX + 1).validate().is_err());
-        assert!(Geometry::rgbd(MAX_DIMENSION_PX, MAX_DIMENSION_PX).validate().is_ok());
+        assert!(Geometry::rgbd(640, MAX_DIMENSION_PX + 1)
+            .validate()
+            .is_err());
+        assert!(Geometry::rgbd(MAX_DIMENSION_PX, MAX_DIMENSION_PX)
+            .validate()
+            .is_ok());
     }
 }

@@ -2,13 +2,71 @@
 //!
 //! This crate is the only code that knows segment names and bytes. `docs/protocol.md` is the
 //! normative description of the layout and the algorithms implemented here.
+//!
+//! A writer publishes frames into a ring of slots guarded by sequence words (a seqlock per
+//! slot); readers copy the newest complete frame into their own reusable [`FrameBuf`] and
+//! never see a torn frame. Readers block on a futex until the next publish.
+//!
+//! ```
+//! use std::time::Duration;
+//! use shmproto::{FrameBuf, FrameMetadata, Geometry, Namespace, Reader, SourceKind, Writer, WriterConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let namespace = Namespace::new(&format!("doc{}", std::process::id()))?;
+//! let geometry = Geometry::rgbd(64, 48);
+//! let mut writer = Writer::create(WriterConfig::new(namespace.clone(), geometry))?;
+//!
+//! let mut reader = Reader::open(&namespace)?;
+//! let metadata = FrameMetadata {
+//!     frame_number: 1,
+//!     capture_wall_ns: shmproto::wall_now_ns(),
+//!     capture_mono_ns: shmproto::monotonic_now_ns(),
+//!     fps: 30.0,
+//!     source_kind: SourceKind::Other,
+//!     source_description: "doc test".into(),
+//!     intrinsics: None,
+//!     depth_scale_m: Some(0.001),
+//!     depth_aligned_to_color: true,
+//! };
+//! let rgb = vec![7u8; geometry.color_len()];
+//! let depth = vec![1u8; geometry.depth_len()];
+//! writer.publish(&rgb, Some(&depth), &metadata)?;
+//!
+//! let mut frame = FrameBuf::new();
+//! assert!(reader.wait_next(&mut frame, Duration::from_secs(1))?);
+//! assert_eq!(frame.frame_number(), 1);
+//! assert_eq!(frame.rgb(), &rgb[..]);
+//! assert_eq!(frame.metadata()?.source_description, "doc test");
+//! # Ok(())
+//! # }
+//! ```
 
 mod clock;
+mod error;
+mod frame;
 mod geometry;
+mod inspect;
+pub mod layout;
+mod liveness;
 mod metadata;
 mod names;
+mod reader;
+mod segment;
+mod session;
+mod status;
+mod wait;
+mod writer;
 
 pub use clock::{monotonic_now_ns, wall_now_ns};
+pub use error::{CreateError, OpenError, PublishError, ReadError};
+pub use frame::{FrameBuf, FrameHeader};
 pub use geometry::{ColorFormat, DepthFormat, Geometry, GeometryError, MAX_DIMENSION_PX};
+pub use inspect::{inspect, remove_stale, NamespaceReport, SegmentReport, WriterReport};
+pub use layout::LayoutError;
+pub use liveness::{process_exists, Liveness, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT};
 pub use metadata::{DistortionModel, FrameMetadata, Intrinsics, SourceKind};
 pub use names::{Namespace, NamespaceError, MAX_NAMESPACE_LEN, NAMESPACE_ENV};
+pub use reader::{probe, Reader};
+pub use segment::{SegmentError, SegmentStat};
+pub use status::{SourceState, WriterStatus};
+pub use writer::{SegmentOwner, Writer, WriterConfig};

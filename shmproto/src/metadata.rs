@@ -115,7 +115,9 @@ impl Intrinsics {
                     y = (yo - delta_y) * icdist;
                 }
             }
-            DistortionModel::None | DistortionModel::ModifiedBrownConrady | DistortionModel::Other => {}
+            DistortionModel::None
+            | DistortionModel::ModifiedBrownConrady
+            | DistortionModel::Other => {}
         }
         [depth_m * x, depth_m * y, depth_m]
     }
@@ -183,6 +185,9 @@ mod tests {
             depth_aligned_to_color: true,
         };
         let json = serde_json::to_vec(&metadata).unwrap();
-        assert_eq!(serde_json::from_slice::<FrameMetadata>(&json).unwrap(), metadata);
+        assert_eq!(
+            serde_json::from_slice::<FrameMetadata>(&json).unwrap(),
+            metadata
+        );
     }
 }

@@ -2,9 +2,10 @@
 
 use std::fmt;
 
-/// Longest namespace accepted. macOS limits POSIX shared-memory names to 31 bytes, and the
+/// Longest namespace accepted. macOS limits POSIX shared-memory names to 31 bytes including
+/// the leading slash, and the
 /// longest segment name is `aaa_<namespace>_depth_frame`.
-pub const MAX_NAMESPACE_LEN: usize = 15;
+pub const MAX_NAMESPACE_LEN: usize = 14;
 
 /// Environment variable that selects the namespace when no `--namespace` flag is given.
 pub const NAMESPACE_ENV: &str = "AAA_NAMESPACE";
@@ -119,14 +120,14 @@ mod tests {
 
     #[test]
     fn named_namespace_is_inserted_and_fits_macos() {
-        let ns = Namespace::new("abcdefghij12345").unwrap();
-        assert_eq!(ns.rgb_segment(), "aaa_abcdefghij12345_rgb_frame");
+        let ns = Namespace::new("abcdefghij1234").unwrap();
+        assert_eq!(ns.rgb_segment(), "aaa_abcdefghij1234_rgb_frame");
         assert!(ns.depth_segment().len() + 1 <= 31);
     }
 
     #[test]
     fn bad_namespaces_are_refused() {
-        for bad in ["a/b", "with space", "x".repeat(16).as_str(), "dot.", "ü"] {
+        for bad in ["a/b", "with space", "x".repeat(15).as_str(), "dot.", "ü"] {
             assert!(Namespace::new(bad).is_err(), "{bad:?} accepted");
         }
     }

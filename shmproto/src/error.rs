@@ -1,0 +1,95 @@
+//! Errors of the writer and reader sides.
+
+use crate::layout::LayoutError;
+use crate::liveness::Liveness;
+use crate::segment::SegmentError;
+
+/// Why a reader could not attach to a namespace.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Segment(#[from] SegmentError),
+    /// A segment's bytes do not describe a valid protocol segment.
+    #[error("shared-memory segment {segment} is invalid: {problem}")]
+    Invalid {
+        segment: String,
+        problem: LayoutError,
+    },
+    /// The segments belong to different writers (one was replaced while we opened them).
+    #[error("shared-memory segment {segment} belongs to writer session {found:#x}, expected {expected:#x} (writer restarted; try again)")]
+    SessionMismatch {
+        segment: String,
+        expected: u64,
+        found: u64,
+    },
+    /// The segments exist but their writer is not live.
+    #[error("segments of namespace {namespace} are not usable: {liveness}")]
+    NotLive {
+        namespace: String,
+        liveness: Liveness,
+    },
+}
+
+impl OpenError {
+    /// Whether opening again shortly may succeed (writer starting or being replaced).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            OpenError::SessionMismatch { .. }
+                | OpenError::NotLive {
+                    liveness: Liveness::Starting { .. },
+                    ..
+                }
+        )
+    }
+}
+
+/// Why a writer could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Geometry(#[from] crate::GeometryError),
+    #[error("invalid writer configuration: {0}")]
+    Config(String),
+    /// Another writer is alive in this namespace; it must be stopped first.
+    #[error("another writer (pid {pid}) is alive in namespace {namespace}; stop it first")]
+    WriterAlive { pid: u32, namespace: String },
+    #[error(transparent)]
+    Segment(#[from] SegmentError),
+}
+
+/// Why a frame or status could not be published. Nothing is published in that case.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("{plane} plane has {found} bytes, the writer's geometry needs {expected}")]
+    PlaneSize {
+        plane: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    #[error("{what} JSON is {len} bytes, more than the {capacity} reserved for it")]
+    JsonTooLarge {
+        what: &'static str,
+        len: usize,
+        capacity: usize,
+    },
+    #[error("cannot encode {what} as JSON: {source}")]
+    Json {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+/// Why a read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The writer stopped or died; open the namespace again when it is back.
+    #[error("{0}")]
+    WriterGone(Liveness),
+    /// A record in shared memory is impossible (a broken or hostile writer).
+    #[error("shared-memory segment {segment} is corrupt: {problem}")]
+    Corrupt { segment: String, problem: String },
+    /// The frame's metadata is not valid JSON of the expected shape.
+    #[error("frame metadata is not valid: {0}")]
+    Metadata(#[from] serde_json::Error),
+}

@@ -1,0 +1,131 @@
+//! Looking at a namespace from the outside: which segments exist, who owns them, and whether
+//! their writer lives. Used by status and cleanup tools; never needs the writer's cooperation.
+
+use std::time::Duration;
+
+use crate::error::{CreateError, OpenError};
+use crate::liveness::Liveness;
+use crate::segment::{self, SegmentError, SegmentStat};
+use crate::session::Session;
+use crate::status::WriterStatus;
+use crate::{Geometry, Namespace, Reader};
+
+/// One segment name and what the operating system says about it.
+#[derive(Debug, Clone)]
+pub struct SegmentReport {
+    pub name: String,
+    /// `None` when the segment does not exist.
+    pub stat: Option<SegmentStat>,
+}
+
+/// The writer described by a namespace's control segment.
+#[derive(Debug, Clone)]
+pub struct WriterReport {
+    pub liveness: Liveness,
+    pub geometry: Geometry,
+    pub started_wall_ns: u64,
+    pub frames_published: u64,
+    pub last_publish_age: Option<Duration>,
+    pub status: Option<WriterStatus>,
+}
+
+/// Everything `inspect` found.
+#[derive(Debug, Clone)]
+pub struct NamespaceReport {
+    pub namespace: Namespace,
+    pub segments: Vec<SegmentReport>,
+    /// The writer, when the control segment is valid.
+    pub writer: Option<WriterReport>,
+    /// Why the segments could not be read, when some exist but do not form a valid session.
+    pub problem: Option<String>,
+}
+
+impl NamespaceReport {
+    pub fn any_segment_exists(&self) -> bool {
+        self.segments.iter().any(|segment| segment.stat.is_some())
+    }
+
+    /// Segments exist but no live writer owns them.
+    pub fn is_stale(&self) -> bool {
+        self.any_segment_exists()
+            && !self.writer.as_ref().is_some_and(|writer| {
+                matches!(
+                    writer.liveness,
+                    Liveness::Live { .. } | Liveness::Starting { .. }
+                )
+            })
+    }
+}
+
+/// Reports on the segments of `namespace`.
+pub fn inspect(namespace: &Namespace) -> NamespaceReport {
+    let names = [
+        namespace.rgb_segment(),
+        namespace.depth_segment(),
+        namespace.metadata_segment(),
+    ];
+    let segments: Vec<SegmentReport> = names
+        .into_iter()
+        .map(|name| SegmentReport {
+            stat: segment::stat(&name).ok(),
+            name,
+        })
+        .collect();
+    let mut report = NamespaceReport {
+        namespace: namespace.clone(),
+        segments,
+        writer: None,
+        problem: None,
+    };
+    if !report.any_segment_exists() {
+        return report;
+    }
+    match Session::open(namespace) {
+        Ok(session) => {
+            let liveness = session.liveness();
+            let reader = Reader::from_session(session, namespace.clone());
+            report.writer = Some(WriterReport {
+                liveness,
+                geometry: reader.geometry(),
+                started_wall_ns: reader.writer_started_wall_ns(),
+                frames_published: reader.frames_published(),
+                last_publish_age: reader.last_publish_age(),
+                status: match reader.writer_status() {
+                    Ok(status) => status,
+                    Err(error) => {
+                        report.problem = Some(error.to_string());
+                        None
+                    }
+                },
+            });
+        }
+        Err(OpenError::NotLive { liveness, .. }) => {
+            report.problem = Some(liveness.to_string());
+        }
+        Err(error) => report.problem = Some(error.to_string()),
+    }
+    report
+}
+
+/// Removes the segments of `namespace` unless a live writer owns them. Returns the names
+/// removed.
+pub fn remove_stale(namespace: &Namespace) -> Result<Vec<String>, CreateError> {
+    let report = inspect(namespace);
+    if let Some(writer) = &report.writer {
+        if let Liveness::Live { pid } | Liveness::Starting { pid } = writer.liveness {
+            return Err(CreateError::WriterAlive {
+                pid,
+                namespace: namespace.to_string(),
+            });
+        }
+    }
+    let mut removed = Vec::new();
+    for segment_report in report.segments.iter().filter(|s| s.stat.is_some()) {
+        match segment::unlink(&segment_report.name) {
+            Ok(()) => removed.push(segment_report.name.clone()),
+            Err(SegmentError::NotFound { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(removed)
+}

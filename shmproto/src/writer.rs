@@ -1,0 +1,518 @@
+//! The writer (daemon) side: creates the segments and publishes frames without ever waiting
+//! for readers.
+
+use std::sync::atomic::{fence, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use crate::error::{CreateError, PublishError};
+use crate::layout::{
+    ControlHeader, Layout, SegmentKind, MAX_JSON_CAPACITY, MAX_SLOTS, MIN_JSON_CAPACITY, MIN_SLOTS,
+    SEGMENT_HEADER_LEN, SLOT_CAPTURE_MONO, SLOT_CAPTURE_WALL, SLOT_FRAME_NUMBER, SLOT_METADATA_LEN,
+    SLOT_PUBLISH_MONO, SLOT_PUBLISH_SEQ, SLOT_SEQ, SLOT_TABLE_OFFSET, STATE_CLOSED, STATE_LIVE,
+};
+use crate::liveness::{Liveness, HEARTBEAT_INTERVAL};
+use crate::segment::{self, Segment, SegmentError};
+use crate::session::Session;
+use crate::status::WriterStatus;
+use crate::{monotonic_now_ns, wall_now_ns, FrameMetadata, Geometry, Namespace};
+
+/// User and group that the segments are handed to (instead of the creating user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentOwner {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl SegmentOwner {
+    /// The user who ran `sudo`, when this process runs as root through sudo
+    /// (`SUDO_UID`/`SUDO_GID`); `None` otherwise.
+    pub fn from_sudo_env() -> Option<Self> {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            return None;
+        }
+        let uid = std::env::var("SUDO_UID").ok()?.parse().ok()?;
+        let gid = std::env::var("SUDO_GID").ok()?.parse().ok()?;
+        Some(SegmentOwner { uid, gid })
+    }
+}
+
+/// How a writer lays out its segments.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    pub namespace: Namespace,
+    pub geometry: Geometry,
+    /// Frames kept in flight; more slots let slower readers finish a copy before the writer
+    /// comes round again. 4 by default.
+    pub slot_count: u32,
+    /// Bytes reserved for each frame's metadata JSON. 16 KiB by default.
+    pub metadata_capacity: u32,
+    /// Bytes reserved for the writer-status JSON. 16 KiB by default.
+    pub status_capacity: u32,
+    /// Give the segments to this user and group (mode 0600 either way).
+    pub owner: Option<SegmentOwner>,
+}
+
+impl WriterConfig {
+    pub fn new(namespace: Namespace, geometry: Geometry) -> Self {
+        WriterConfig {
+            namespace,
+            geometry,
+            slot_count: 4,
+            metadata_capacity: 16 * 1024,
+            status_capacity: 16 * 1024,
+            owner: None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), CreateError> {
+        self.geometry.validate()?;
+        if !(MIN_SLOTS..=MAX_SLOTS).contains(&self.slot_count) {
+            return Err(CreateError::Config(format!(
+                "slot_count {} is outside {MIN_SLOTS}..={MAX_SLOTS}",
+                self.slot_count
+            )));
+        }
+        for (what, capacity) in [
+            ("metadata_capacity", self.metadata_capacity),
+            ("status_capacity", self.status_capacity),
+        ] {
+            if !(MIN_JSON_CAPACITY..=MAX_JSON_CAPACITY).contains(&capacity) {
+                return Err(CreateError::Config(format!(
+                    "{what} {capacity} is outside {MIN_JSON_CAPACITY}..={MAX_JSON_CAPACITY}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Stamps the heartbeat every [`HEARTBEAT_INTERVAL`] until stopped.
+struct Heartbeat {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(session: Arc<Session>) -> Result<Self, SegmentError> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let thread_stop = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("shmproto-heartbeat".into())
+            .spawn(move || {
+                let (stopped, wake) = &*thread_stop;
+                let Ok(mut stopped) = stopped.lock() else {
+                    return;
+                };
+                while !*stopped {
+                    // Relaxed: the heartbeat is a bare timestamp; readers compare it with their
+                    // clock and no other memory is published through it.
+                    session
+                        .heartbeat()
+                        .store(monotonic_now_ns(), Ordering::Relaxed);
+                    stopped = match wake.wait_timeout(stopped, HEARTBEAT_INTERVAL) {
+                        Ok((guard, _)) => guard,
+                        Err(_) => return,
+                    };
+                }
+            })
+            .map_err(|source| SegmentError::Os {
+                segment: "heartbeat thread".into(),
+                source,
+            })?;
+        Ok(Heartbeat {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        let (stopped, wake) = &*self.stop;
+        if let Ok(mut stopped) = stopped.lock() {
+            *stopped = true;
+        }
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The publishing side of a namespace. One per namespace at a time; dropping it marks the
+/// segments closed (readers notice at once) and removes them.
+pub struct Writer {
+    session: Arc<Session>,
+    namespace: Namespace,
+    publish_seq: u64,
+    json: Vec<u8>,
+    reclaimed: Option<String>,
+    heartbeat: Option<Heartbeat>,
+}
+
+/// Removes names created so far if creation fails half-way.
+struct CreatedNames(Vec<String>);
+
+impl Drop for CreatedNames {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = segment::unlink_if_present(name);
+        }
+    }
+}
+
+fn random_session_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is seeded from the OS's random source; mixing in time and pid keeps ids of
+    // successive writers distinct even if that seed were reused.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(monotonic_now_ns());
+    hasher.write_u32(std::process::id());
+    hasher.finish().max(1)
+}
+
+impl Writer {
+    /// Creates the segments of `config.namespace` and goes live.
+    ///
+    /// Segments left by a writer that is gone (dead process, stale heartbeat, clean close) or
+    /// that are not valid protocol segments are removed and recreated; see
+    /// [`Writer::reclaimed`]. A live writer makes this fail with [`CreateError::WriterAlive`].
+    pub fn create(config: WriterConfig) -> Result<Self, CreateError> {
+        config.validate()?;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let reclaimed = reclaim_namespace(&config.namespace)?;
+            match create_segments(&config) {
+                Ok(session) => {
+                    let session = Arc::new(session);
+                    let heartbeat = Heartbeat::start(Arc::clone(&session))?;
+                    // Release: publishes the whole header (written above) to readers that
+                    // load the state with Acquire and see LIVE.
+                    session.state().store(STATE_LIVE, Ordering::Release);
+                    return Ok(Writer {
+                        session,
+                        namespace: config.namespace.clone(),
+                        publish_seq: 0,
+                        json: Vec::with_capacity(config.metadata_capacity as usize),
+                        reclaimed,
+                        heartbeat: Some(heartbeat),
+                    });
+                }
+                // Another writer created the name between our check and our create: look again
+                // (it is live now, so the next check refuses with its pid).
+                Err(CreateError::Segment(SegmentError::Exists { .. })) if attempts < 3 => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    pub fn geometry(&self) -> Geometry {
+        self.session.header.geometry
+    }
+
+    /// Frames published so far.
+    pub fn frames_published(&self) -> u64 {
+        self.publish_seq
+    }
+
+    pub fn session_id(&self) -> u64 {
+        self.session.layout.metadata.session_id
+    }
+
+    /// What was found and removed in this namespace when the writer was created, if anything
+    /// ("writer gone (process 123 no longer exists)", "invalid segment ...").
+    pub fn reclaimed(&self) -> Option<&str> {
+        self.reclaimed.as_deref()
+    }
+
+    /// Publishes one frame. Never waits for readers. `depth` must be given exactly when the
+    /// geometry has depth. The binary header fields are taken from `metadata`.
+    pub fn publish(
+        &mut self,
+        rgb: &[u8],
+        depth: Option<&[u8]>,
+        metadata: &FrameMetadata,
+    ) -> Result<u64, PublishError> {
+        let session = &*self.session;
+        let geometry = session.header.geometry;
+        if rgb.len() != geometry.color_len() {
+            return Err(PublishError::PlaneSize {
+                plane: "colour",
+                expected: geometry.color_len(),
+                found: rgb.len(),
+            });
+        }
+        let depth_len = depth.map_or(0, <[u8]>::len);
+        if depth_len != geometry.depth_len() || depth.is_some() != geometry.depth.is_some() {
+            return Err(PublishError::PlaneSize {
+                plane: "depth",
+                expected: geometry.depth_len(),
+                found: depth_len,
+            });
+        }
+        self.json.clear();
+        serde_json::to_writer(&mut self.json, metadata).map_err(|source| PublishError::Json {
+            what: "frame metadata",
+            source,
+        })?;
+        let capacity = session.header.metadata_capacity as usize;
+        if self.json.len() > capacity {
+            return Err(PublishError::JsonTooLarge {
+                what: "frame metadata",
+                len: self.json.len(),
+                capacity,
+            });
+        }
+
+        let publish_seq = self.publish_seq + 1;
+        let slot = session.slot_of(publish_seq);
+        let seq = session.slot_word(slot, SLOT_SEQ);
+        // Relaxed: this process is the only one that writes the sequence word.
+        let before = seq.load(Ordering::Relaxed);
+        // Odd = being written. Relaxed store followed by a Release fence: the fence orders this
+        // store before every store below, so a reader whose copy saw any new byte also sees the
+        // odd (or a later) sequence when it re-reads after its Acquire fence, and retries.
+        seq.store(before.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+
+        // Plane and metadata offsets come from the layout this writer created, so every range
+        // is inside its segment and the writes cannot fail.
+        let written = session
+            .rgb
+            .write_bytes(Session::data_offset(&session.layout.rgb, slot), rgb)
+            && match (depth, &session.depth, &session.layout.depth) {
+                (Some(depth), Some(segment), Some(header)) => {
+                    segment.write_bytes(Session::data_offset(header, slot), depth)
+                }
+                _ => true,
+            }
+            && session.control.write_bytes(
+                Session::data_offset(&session.layout.metadata, slot),
+                &self.json,
+            );
+        debug_assert!(written, "writer layout ranges must fit their segments");
+
+        // Relaxed: these fields are inside the slot's seqlock; the Release store of the even
+        // sequence below publishes them together with the planes.
+        session
+            .slot_word(slot, SLOT_PUBLISH_SEQ)
+            .store(publish_seq, Ordering::Relaxed);
+        session
+            .slot_word(slot, SLOT_FRAME_NUMBER)
+            .store(metadata.frame_number, Ordering::Relaxed);
+        session
+            .slot_word(slot, SLOT_CAPTURE_WALL)
+            .store(metadata.capture_wall_ns, Ordering::Relaxed);
+        session
+            .slot_word(slot, SLOT_CAPTURE_MONO)
+            .store(metadata.capture_mono_ns, Ordering::Relaxed);
+        session
+            .slot_u32(slot, SLOT_METADATA_LEN)
+            .store(self.json.len() as u32, Ordering::Relaxed);
+        session
+            .slot_word(slot, SLOT_PUBLISH_MONO)
+            .store(monotonic_now_ns(), Ordering::Relaxed);
+        // Release: everything written into the slot above happens-before a reader's Acquire
+        // load that sees this even value.
+        seq.store(before.wrapping_add(2), Ordering::Release);
+        // Release: a reader that sees `publish_seq` as latest (Acquire) finds the slot
+        // complete. Stored after the slot so `latest` never names a slot still being written.
+        session.latest().store(publish_seq, Ordering::Release);
+        // Release: pairs with the reader's Acquire load of the wake word taken before it checks
+        // `latest`; if the reader saw this increment it also sees the new `latest`, so a reader
+        // that missed the frame is guaranteed to see the word change and not sleep through it.
+        session.wake_word().fetch_add(1, Ordering::Release);
+        crate::wait::wake_all(session.wake_word());
+        self.publish_seq = publish_seq;
+        Ok(publish_seq)
+    }
+
+    /// Replaces the writer-status record.
+    pub fn set_status(&mut self, status: &WriterStatus) -> Result<(), PublishError> {
+        let session = &*self.session;
+        self.json.clear();
+        serde_json::to_writer(&mut self.json, status).map_err(|source| PublishError::Json {
+            what: "writer status",
+            source,
+        })?;
+        let capacity = session.header.status_capacity as usize;
+        if self.json.len() > capacity {
+            return Err(PublishError::JsonTooLarge {
+                what: "writer status",
+                len: self.json.len(),
+                capacity,
+            });
+        }
+        let seq = session.status_seq();
+        // Same seqlock discipline as a frame slot (see `publish`).
+        let before = seq.load(Ordering::Relaxed);
+        seq.store(before.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        let written = session
+            .control
+            .write_bytes(session.status_data_offset(), &self.json);
+        debug_assert!(written, "status record must fit the control segment");
+        session
+            .status_len()
+            .store(self.json.len() as u32, Ordering::Relaxed);
+        seq.store(before.wrapping_add(2), Ordering::Release);
+        Ok(())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.heartbeat = None;
+        let session = &*self.session;
+        // Release: a reader that sees CLOSED also sees every frame published before it.
+        session.state().store(STATE_CLOSED, Ordering::Release);
+        session.wake_word().fetch_add(1, Ordering::Release);
+        crate::wait::wake_all(session.wake_word());
+        // Remove the names only while they are still ours: a writer that was frozen and
+        // replaced must not delete its successor's segments.
+        let session_id = self.session_id();
+        for name in segment_names(&self.namespace) {
+            if read_session_id(&name) == Some(session_id) {
+                let _ = segment::unlink(&name);
+            }
+        }
+    }
+}
+
+fn segment_names(namespace: &Namespace) -> [String; 3] {
+    [
+        namespace.rgb_segment(),
+        namespace.depth_segment(),
+        namespace.metadata_segment(),
+    ]
+}
+
+/// The session id in a segment's header, if it exists and has our magic.
+fn read_session_id(name: &str) -> Option<u64> {
+    let segment = Segment::open(name).ok()?;
+    let mut bytes = [0u8; SEGMENT_HEADER_LEN];
+    if !segment.read_bytes(0, &mut bytes) || bytes[..8] != crate::layout::MAGIC {
+        return None;
+    }
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&bytes[crate::layout::OFF_SESSION..crate::layout::OFF_SESSION + 8]);
+    Some(u64::from_le_bytes(id))
+}
+
+/// Refuses if a live writer owns the namespace; otherwise removes whatever is left there and
+/// says what that was.
+fn reclaim_namespace(namespace: &Namespace) -> Result<Option<String>, CreateError> {
+    let names = segment_names(namespace);
+    if !names.iter().any(|name| segment::exists(name)) {
+        return Ok(None);
+    }
+    let found = match Session::open(namespace) {
+        Ok(session) => match session.liveness() {
+            Liveness::Live { pid } | Liveness::Starting { pid } => {
+                return Err(CreateError::WriterAlive {
+                    pid,
+                    namespace: namespace.to_string(),
+                })
+            }
+            gone => gone.to_string(),
+        },
+        Err(crate::OpenError::NotLive {
+            liveness: Liveness::Starting { pid },
+            ..
+        }) => {
+            return Err(CreateError::WriterAlive {
+                pid,
+                namespace: namespace.to_string(),
+            })
+        }
+        Err(crate::OpenError::Segment(error @ SegmentError::PermissionDenied { .. })) => {
+            return Err(error.into())
+        }
+        Err(other) => other.to_string(),
+    };
+    for name in &names {
+        segment::unlink_if_present(name)?;
+    }
+    Ok(Some(found))
+}
+
+fn create_segments(config: &WriterConfig) -> Result<Session, CreateError> {
+    let namespace = &config.namespace;
+    let geometry = config.geometry;
+    let layout = Layout::new(
+        &geometry,
+        config.slot_count,
+        config.metadata_capacity,
+        config.status_capacity,
+        random_session_id(),
+    )
+    .ok_or_else(|| CreateError::Config("segment sizes overflow".into()))?;
+    let mut created = CreatedNames(Vec::new());
+    let too_big = |name: &str| {
+        CreateError::Config(format!(
+            "segment {name} would not fit this machine's address space"
+        ))
+    };
+
+    // The control segment first: readers probe for the colour segment, and by the time it
+    // exists the control segment does too (in state INITIALIZING until everything is ready).
+    let control_name = namespace.metadata_segment();
+    let control_len =
+        usize::try_from(layout.metadata.total_len).map_err(|_| too_big(&control_name))?;
+    let control = Segment::create(&control_name, control_len)?;
+    created.0.push(control_name.clone());
+    let mut head = [0u8; SLOT_TABLE_OFFSET];
+    head[..SEGMENT_HEADER_LEN].copy_from_slice(&layout.metadata.encode(SegmentKind::Metadata));
+    let header = ControlHeader {
+        writer_pid: std::process::id(),
+        started_wall_ns: wall_now_ns(),
+        geometry,
+        metadata_capacity: config.metadata_capacity,
+        status_capacity: config.status_capacity,
+    };
+    header.encode_into(&mut head);
+    control.write_bytes(0, &head);
+
+    let create_plane = |name: String, plane: &crate::layout::SegmentHeader, kind| {
+        let len = usize::try_from(plane.total_len).map_err(|_| too_big(&name))?;
+        let segment = Segment::create(&name, len)?;
+        segment.write_bytes(0, &plane.encode(kind));
+        Ok::<_, CreateError>((name, segment))
+    };
+    let (rgb_name, rgb) = create_plane(namespace.rgb_segment(), &layout.rgb, SegmentKind::Rgb)?;
+    created.0.push(rgb_name);
+    let depth = match &layout.depth {
+        Some(plane) => {
+            let (name, segment) =
+                create_plane(namespace.depth_segment(), plane, SegmentKind::Depth)?;
+            created.0.push(name);
+            Some(segment)
+        }
+        None => None,
+    };
+    if let Some(owner) = config.owner {
+        for name in &created.0 {
+            segment::hand_over(name, owner.uid, owner.gid)?;
+        }
+    }
+    let session = Session {
+        control,
+        rgb,
+        depth,
+        layout,
+        header,
+    };
+    // Relaxed: the Release store of LIVE in `create` publishes this with the rest.
+    session
+        .heartbeat()
+        .store(monotonic_now_ns(), Ordering::Relaxed);
+    created.0.clear();
+    Ok(session)
+}
