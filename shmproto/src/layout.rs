@@ -209,7 +209,7 @@ impl SegmentHeader {
             SegmentKind::Metadata => SLOT_TABLE_OFFSET as u64,
             SegmentKind::Rgb | SegmentKind::Depth => SEGMENT_HEADER_LEN as u64,
         };
-        if data_offset < min_data_offset || data_offset % SLOT_ALIGN as u64 != 0 {
+        if data_offset < min_data_offset || !data_offset.is_multiple_of(SLOT_ALIGN as u64) {
             return Err(field_error(
                 "data_offset",
                 format!("a multiple of {SLOT_ALIGN} of at least {min_data_offset}"),
@@ -223,7 +223,7 @@ impl SegmentHeader {
                 slot_count.into(),
             ));
         }
-        if slot_stride == 0 || slot_stride % SLOT_ALIGN as u64 != 0 {
+        if slot_stride == 0 || !slot_stride.is_multiple_of(SLOT_ALIGN as u64) {
             return Err(field_error(
                 "slot_stride",
                 format!("a non-zero multiple of {SLOT_ALIGN}"),

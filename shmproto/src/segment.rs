@@ -164,7 +164,7 @@ impl Segment {
     /// constants and validated headers, so that would be a bug in this crate, not bad input.
     pub(crate) fn atomic_u64(&self, offset: usize) -> &AtomicU64 {
         assert!(
-            offset % 8 == 0 && self.check_range(offset, 8),
+            offset.is_multiple_of(8) && self.check_range(offset, 8),
             "bad atomic offset {offset}"
         );
         // SAFETY: the word lies inside the mapping, which is page-aligned, so `offset % 8 == 0`
@@ -177,7 +177,7 @@ impl Segment {
     /// The shared 32-bit word at `offset`; panics like [`Segment::atomic_u64`].
     pub(crate) fn atomic_u32(&self, offset: usize) -> &AtomicU32 {
         assert!(
-            offset % 4 == 0 && self.check_range(offset, 4),
+            offset.is_multiple_of(4) && self.check_range(offset, 4),
             "bad atomic offset {offset}"
         );
         // SAFETY: as in `atomic_u64`, with 4-byte alignment.
@@ -236,11 +236,14 @@ pub fn stat(name: &str) -> Result<SegmentStat, SegmentError> {
         if unsafe { libc::fstat(fd, &mut stat) } != 0 {
             return Err(last_errno());
         }
+        // st_mode is u16 on macOS and u32 on Linux.
+        #[allow(clippy::useless_conversion)]
+        let mode = u32::from(stat.st_mode) & 0o7777;
         Ok(SegmentStat {
             len: stat.st_size as u64,
             uid: stat.st_uid,
             gid: stat.st_gid,
-            mode: u32::from(stat.st_mode) & 0o7777,
+            mode,
         })
     })
 }
