@@ -1,0 +1,286 @@
+//! The synthetic source (`--source synthetic`): a small animated 3D scene, ray cast through
+//! ideal pinhole intrinsics, with colour and metric depth that agree.
+//!
+//! - **Scene** ([`scene`]): a checkered floor under a sky gradient, a bouncing red ball at 2 m,
+//!   a spinning orange cube at 3 m, a green ball rolling on a circle at 4-5 m and a blue ball
+//!   floating against the sky at 6 m; lambert shading. Nothing is measured beyond 10 m: such
+//!   pixels (sky, far floor) have depth 0 and the sky colour of their row.
+//! - **Geometry**: RGB8 colour and Z16 depth in millimetres ([`DEPTH_SCALE_M`]), depth aligned
+//!   to colour, intrinsics [`shmproto::Intrinsics::pinhole_from_fov`] with
+//!   [`HORIZONTAL_FOV_DEG`]. Deprojecting pixel (u + 0.5, v + 0.5) with its depth gives the
+//!   surface point the pixel's ray hit, to within the millimetre quantisation.
+//! - **Time**: frame N shows the scene at time `N / fps` seconds (`N / 30` when unpaced) times
+//!   the speed, so a frame number always gives the same image. Frames are numbered from 1.
+//! - **Pacing** ([`pacing`]): `next_frame` sleeps to a fixed schedule on the monotonic clock.
+//! - **Stamp** ([`stamp`]): the frame number is written into the first and the last row of both
+//!   planes, for tear detection with [`verify_frame`]. Those pixels are not scene content.
+//! - **Cost** ([`render`]): the sky and floor are ray cast once and cached; each frame copies
+//!   the cache and ray casts only the pixels the moving objects' bounding spheres cover.
+
+mod pacing;
+mod render;
+mod scene;
+mod stamp;
+
+pub use stamp::{
+    read_stamp_depth, read_stamp_rgb, stamp_checksum, verify_frame, write_stamps, StampError,
+    StampPlane, StampRow, MIN_CONTRAST, STAMP_MIN_WIDTH_PX,
+};
+
+use shmproto::{Geometry, Intrinsics, SourceKind};
+
+use super::{CapturedFrame, Source, SourceError, SourceInfo};
+use pacing::Pacer;
+use render::Renderer;
+
+/// Horizontal field of view of the synthetic camera (about a RealSense D435's colour camera).
+pub const HORIZONTAL_FOV_DEG: f32 = 69.0;
+
+/// Metres per depth unit: depth is in millimetres.
+pub const DEPTH_SCALE_M: f32 = 0.001;
+
+/// Largest accepted frame rate; 0 means unpaced.
+pub const MAX_FPS: f32 = 1000.0;
+
+/// Largest accepted brightness factor.
+pub const MAX_BRIGHTNESS: f32 = 4.0;
+
+/// Largest accepted speed factor.
+pub const MAX_SPEED: f32 = 10.0;
+
+/// Frame interval of the scene clock when unpaced.
+const UNPACED_SCENE_FPS: f64 = 30.0;
+
+/// How to set up a [`SyntheticSource`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SyntheticConfig {
+    pub width: u32,
+    pub height: u32,
+    /// Frames per second; 0 delivers frames as fast as they are asked for.
+    pub fps: f32,
+    /// Multiplies every colour (0 black, 1 as designed, up to [`MAX_BRIGHTNESS`]).
+    pub brightness: f32,
+    /// Multiplies scene time (0 freezes the scene, up to [`MAX_SPEED`]).
+    pub speed: f32,
+}
+
+impl Default for SyntheticConfig {
+    /// 640x480 at 30 fps, brightness and speed 1.
+    fn default() -> Self {
+        SyntheticConfig {
+            width: 640,
+            height: 480,
+            fps: 30.0,
+            brightness: 1.0,
+            speed: 1.0,
+        }
+    }
+}
+
+/// Why a control value was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ControlError {
+    #[error("brightness must be a number from 0 to {MAX_BRIGHTNESS}, got {0}")]
+    Brightness(f32),
+    #[error("speed must be a number from 0 to {MAX_SPEED}, got {0}")]
+    Speed(f32),
+}
+
+fn check_brightness(brightness: f32) -> Result<(), ControlError> {
+    if (0.0..=MAX_BRIGHTNESS).contains(&brightness) {
+        Ok(())
+    } else {
+        Err(ControlError::Brightness(brightness))
+    }
+}
+
+fn check_speed(speed: f32) -> Result<(), ControlError> {
+    if (0.0..=MAX_SPEED).contains(&speed) {
+        Ok(())
+    } else {
+        Err(ControlError::Speed(speed))
+    }
+}
+
+/// Maps frame numbers to scene time, continuously across speed changes.
+#[derive(Debug, Clone)]
+struct SceneClock {
+    frame_interval_s: f64,
+    speed: f64,
+    /// The clock runs at `speed` from `(base_frame, base_time_s)` on.
+    base_frame: u64,
+    base_time_s: f64,
+}
+
+impl SceneClock {
+    fn time_s(&self, frame_number: u64) -> f64 {
+        let frames = frame_number as f64 - self.base_frame as f64;
+        self.base_time_s + frames * self.frame_interval_s * self.speed
+    }
+
+    /// Changes the speed from `frame_number` on, without a jump in scene time there.
+    fn set_speed(&mut self, speed: f64, frame_number: u64) {
+        self.base_time_s = self.time_s(frame_number);
+        self.base_frame = frame_number;
+        self.speed = speed;
+    }
+}
+
+/// The synthetic RGB-D camera. See the module documentation.
+#[derive(Debug)]
+pub struct SyntheticSource {
+    geometry: Geometry,
+    intrinsics: Intrinsics,
+    fps: f32,
+    brightness: f32,
+    clock: SceneClock,
+    pacer: Pacer,
+    renderer: Renderer,
+    next_frame_number: u64,
+}
+
+impl SyntheticSource {
+    /// Checks the configuration and sets the scene up; no frame is rendered yet.
+    pub fn new(config: SyntheticConfig) -> Result<Self, SourceError> {
+        let open_error = |reason: String| SourceError::Open {
+            kind: SourceKind::Synthetic,
+            reason,
+        };
+        let geometry = Geometry::rgbd(config.width, config.height);
+        geometry
+            .validate()
+            .map_err(|error| open_error(error.to_string()))?;
+        if config.width < STAMP_MIN_WIDTH_PX || config.height < 2 {
+            return Err(open_error(format!(
+                "{}x{} is too small: synthetic frames must be at least {STAMP_MIN_WIDTH_PX}x2 \
+                 pixels to carry the frame-number stamp",
+                config.width, config.height
+            )));
+        }
+        if !(0.0..=MAX_FPS).contains(&config.fps) {
+            return Err(open_error(format!(
+                "the frame rate must be from 0 (unpaced) to {MAX_FPS} fps, got {}",
+                config.fps
+            )));
+        }
+        check_brightness(config.brightness).map_err(|error| open_error(error.to_string()))?;
+        check_speed(config.speed).map_err(|error| open_error(error.to_string()))?;
+
+        let intrinsics =
+            Intrinsics::pinhole_from_fov(config.width, config.height, HORIZONTAL_FOV_DEG);
+        let scene_fps = if config.fps > 0.0 {
+            f64::from(config.fps)
+        } else {
+            UNPACED_SCENE_FPS
+        };
+        Ok(SyntheticSource {
+            geometry,
+            intrinsics,
+            fps: config.fps,
+            brightness: config.brightness,
+            clock: SceneClock {
+                frame_interval_s: 1.0 / scene_fps,
+                speed: f64::from(config.speed),
+                base_frame: 0,
+                base_time_s: 0.0,
+            },
+            pacer: Pacer::new(config.fps),
+            renderer: Renderer::new(&geometry, intrinsics),
+            next_frame_number: 1,
+        })
+    }
+
+    /// The configured frame rate (0 = unpaced).
+    pub fn fps(&self) -> f32 {
+        self.fps
+    }
+
+    pub fn brightness(&self) -> f32 {
+        self.brightness
+    }
+
+    /// Sets the colour multiplier from the next frame on (0 to [`MAX_BRIGHTNESS`]). The next
+    /// frame after a change costs one full ray cast of the floor.
+    pub fn set_brightness(&mut self, brightness: f32) -> Result<(), ControlError> {
+        check_brightness(brightness)?;
+        self.brightness = brightness;
+        Ok(())
+    }
+
+    pub fn speed(&self) -> f32 {
+        self.clock.speed as f32
+    }
+
+    /// Sets the scene time multiplier from the next frame on (0 freezes, up to
+    /// [`MAX_SPEED`]); the scene continues from where it is, without a jump.
+    pub fn set_speed(&mut self, speed: f32) -> Result<(), ControlError> {
+        check_speed(speed)?;
+        self.clock
+            .set_speed(f64::from(speed), self.next_frame_number);
+        Ok(())
+    }
+
+    /// Renders and stamps frame `frame_number` into `frame` without pacing or timestamps.
+    fn render_frame(
+        &mut self,
+        frame_number: u64,
+        frame: &mut CapturedFrame,
+    ) -> Result<(), SourceError> {
+        let capture_error = |reason: String| SourceError::Capture {
+            kind: SourceKind::Synthetic,
+            reason,
+        };
+        // `resize` only reallocates when the buffer's capacity is too small.
+        frame.rgb.resize(self.geometry.color_len(), 0);
+        frame.depth.resize(self.geometry.depth_len(), 0);
+        frame.frame_number = frame_number;
+        self.renderer
+            .render(
+                self.clock.time_s(frame_number),
+                self.brightness,
+                &mut frame.rgb,
+                &mut frame.depth,
+            )
+            .map_err(capture_error)?;
+        write_stamps(
+            frame_number,
+            &mut frame.rgb,
+            &mut frame.depth,
+            &self.geometry,
+        )
+        .map_err(|error| capture_error(error.to_string()))
+    }
+}
+
+impl Source for SyntheticSource {
+    fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    fn info(&self) -> SourceInfo {
+        SourceInfo {
+            kind: SourceKind::Synthetic,
+            description: format!(
+                "synthetic scene {}x{} (floor, three balls, a cube)",
+                self.geometry.width, self.geometry.height
+            ),
+            intrinsics: Some(self.intrinsics),
+            depth_scale_m: Some(DEPTH_SCALE_M),
+            depth_aligned_to_color: true,
+        }
+    }
+
+    fn next_frame(&mut self, frame: &mut CapturedFrame) -> Result<(), SourceError> {
+        self.pacer.wait();
+        // Captured when due: the scene time of this frame is the scheduled instant.
+        frame.capture_wall_ns = shmproto::wall_now_ns();
+        frame.capture_mono_ns = shmproto::monotonic_now_ns();
+        let frame_number = self.next_frame_number;
+        self.render_frame(frame_number, frame)?;
+        self.next_frame_number += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,443 @@
+//! Rendering the scene into RGB8 and Z16 planes, cheaply.
+//!
+//! Ray casting every pixel of every frame costs tens of milliseconds; instead:
+//! 1. The static part (sky and floor) is ray cast once into a cached layer: colour bytes, depth
+//!    bytes and the float depth of every pixel. It is rebuilt only when the brightness changes
+//!    (a new geometry means a new [`Renderer`]).
+//! 2. Each frame copies the cached layer into the output planes (two `memcpy`s), then ray casts
+//!    the moving objects only where they can be: for each object, the image of its bounding
+//!    sphere is an ellipse, and for every image row the renderer solves for the exact column
+//!    interval of that ellipse (slightly enlarged). Only pixels inside such a span are
+//!    intersected with the objects whose span covers them; an object wins a pixel when it is
+//!    nearer than the cached static depth and than the other objects.
+//!
+//! Because the whole frame is rebuilt from the cache each time, the previous frame's object
+//! positions never need erasing. The result is bit-identical to ray casting every pixel (the
+//! tests compare against such a reference renderer).
+
+use shmproto::{Geometry, Intrinsics};
+
+use super::scene::{sky_color, Color, Object, Scene, MAX_RANGE_M, OBJECT_COUNT};
+
+/// Depth plane units: millimetres.
+const MM_PER_M: f32 = 1000.0;
+
+/// Grows each bounding sphere before projecting it, so that rounding in the span computation
+/// can never drop a pixel the object covers.
+const BOUND_GROWTH_FACTOR: f32 = 1.01;
+const BOUND_GROWTH_M: f32 = 0.002;
+
+/// The static layer, ready to copy.
+#[derive(Debug)]
+struct StaticLayer {
+    /// The brightness baked into `rgb`.
+    brightness: f32,
+    rgb: Vec<u8>,
+    depth: Vec<u8>,
+    /// Depth of the floor at each pixel in metres, `f32::INFINITY` for the sky. Kept as float
+    /// so that objects resting on the floor are depth-tested exactly as in a full ray cast.
+    depth_m: Vec<f32>,
+}
+
+/// Renders frames of one geometry.
+#[derive(Debug)]
+pub(crate) struct Renderer {
+    width: usize,
+    height: usize,
+    intrinsics: Intrinsics,
+    scene: Scene,
+    /// Normalised image x of each column's pixel centre: `(u + 0.5 - ppx) / fx`.
+    x_of_column: Vec<f32>,
+    /// Normalised image y of each row's pixel centre: `(v + 0.5 - ppy) / fy`.
+    y_of_row: Vec<f32>,
+    static_layer: Option<StaticLayer>,
+}
+
+/// Which pixels of the image a moving object may cover.
+#[derive(Debug, Clone, Copy)]
+struct Footprint {
+    rows: (usize, usize),
+    /// Set when the bounding sphere comes so close to the camera plane that its image is not a
+    /// bounded ellipse: every pixel of `rows` is then a candidate.
+    whole_rows: bool,
+    center: [f32; 3],
+    radius_m: f32,
+}
+
+impl Renderer {
+    /// A renderer for `geometry` seen through `intrinsics` (which must describe the same size).
+    pub(crate) fn new(geometry: &Geometry, intrinsics: Intrinsics) -> Self {
+        let x_of_column = (0..geometry.width)
+            .map(|u| (u as f32 + 0.5 - intrinsics.ppx) / intrinsics.fx)
+            .collect();
+        let y_of_row = (0..geometry.height)
+            .map(|v| (v as f32 + 0.5 - intrinsics.ppy) / intrinsics.fy)
+            .collect();
+        Renderer {
+            width: geometry.width as usize,
+            height: geometry.height as usize,
+            intrinsics,
+            scene: Scene::default(),
+            x_of_column,
+            y_of_row,
+            static_layer: None,
+        }
+    }
+
+    pub(crate) fn scene(&self) -> &Scene {
+        &self.scene
+    }
+
+    /// Renders the scene at `time_s` into `rgb` (RGB8) and `depth` (little-endian Z16 in
+    /// millimetres, 0 = nothing within range). The planes must have exactly the geometry's
+    /// sizes; returns a description of the mismatch otherwise.
+    pub(crate) fn render(
+        &mut self,
+        time_s: f64,
+        brightness: f32,
+        rgb: &mut [u8],
+        depth: &mut [u8],
+    ) -> Result<(), String> {
+        let pixel_count = self.width * self.height;
+        if rgb.len() != pixel_count * 3 || depth.len() != pixel_count * 2 {
+            return Err(format!(
+                "frame buffers of {} and {} bytes do not fit {}x{} pixels",
+                rgb.len(),
+                depth.len(),
+                self.width,
+                self.height
+            ));
+        }
+        let layer = match self.static_layer.take() {
+            Some(layer) if layer.brightness.to_bits() == brightness.to_bits() => layer,
+            _ => self.render_static_layer(brightness),
+        };
+        rgb.copy_from_slice(&layer.rgb);
+        depth.copy_from_slice(&layer.depth);
+
+        let objects = self.scene.objects_at(time_s);
+        let footprints = objects.each_ref().map(|object| self.footprint(object));
+        let occupied_rows = footprints
+            .iter()
+            .map(|f| f.rows)
+            .filter(|rows| rows.0 < rows.1);
+        let first_row = occupied_rows.clone().map(|rows| rows.0).min().unwrap_or(0);
+        let end_row = occupied_rows.map(|rows| rows.1).max().unwrap_or(0);
+        for v in first_row..end_row {
+            let y = self.y_of_row[v];
+            let spans = footprints.map(|footprint| self.row_span(&footprint, v, y));
+            let occupied = spans.iter().filter(|span| span.0 < span.1);
+            let start = occupied.clone().map(|span| span.0).min().unwrap_or(0);
+            let end = occupied.map(|span| span.1).max().unwrap_or(0);
+            let row_start = v * self.width;
+            for u in start..end {
+                let index = row_start + u;
+                let x = self.x_of_column[u];
+                let candidates =
+                    spans.map(|(span_start, span_end)| (span_start..span_end).contains(&u));
+                if let Some((object, depth_m)) =
+                    nearest_object(&objects, candidates, x, y, layer.depth_m[index])
+                {
+                    let color = self.scene.object_color(object, x, y, depth_m);
+                    write_pixel(rgb, depth, index, color, brightness, depth_m);
+                }
+            }
+        }
+        self.static_layer = Some(layer);
+        Ok(())
+    }
+
+    /// Ray casts the sky and the floor for every pixel.
+    fn render_static_layer(&self, brightness: f32) -> StaticLayer {
+        let started = std::time::Instant::now();
+        let pixel_count = self.width * self.height;
+        let mut layer = StaticLayer {
+            brightness,
+            rgb: vec![0; pixel_count * 3],
+            depth: vec![0; pixel_count * 2],
+            depth_m: vec![f32::INFINITY; pixel_count],
+        };
+        for v in 0..self.height {
+            for u in 0..self.width {
+                let index = v * self.width + u;
+                let (color, depth_m) = self.static_pixel(u, v);
+                write_pixel(
+                    &mut layer.rgb,
+                    &mut layer.depth,
+                    index,
+                    color,
+                    brightness,
+                    depth_m,
+                );
+                layer.depth_m[index] = depth_m;
+            }
+        }
+        tracing::debug!(
+            width = self.width,
+            height = self.height,
+            elapsed = ?started.elapsed(),
+            "synthetic scene: ray cast the static layer"
+        );
+        layer
+    }
+
+    /// Colour and depth of the sky or floor at a pixel (depth infinite for the sky).
+    fn static_pixel(&self, u: usize, v: usize) -> (Color, f32) {
+        let (x, y) = (self.x_of_column[u], self.y_of_row[v]);
+        let sky = sky_color((v as f32 + 0.5) / self.height as f32);
+        match self.scene.floor_depth_m(x, y) {
+            Some(depth_m) => (self.scene.floor_color(x, y, depth_m, sky), depth_m),
+            None => (sky, f32::INFINITY),
+        }
+    }
+
+    /// The rows the object may cover, from its bounding sphere's tangent planes.
+    fn footprint(&self, object: &Object) -> Footprint {
+        let center = object.bounding_center;
+        let radius_m = object.bounding_radius_m * BOUND_GROWTH_FACTOR + BOUND_GROWTH_M;
+        let [_, cy, cz] = center;
+        let mut footprint = Footprint {
+            rows: (0, self.height),
+            whole_rows: true,
+            center,
+            radius_m,
+        };
+        if cz + radius_m <= 0.0 {
+            // Entirely behind the camera.
+            footprint.rows = (0, 0);
+            return footprint;
+        }
+        // Keep a margin from the camera plane so the denominators below stay well away from 0.
+        if cz <= radius_m * 1.05 {
+            return footprint;
+        }
+        // Planes y = m z through the camera tangent to the sphere:
+        // m = (cy cz +- r sqrt(cy^2 + cz^2 - r^2)) / (cz^2 - r^2).
+        let denominator = cz * cz - radius_m * radius_m;
+        let root = radius_m * (cy * cy + denominator).sqrt();
+        let y_min = (cy * cz - root) / denominator;
+        let y_max = (cy * cz + root) / denominator;
+        footprint.rows = self.pixel_range(
+            y_min,
+            y_max,
+            self.intrinsics.fy,
+            self.intrinsics.ppy,
+            self.height,
+        );
+        footprint.whole_rows = false;
+        footprint
+    }
+
+    /// Columns `[start, end)` of row `v` (normalised y `y`) whose rays may hit the footprint's
+    /// sphere; `(0, 0)` when none.
+    fn row_span(&self, footprint: &Footprint, v: usize, y: f32) -> (usize, usize) {
+        if !(footprint.rows.0..footprint.rows.1).contains(&v) {
+            return (0, 0);
+        }
+        if footprint.whole_rows {
+            return (0, self.width);
+        }
+        // The ray (x, y, 1) meets the sphere iff its distance to the centre is at most r:
+        // (|c|^2 - r^2) |d|^2 - (c.d)^2 <= 0, a quadratic a x^2 - 2 b x + c <= 0 in x.
+        let [cx, cy, cz] = footprint.center;
+        let power = cx * cx + cy * cy + cz * cz - footprint.radius_m * footprint.radius_m;
+        let center_along_row = cy * y + cz;
+        let a = power - cx * cx;
+        let b = cx * center_along_row;
+        let c = power * (y * y + 1.0) - center_along_row * center_along_row;
+        let discriminant = b * b - a * c;
+        if discriminant < 0.0 || a <= 0.0 {
+            return (0, 0);
+        }
+        let root = discriminant.sqrt();
+        self.pixel_range(
+            (b - root) / a,
+            (b + root) / a,
+            self.intrinsics.fx,
+            self.intrinsics.ppx,
+            self.width,
+        )
+    }
+
+    /// Pixels `[start, end)` whose centres' normalised coordinate lies in `[low, high]`, one
+    /// extra pixel on each side, clamped to `[0, size)`.
+    fn pixel_range(
+        &self,
+        low: f32,
+        high: f32,
+        focal: f32,
+        principal: f32,
+        size: usize,
+    ) -> (usize, usize) {
+        // Pixel centre p + 0.5 maps to (p + 0.5 - principal) / focal.
+        let first = (low * focal + principal - 0.5).floor() - 1.0;
+        let last = (high * focal + principal - 0.5).ceil() + 1.0;
+        // Float-to-int casts saturate (and map NaN to 0), so the clamps below are total.
+        let start = first.max(0.0) as usize;
+        let end = (last + 1.0).max(0.0) as usize;
+        (start.min(size), end.min(size))
+    }
+
+    /// Ray casts every pixel against the floor and every object: the slow reference that the
+    /// fast path must match exactly.
+    #[cfg(test)]
+    pub(crate) fn render_reference(
+        &self,
+        time_s: f64,
+        brightness: f32,
+        rgb: &mut [u8],
+        depth: &mut [u8],
+    ) {
+        let objects = self.scene.objects_at(time_s);
+        for v in 0..self.height {
+            for u in 0..self.width {
+                let index = v * self.width + u;
+                let (x, y) = (self.x_of_column[u], self.y_of_row[v]);
+                let (mut color, mut depth_m) = self.static_pixel(u, v);
+                if let Some((object, object_depth_m)) =
+                    nearest_object(&objects, [true; OBJECT_COUNT], x, y, depth_m)
+                {
+                    color = self.scene.object_color(object, x, y, object_depth_m);
+                    depth_m = object_depth_m;
+                }
+                write_pixel(rgb, depth, index, color, brightness, depth_m);
+            }
+        }
+    }
+}
+
+/// The nearest candidate object hit along the ray `t * (x, y, 1)` that is nearer than
+/// `static_depth_m` and within range.
+#[inline]
+fn nearest_object(
+    objects: &[Object; OBJECT_COUNT],
+    candidates: [bool; OBJECT_COUNT],
+    x: f32,
+    y: f32,
+    static_depth_m: f32,
+) -> Option<(&Object, f32)> {
+    let mut nearest = None;
+    let mut nearest_depth_m = static_depth_m.min(MAX_RANGE_M);
+    for (object, candidate) in objects.iter().zip(candidates) {
+        if !candidate {
+            continue;
+        }
+        if let Some(depth_m) = object.depth_m(x, y) {
+            if depth_m < nearest_depth_m {
+                nearest = Some(object);
+                nearest_depth_m = depth_m;
+            }
+        }
+    }
+    nearest.map(|object| (object, nearest_depth_m))
+}
+
+/// Writes one pixel: colour scaled by `brightness` and rounded, depth in millimetres (0 for an
+/// infinite depth).
+#[inline]
+fn write_pixel(
+    rgb: &mut [u8],
+    depth: &mut [u8],
+    index: usize,
+    color: Color,
+    brightness: f32,
+    depth_m: f32,
+) {
+    // `as u8` saturates: negative values become 0, values above 255 become 255.
+    let channel = |value: f32| (value * brightness + 0.5) as u8;
+    rgb[index * 3..index * 3 + 3].copy_from_slice(&color.map(channel));
+    depth[index * 2..index * 2 + 2].copy_from_slice(&depth_mm(depth_m).to_le_bytes());
+}
+
+/// Depth in millimetres for the Z16 plane: 0 for "nothing" (infinite or beyond range), at least
+/// 1 for any measured surface.
+pub(crate) fn depth_mm(depth_m: f32) -> u16 {
+    if depth_m.is_finite() && depth_m <= MAX_RANGE_M {
+        ((depth_m * MM_PER_M).round() as u16).max(1)
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render_both(
+        width: u32,
+        height: u32,
+        time_s: f64,
+        brightness: f32,
+    ) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+        let geometry = Geometry::rgbd(width, height);
+        let intrinsics =
+            Intrinsics::pinhole_from_fov(width, height, super::super::HORIZONTAL_FOV_DEG);
+        let mut renderer = Renderer::new(&geometry, intrinsics);
+        let mut fast = (vec![0; geometry.color_len()], vec![0; geometry.depth_len()]);
+        let mut slow = (vec![0; geometry.color_len()], vec![0; geometry.depth_len()]);
+        renderer
+            .render(time_s, brightness, &mut fast.0, &mut fast.1)
+            .unwrap();
+        renderer.render_reference(time_s, brightness, &mut slow.0, &mut slow.1);
+        (fast.0, fast.1, slow.0, slow.1)
+    }
+
+    #[test]
+    fn fast_path_matches_full_ray_cast_exactly() {
+        // Several times so that objects overlap each other and the edges differently.
+        for (width, height) in [(320, 240), (640, 480), (173, 97)] {
+            for step in 0..12 {
+                let time_s = step as f64 * 1.7;
+                let (fast_rgb, fast_depth, slow_rgb, slow_depth) =
+                    render_both(width, height, time_s, 1.0);
+                assert!(
+                    fast_rgb == slow_rgb,
+                    "colour differs at {width}x{height}, t = {time_s}"
+                );
+                assert!(
+                    fast_depth == slow_depth,
+                    "depth differs at {width}x{height}, t = {time_s}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn brightness_change_rebuilds_the_static_layer() {
+        let geometry = Geometry::rgbd(320, 240);
+        let intrinsics = Intrinsics::pinhole_from_fov(320, 240, 69.0);
+        let mut renderer = Renderer::new(&geometry, intrinsics);
+        let mut planes = (vec![0; geometry.color_len()], vec![0; geometry.depth_len()]);
+        renderer
+            .render(0.0, 1.0, &mut planes.0, &mut planes.1)
+            .unwrap();
+        let bright_sky = planes.0[..3].to_vec();
+        renderer
+            .render(0.0, 0.5, &mut planes.0, &mut planes.1)
+            .unwrap();
+        let dim_sky = planes.0[..3].to_vec();
+        for channel in 0..3 {
+            assert!(dim_sky[channel].abs_diff(bright_sky[channel] / 2) <= 1);
+        }
+        let (_, _, slow_rgb, _) = render_both(320, 240, 0.0, 0.5);
+        assert!(planes.0 == slow_rgb);
+    }
+
+    #[test]
+    fn wrong_buffer_sizes_are_reported() {
+        let geometry = Geometry::rgbd(320, 240);
+        let mut renderer = Renderer::new(&geometry, Intrinsics::pinhole_from_fov(320, 240, 69.0));
+        let mut rgb = vec![0; 10];
+        let mut depth = vec![0; geometry.depth_len()];
+        assert!(renderer.render(0.0, 1.0, &mut rgb, &mut depth).is_err());
+    }
+
+    #[test]
+    fn depth_is_quantised_to_millimetres_with_zero_for_nothing() {
+        assert_eq!(depth_mm(1.2344), 1234);
+        assert_eq!(depth_mm(1.2346), 1235);
+        assert_eq!(depth_mm(f32::INFINITY), 0);
+        assert_eq!(depth_mm(MAX_RANGE_M + 0.1), 0);
+        assert_eq!(depth_mm(0.0001), 1);
+    }
+}
