@@ -2,6 +2,8 @@
 
 use shmproto::{Geometry, Intrinsics, SourceKind};
 
+pub mod synthetic;
+
 /// What a source tells clients about itself; copied into every frame's metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceInfo {
