@@ -54,6 +54,7 @@ mod reader;
 mod segment;
 mod session;
 mod status;
+pub mod test_pattern;
 mod wait;
 mod writer;
 

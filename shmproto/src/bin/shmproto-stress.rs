@@ -1,0 +1,196 @@
+//! `shmproto-stress`: a writer and a reader of self-verifying frames, for multi-process stress
+//! tests and for anyone who wants to check the protocol on their machine.
+//!
+//! ```text
+//! shmproto-stress write --namespace NS [--width 640] [--height 480] [--seconds 3] [--fps 0]
+//! shmproto-stress read  --namespace NS [--seconds 3] [--until-gone]
+//! ```
+//! Each prints one JSON summary line on stdout; `read` prints `ready` on stderr once attached.
+//! Exit status: 0 on success, 1 when verification failed, 2 on bad arguments or setup errors.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use shmproto::{
+    monotonic_now_ns, test_pattern, FrameBuf, Geometry, Namespace, OpenError, ReadError, Reader,
+    Writer, WriterConfig,
+};
+
+const USAGE: &str = "usage: shmproto-stress write|read --namespace NS [--width W] [--height H] [--seconds S] [--fps F] [--until-gone]";
+
+struct Args {
+    values: HashMap<String, String>,
+    flags: Vec<String>,
+}
+
+impl Args {
+    fn parse(raw: &[String]) -> Result<Self, String> {
+        let mut values = HashMap::new();
+        let mut flags = Vec::new();
+        let mut iter = raw.iter();
+        while let Some(arg) = iter.next() {
+            match arg.as_str() {
+                "--until-gone" => flags.push(arg.clone()),
+                "--namespace" | "--width" | "--height" | "--seconds" | "--fps" => {
+                    let value = iter.next().ok_or(format!("{arg} needs a value"))?;
+                    values.insert(arg.clone(), value.clone());
+                }
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        Ok(Args { values, flags })
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, String> {
+        match self.values.get(name) {
+            None => Ok(default),
+            Some(value) => value
+                .parse()
+                .map_err(|_| format!("{name} {value:?} is not a valid number")),
+        }
+    }
+
+    fn namespace(&self) -> Result<Namespace, String> {
+        let name = self
+            .values
+            .get("--namespace")
+            .ok_or("--namespace is required")?;
+        Namespace::new(name).map_err(|error| error.to_string())
+    }
+}
+
+fn write(args: &Args) -> Result<ExitCode, String> {
+    let geometry = Geometry::rgbd(args.number("--width", 640)?, args.number("--height", 480)?);
+    let seconds: f64 = args.number("--seconds", 3.0)?;
+    let fps: f64 = args.number("--fps", 0.0)?;
+    let mut writer = Writer::create(WriterConfig::new(args.namespace()?, geometry))
+        .map_err(|error| error.to_string())?;
+    eprintln!("ready pid {}", std::process::id());
+    let started = Instant::now();
+    let (mut rgb, mut depth) = (Vec::new(), Vec::new());
+    let mut frame_number = 0u64;
+    while started.elapsed().as_secs_f64() < seconds {
+        frame_number += 1;
+        test_pattern::fill_frame(&geometry, frame_number, &mut rgb, &mut depth);
+        writer
+            .publish(&rgb, Some(&depth), &test_pattern::metadata(frame_number))
+            .map_err(|error| error.to_string())?;
+        if fps > 0.0 {
+            let due = started + Duration::from_secs_f64(frame_number as f64 / fps);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({ "role": "writer", "frames": frame_number, "seconds": elapsed })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_with_retry(namespace: &Namespace, patience: Duration) -> Result<Reader, String> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match Reader::open(namespace) {
+            Ok(reader) => return Ok(reader),
+            Err(error) if Instant::now() < deadline && retryable(&error) => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+}
+
+fn retryable(error: &OpenError) -> bool {
+    error.is_transient()
+        || matches!(
+            error,
+            OpenError::Segment(shmproto::SegmentError::NotFound { .. })
+        )
+}
+
+fn read(args: &Args) -> Result<ExitCode, String> {
+    let namespace = args.namespace()?;
+    let seconds: f64 = args.number("--seconds", 3.0)?;
+    let until_gone = args.flags.iter().any(|flag| flag == "--until-gone");
+    let mut reader = open_with_retry(&namespace, Duration::from_secs(10))?;
+    eprintln!("ready");
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
+    let mut frame = FrameBuf::new();
+    let (mut frames, mut torn, mut non_increasing) = (0u64, 0u64, 0u64);
+    let mut last_frame_number = 0u64;
+    let mut first_error = None;
+    // Frames received in each quarter second, to show that the reader never starved.
+    let mut per_quarter_second = vec![0u64; (seconds * 4.0).ceil() as usize + 1];
+    let mut gone = None;
+    while Instant::now() < deadline {
+        match reader.wait_next(
+            &mut frame,
+            deadline.saturating_duration_since(Instant::now()),
+        ) {
+            Ok(true) => {
+                frames += 1;
+                let quarter = (started.elapsed().as_secs_f64() * 4.0) as usize;
+                if let Some(count) = per_quarter_second.get_mut(quarter) {
+                    *count += 1;
+                }
+                if let Err(error) = test_pattern::verify(&frame) {
+                    torn += 1;
+                    first_error.get_or_insert(error.to_string());
+                }
+                if frame.frame_number() <= last_frame_number {
+                    non_increasing += 1;
+                }
+                last_frame_number = frame.frame_number();
+            }
+            Ok(false) => {}
+            Err(ReadError::WriterGone(liveness)) => {
+                gone = Some((monotonic_now_ns(), liveness.to_string()));
+                break;
+            }
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "role": "reader",
+            "frames": frames,
+            "torn": torn,
+            "non_increasing": non_increasing,
+            "first_error": first_error,
+            "last_frame_number": last_frame_number,
+            "per_quarter_second": per_quarter_second,
+            "gone_at_mono_ns": gone.as_ref().map(|(at, _)| at),
+            "gone": gone.as_ref().map(|(_, why)| why),
+        })
+    );
+    let failed = torn > 0 || non_increasing > 0 || (until_gone && gone.is_none());
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn main() -> ExitCode {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let Some((role, rest)) = raw.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = Args::parse(rest).and_then(|args| match role.as_str() {
+        "write" => write(&args),
+        "read" => read(&args),
+        other => Err(format!("unknown role {other:?}")),
+    });
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("shmproto-stress: {message}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Self-verifying frames for stress tests and benchmarks: every byte of both planes and the
+//! metadata is derived from the frame number, so a reader can prove a frame is not torn.
+
+use crate::{FrameBuf, FrameMetadata, Geometry, SourceKind};
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The 8-byte word at word index `index` of a plane seeded with `seed`.
+fn word(seed: u64, index: u64) -> [u8; 8] {
+    (seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes()
+}
+
+fn plane_seeds(frame_number: u64) -> (u64, u64) {
+    (splitmix64(frame_number), splitmix64(!frame_number))
+}
+
+fn fill(plane: &mut [u8], seed: u64) {
+    let index = (plane.len() / 8) as u64;
+    let mut chunks = plane.chunks_exact_mut(8);
+    for (index, chunk) in (0u64..).zip(&mut chunks) {
+        chunk.copy_from_slice(&word(seed, index));
+    }
+    let tail = chunks.into_remainder();
+    let len = tail.len();
+    tail.copy_from_slice(&word(seed, index)[..len]);
+}
+
+fn matches(plane: &[u8], seed: u64) -> bool {
+    let mut chunks = plane.chunks_exact(8);
+    let body_ok = (0u64..)
+        .zip(&mut chunks)
+        .all(|(index, chunk)| chunk == word(seed, index));
+    let index = (plane.len() / 8) as u64;
+    let tail = chunks.remainder();
+    body_ok && tail == &word(seed, index)[..tail.len()]
+}
+
+/// Fills `rgb` and `depth` (sized for `geometry`) with the pattern of `frame_number`.
+pub fn fill_frame(geometry: &Geometry, frame_number: u64, rgb: &mut Vec<u8>, depth: &mut Vec<u8>) {
+    let (rgb_seed, depth_seed) = plane_seeds(frame_number);
+    rgb.resize(geometry.color_len(), 0);
+    depth.resize(geometry.depth_len(), 0);
+    fill(rgb, rgb_seed);
+    fill(depth, depth_seed);
+}
+
+/// Metadata whose every field is derived from `frame_number` (timestamps are real, and
+/// checked only for consistency with the binary header).
+pub fn metadata(frame_number: u64) -> FrameMetadata {
+    FrameMetadata {
+        frame_number,
+        capture_wall_ns: crate::wall_now_ns(),
+        capture_mono_ns: crate::monotonic_now_ns(),
+        fps: 0.0,
+        source_kind: SourceKind::Other,
+        source_description: format!("test pattern frame {frame_number}"),
+        intrinsics: None,
+        depth_scale_m: Some(0.001),
+        depth_aligned_to_color: true,
+    }
+}
+
+/// Why a frame failed verification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error("frame holds no geometry")]
+    Empty,
+    #[error("colour plane does not belong to frame {0}")]
+    Color(u64),
+    #[error("depth plane does not belong to frame {0}")]
+    Depth(u64),
+    #[error("metadata does not belong to frame {frame_number}: {problem}")]
+    Metadata { frame_number: u64, problem: String },
+}
+
+/// Checks that every byte of `frame` belongs to the frame its header names.
+pub fn verify(frame: &FrameBuf) -> Result<(), PatternError> {
+    if frame.geometry().is_none() {
+        return Err(PatternError::Empty);
+    }
+    let frame_number = frame.frame_number();
+    let (rgb_seed, depth_seed) = plane_seeds(frame_number);
+    if !matches(frame.rgb(), rgb_seed) {
+        return Err(PatternError::Color(frame_number));
+    }
+    if let Some(depth) = frame.depth() {
+        if !matches(depth, depth_seed) {
+            return Err(PatternError::Depth(frame_number));
+        }
+    }
+    let metadata_problem = match frame.metadata() {
+        Err(error) => Some(error.to_string()),
+        Ok(metadata) if metadata.frame_number != frame_number => {
+            Some(format!("frame_number {}", metadata.frame_number))
+        }
+        Ok(metadata)
+            if metadata.source_description != format!("test pattern frame {frame_number}") =>
+        {
+            Some(format!("description {:?}", metadata.source_description))
+        }
+        Ok(metadata) if metadata.capture_mono_ns != frame.capture_mono_ns() => {
+            Some("capture time differs from the slot's".to_owned())
+        }
+        Ok(_) => None,
+    };
+    match metadata_problem {
+        Some(problem) => Err(PatternError::Metadata {
+            frame_number,
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_differ_between_frames_and_match_their_own() {
+        let geometry = Geometry::rgbd(13, 7);
+        let (mut rgb, mut depth) = (Vec::new(), Vec::new());
+        fill_frame(&geometry, 5, &mut rgb, &mut depth);
+        let (rgb_seed, depth_seed) = plane_seeds(5);
+        assert!(matches(&rgb, rgb_seed) && matches(&depth, depth_seed));
+        let (other_rgb, _) = plane_seeds(6);
+        assert!(!matches(&rgb, other_rgb));
+        let last = rgb.len() - 1;
+        rgb[last] ^= 1;
+        assert!(
+            !matches(&rgb, rgb_seed),
+            "a flipped tail byte must be noticed"
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! Bad bytes from other processes: garbage, truncated and wrong-version segments are refused
+//! with typed errors that name the segment; clean shutdown and permissions.
+
+use std::time::Duration;
+
+use shared_memory::ShmemConf;
+use shmproto::{
+    FrameBuf, Geometry, LayoutError, Liveness, Namespace, OpenError, ReadError, Reader,
+    SegmentError, Writer, WriterConfig,
+};
+
+fn unique_namespace(tag: &str) -> Namespace {
+    Namespace::new(&format!("{tag}{}", std::process::id())).expect("test namespace is valid")
+}
+
+/// A raw segment with exactly `bytes`, removed when dropped.
+struct RawSegment(shared_memory::Shmem);
+
+impl RawSegment {
+    fn create(name: &str, bytes: &[u8]) -> Self {
+        let shmem = ShmemConf::new()
+            .os_id(name)
+            .size(bytes.len())
+            .create()
+            .expect("create raw segment");
+        // SAFETY: the mapping was just created with `bytes.len()` bytes and nobody else
+        // knows its name yet.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), shmem.as_ptr(), bytes.len()) };
+        RawSegment(shmem)
+    }
+}
+
+/// The bytes of an existing segment.
+fn segment_bytes(name: &str) -> Vec<u8> {
+    let shmem = ShmemConf::new().os_id(name).open().expect("open segment");
+    let mut bytes = vec![0u8; shmem.len()];
+    // SAFETY: the mapping has `shmem.len()` bytes; the writer of this test is idle.
+    unsafe { std::ptr::copy_nonoverlapping(shmem.as_ptr(), bytes.as_mut_ptr(), bytes.len()) };
+    bytes
+}
+
+fn open_error(namespace: &Namespace) -> OpenError {
+    Reader::open(namespace).err().expect("open must fail")
+}
+
+#[test]
+fn random_bytes_are_rejected_with_the_segment_named() {
+    let namespace = unique_namespace("rand");
+    let mut noise = vec![0u8; 8192];
+    let mut state = 0x1234_5678_9abc_def0u64;
+    for byte in &mut noise {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state as u8;
+    }
+    let _control = RawSegment::create(&namespace.metadata_segment(), &noise);
+    let _rgb = RawSegment::create(&namespace.rgb_segment(), &noise);
+    let error = open_error(&namespace);
+    match &error {
+        OpenError::Invalid {
+            segment,
+            problem: LayoutError::Magic { .. },
+        } => assert_eq!(segment, &namespace.metadata_segment()),
+        other => panic!("unexpected error: {other}"),
+    }
+    assert!(error.to_string().contains(&namespace.metadata_segment()));
+    assert!(
+        error.to_string().contains("expected \"AAACAMv1\""),
+        "{error}"
+    );
+
+    // A writer reclaims a namespace full of garbage and says so.
+    let writer = Writer::create(WriterConfig::new(namespace.clone(), Geometry::default()))
+        .expect("writer reclaims garbage");
+    assert!(writer.reclaimed().unwrap_or_default().contains("invalid"));
+}
+
+#[test]
+fn truncated_and_wrong_version_segments_are_rejected() {
+    let source = unique_namespace("src");
+    let _writer = Writer::create(WriterConfig::new(source.clone(), Geometry::default()))
+        .expect("create source writer");
+    let control = segment_bytes(&source.metadata_segment());
+    let rgb = segment_bytes(&source.rgb_segment());
+    let depth = segment_bytes(&source.depth_segment());
+
+    // Truncated control segment.
+    let truncated = unique_namespace("trunc");
+    let _c = RawSegment::create(
+        &truncated.metadata_segment(),
+        &control[..control.len() - 4096],
+    );
+    match open_error(&truncated) {
+        OpenError::Invalid {
+            segment,
+            problem: LayoutError::TooSmall { expected, found },
+        } => {
+            assert_eq!(segment, truncated.metadata_segment());
+            assert_eq!(expected, control.len() as u64);
+            assert_eq!(found, control.len() as u64 - 4096);
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+
+    // Wrong major version in the colour segment, valid control and depth.
+    let versioned = unique_namespace("ver");
+    let mut bad_rgb = rgb.clone();
+    bad_rgb[8] = 9;
+    let _c = RawSegment::create(&versioned.metadata_segment(), &control);
+    let _r = RawSegment::create(&versioned.rgb_segment(), &bad_rgb);
+    let _d = RawSegment::create(&versioned.depth_segment(), &depth);
+    let error = open_error(&versioned);
+    match &error {
+        OpenError::Invalid {
+            segment,
+            problem: LayoutError::Version { found_major: 9, .. },
+        } => assert_eq!(segment, &versioned.rgb_segment()),
+        other => panic!("unexpected error: {other}"),
+    }
+
+    // Impossible geometry (zero width) in an otherwise valid control segment.
+    let zero = unique_namespace("zero");
+    let mut zero_width = control.clone();
+    zero_width[100..104].copy_from_slice(&0u32.to_le_bytes());
+    let _c = RawSegment::create(&zero.metadata_segment(), &zero_width);
+    let error = open_error(&zero);
+    assert!(
+        matches!(&error, OpenError::Invalid { problem: LayoutError::Field { field, .. }, .. } if field.contains("width")),
+        "{error}"
+    );
+
+    // Segments of two different writer sessions.
+    let mixed = unique_namespace("mix");
+    let mut other_session = rgb.clone();
+    other_session[16] ^= 0xff;
+    let _c = RawSegment::create(&mixed.metadata_segment(), &control);
+    let _r = RawSegment::create(&mixed.rgb_segment(), &other_session);
+    assert!(matches!(
+        open_error(&mixed),
+        OpenError::SessionMismatch { .. }
+    ));
+
+    // An empty segment.
+    let empty = unique_namespace("empty");
+    let _c = ShmemConf::new()
+        .os_id(empty.metadata_segment())
+        .size(1)
+        .create()
+        .expect("create");
+    let error = open_error(&empty);
+    assert!(
+        error.to_string().contains(&empty.metadata_segment()),
+        "{error}"
+    );
+}
+
+#[test]
+fn missing_namespace_says_which_segment_is_missing() {
+    let namespace = unique_namespace("none");
+    assert!(!shmproto::probe(&namespace));
+    match open_error(&namespace) {
+        OpenError::Segment(SegmentError::NotFound { segment }) => {
+            assert_eq!(segment, namespace.metadata_segment())
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+}
+
+#[test]
+fn clean_shutdown_wakes_readers_and_removes_segments() {
+    let namespace = unique_namespace("close");
+    let writer = Writer::create(WriterConfig::new(
+        namespace.clone(),
+        Geometry::rgb_only(320, 240),
+    ))
+    .expect("create writer");
+    assert!(shmproto::probe(&namespace));
+    assert!(
+        !shmproto::inspect(&namespace).segments[1].stat.is_some(),
+        "a colour-only writer creates no depth segment"
+    );
+    let mut reader = Reader::open(&namespace).expect("open reader");
+    let waiter = std::thread::spawn(move || {
+        let mut frame = FrameBuf::new();
+        let started = std::time::Instant::now();
+        let result = reader.wait_next(&mut frame, Duration::from_secs(5));
+        (result, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    drop(writer);
+    let (result, waited) = waiter.join().expect("waiter thread");
+    assert!(
+        matches!(result, Err(ReadError::WriterGone(Liveness::Closed { .. }))),
+        "{result:?}"
+    );
+    assert!(waited < Duration::from_secs(1), "woke after {waited:?}");
+    assert!(!shmproto::probe(&namespace));
+    assert!(shmproto::inspect(&namespace)
+        .segments
+        .iter()
+        .all(|s| s.stat.is_none()));
+}
+
+#[test]
+fn segments_are_private_and_can_be_handed_to_another_user() {
+    let namespace = unique_namespace("perm");
+    let writer = Writer::create(WriterConfig::new(namespace.clone(), Geometry::default()))
+        .expect("create writer");
+    for segment in shmproto::inspect(&namespace).segments {
+        let stat = segment.stat.expect("segment exists");
+        assert_eq!(
+            stat.mode, 0o600,
+            "{} has mode {:o}",
+            segment.name, stat.mode
+        );
+    }
+    drop(writer);
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping hand-over check: needs root to give segments to another user");
+        return;
+    }
+    let nobody = shmproto::SegmentOwner {
+        uid: 65534,
+        gid: 65534,
+    };
+    let mut config = WriterConfig::new(namespace.clone(), Geometry::default());
+    config.owner = Some(nobody);
+    let _writer = Writer::create(config).expect("create handed-over writer");
+    for segment in shmproto::inspect(&namespace).segments {
+        let stat = segment.stat.expect("segment exists");
+        assert_eq!(
+            (stat.uid, stat.gid, stat.mode),
+            (65534, 65534, 0o600),
+            "{}",
+            segment.name
+        );
+    }
+}
