@@ -176,4 +176,6 @@ fn second_writer_is_refused_while_the_first_lives() {
 
     first.kill().expect("kill first writer");
     let _ = first.wait();
+    let removed = shmproto::remove_stale(&namespace).expect("dead writer's segments removable");
+    assert_eq!(removed.len(), 3, "{removed:?}");
 }

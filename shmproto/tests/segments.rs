@@ -14,7 +14,9 @@ fn unique_namespace(tag: &str) -> Namespace {
 }
 
 /// A raw segment with exactly `bytes`, removed when dropped.
-struct RawSegment(shared_memory::Shmem);
+struct RawSegment {
+    _mapping: shared_memory::Shmem,
+}
 
 impl RawSegment {
     fn create(name: &str, bytes: &[u8]) -> Self {
@@ -26,7 +28,7 @@ impl RawSegment {
         // SAFETY: the mapping was just created with `bytes.len()` bytes and nobody else
         // knows its name yet.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), shmem.as_ptr(), bytes.len()) };
-        RawSegment(shmem)
+        RawSegment { _mapping: shmem }
     }
 }
 
@@ -177,7 +179,7 @@ fn clean_shutdown_wakes_readers_and_removes_segments() {
     .expect("create writer");
     assert!(shmproto::probe(&namespace));
     assert!(
-        !shmproto::inspect(&namespace).segments[1].stat.is_some(),
+        shmproto::inspect(&namespace).segments[1].stat.is_none(),
         "a colour-only writer creates no depth segment"
     );
     let mut reader = Reader::open(&namespace).expect("open reader");
