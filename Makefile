@@ -1,0 +1,5 @@
+# Entry points for people: `make demo` shows the app, `make test` runs every test.
+.PHONY: test
+
+test:
+	bash scripts/test.sh
