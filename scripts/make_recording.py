@@ -167,7 +167,12 @@ def main():
     if args.frames < 1:
         parser.error("--frames must be at least 1")
 
-    record(args.path, args.frames, args.fps)
+    try:
+        record(args.path, args.frames, args.fps)
+    except RuntimeError as error:
+        version = getattr(rs, "__version__", "?")
+        print(f"make_recording: {error} (pyrealsense2 {version}; 2.56 writes .bag, 2.59 writes .db3)", file=sys.stderr)
+        return 1
 
     probe_pixels = [(320, 240), (40, 40), (100, 400), (HOLE_X, 240), (BOX[0], BOX[1]), (BOX[2], BOX[3])]
     expected = {
