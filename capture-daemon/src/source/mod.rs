@@ -2,7 +2,9 @@
 
 use shmproto::{Geometry, Intrinsics, SourceKind};
 
+pub mod realsense;
 pub mod synthetic;
+pub mod webcam;
 
 /// What a source tells clients about itself; copied into every frame's metadata.
 #[derive(Debug, Clone, PartialEq)]
