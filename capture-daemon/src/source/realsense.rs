@@ -725,3 +725,35 @@ mod device {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(not(feature = "realsense"))]
+    fn without_the_feature_opening_says_how_to_build_it() {
+        let Err(error) = open_realsense(&RealsenseConfig::default()) else {
+            panic!("opened a RealSense without RealSense support");
+        };
+        assert!(matches!(
+            error,
+            SourceError::NotBuilt {
+                feature: "realsense",
+                ..
+            }
+        ));
+        assert!(matches!(
+            list_realsense_devices(),
+            Err(SourceError::NotBuilt { .. })
+        ));
+    }
+
+    #[test]
+    fn the_default_is_the_first_camera_at_640x480_30fps() {
+        let config = RealsenseConfig::default();
+        assert_eq!(config.input, RealsenseInput::FirstDevice);
+        assert_eq!((config.width, config.height, config.fps), (640, 480, 30));
+        assert!(!config.loop_playback);
+    }
+}
