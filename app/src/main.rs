@@ -1,3 +1,107 @@
-fn main() {
-    println!("aaa: under construction");
+//! `aaa`: the desktop viewer. Parses arguments, sets up logging, starts the app.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use app::app::{start_sources, AaaApp, FallbackChoice, SmokeReport, SmokeTest};
+use app::viewer::Viewer;
+use clap::Parser;
+
+/// Shows the colour and depth frames of the capture daemon (or of a webcam when no daemon runs).
+#[derive(Parser, Debug)]
+#[command(name = "aaa", version)]
+struct Args {
+    /// Namespace of the daemon's segments (default: $AAA_NAMESPACE, else the seed's names).
+    #[arg(long)]
+    namespace: Option<String>,
+    /// Do not fall back to a webcam when no daemon runs.
+    #[arg(long, conflicts_with = "synthetic")]
+    no_webcam: bool,
+    /// Fall back to the synthetic 3D scene rendered in the app instead of a webcam.
+    #[arg(long)]
+    synthetic: bool,
+    /// Run for this many seconds, print what was received and displayed, and exit
+    /// (0 if frames were displayed).
+    #[arg(long, value_name = "SECONDS")]
+    smoke_test: Option<f64>,
+    /// With --smoke-test: save a PNG screenshot of the window before exiting.
+    #[arg(long, value_name = "PATH", requires = "smoke_test")]
+    screenshot: Option<PathBuf>,
+    /// Folder the Save button writes frozen frames to.
+    #[arg(long, value_name = "DIR", default_value = "aaa-captures")]
+    save_folder: PathBuf,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match run(Args::parse()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("aaa: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let namespace = shmproto::Namespace::from_flag_or_env(args.namespace.as_deref())?;
+    let fallback = if args.no_webcam {
+        FallbackChoice::Nothing
+    } else if args.synthetic {
+        FallbackChoice::Synthetic
+    } else {
+        FallbackChoice::Webcam
+    };
+    let smoke_test = match args.smoke_test {
+        Some(seconds) if seconds.is_finite() && seconds > 0.0 => Some(SmokeTest {
+            duration: Duration::from_secs_f64(seconds),
+            screenshot: args.screenshot,
+        }),
+        Some(seconds) => anyhow::bail!("--smoke-test needs a positive number of seconds, got {seconds}"),
+        None => None,
+    };
+    tracing::info!("starting; daemon namespace {namespace}");
+    let supervisor = start_sources(namespace, fallback).context("cannot start the source threads")?;
+    let viewer = Viewer::new(supervisor, args.save_folder);
+    let report = Arc::new(Mutex::new(SmokeReport::default()));
+    let app = AaaApp::new(viewer, smoke_test.clone(), Arc::clone(&report));
+
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("aaa")
+            .with_inner_size([1320.0, 640.0]),
+        ..Default::default()
+    };
+    eframe::run_native("aaa", options, Box::new(|_creation| Ok(Box::new(app))))
+        .map_err(|err| anyhow::anyhow!("the window failed: {err}"))?;
+
+    let Some(_) = smoke_test else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let report = report.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    let screenshot = match &report.screenshot {
+        None => "none".to_owned(),
+        Some(Ok(path)) => path.display().to_string(),
+        Some(Err(error)) => format!("failed: {error}"),
+    };
+    let summary = format!(
+        "smoke test: source={} frames_received={} frames_displayed={} screenshot={screenshot}",
+        report.source, report.counts.received, report.counts.displayed
+    );
+    tracing::info!("{summary}");
+    println!("{summary}");
+    let screenshot_ok = !matches!(report.screenshot, Some(Err(_)));
+    Ok(if report.counts.displayed > 0 && screenshot_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -1,0 +1,248 @@
+//! The capture daemon as a frame source: a worker thread that waits for the daemon's segments,
+//! reads frames through `shmproto` (blocking on the writer's futex, no polling loop) and
+//! reconnects by itself when the daemon comes back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use shmproto::{FrameBuf, Namespace, ReadError, Reader};
+
+use super::local::sleep_unless_stopped;
+use super::{frame_link, FrameLink, FrameSender, FrameSource, Origin, SourceEvent};
+use crate::frame::Frame;
+
+/// How often the worker looks for the daemon's colour segment while there is none.
+const PROBE_PERIOD: Duration = Duration::from_millis(250);
+/// Longest a read blocks before the worker checks whether it should stop. The reader notices a
+/// dead writer on its own within 250 ms, whatever this is.
+const WAIT_SLICE: Duration = Duration::from_millis(200);
+/// Pause after a transient open failure (the writer is starting or being replaced).
+const TRANSIENT_RETRY: Duration = Duration::from_millis(50);
+
+/// Reads the daemon of one namespace on a worker thread.
+pub struct DaemonSource {
+    link: FrameLink,
+    stop: Arc<AtomicBool>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl DaemonSource {
+    /// Starts watching `namespace`; the worker reports what it finds as [`SourceEvent`]s.
+    pub fn spawn(namespace: Namespace) -> std::io::Result<Self> {
+        let (sender, link) = frame_link();
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker_stop = Arc::clone(&stop);
+        let worker = std::thread::Builder::new()
+            .name("daemon source".to_owned())
+            .spawn(move || run_worker(&namespace, sender, &worker_stop))?;
+        Ok(DaemonSource {
+            link,
+            stop,
+            worker: Some(worker),
+        })
+    }
+}
+
+impl FrameSource for DaemonSource {
+    fn origin(&self) -> Origin {
+        Origin::Daemon
+    }
+
+    fn link(&self) -> &FrameLink {
+        &self.link
+    }
+}
+
+impl Drop for DaemonSource {
+    /// Tells the worker to stop without waiting for it (it ends within [`WAIT_SLICE`]).
+    fn drop(&mut self) {
+        // Relaxed: the flag guards no data; the worker only needs to see it eventually.
+        self.stop.store(true, Ordering::Relaxed);
+        drop(self.worker.take());
+    }
+}
+
+/// What the worker last told the GUI while not connected, so that it says each thing once.
+#[derive(PartialEq)]
+enum Announced {
+    Nothing,
+    Searching,
+    OpenFailed(String),
+}
+
+fn run_worker(namespace: &Namespace, mut sender: FrameSender, stop: &AtomicBool) {
+    let should_stop = |sender: &FrameSender| stop.load(Ordering::Relaxed) || sender.is_viewer_gone();
+    let mut announced = Announced::Nothing;
+    let mut frame_buf = FrameBuf::new();
+    while !should_stop(&sender) {
+        if !shmproto::probe(namespace) {
+            if announced != Announced::Searching {
+                tracing::debug!("no daemon: {} does not exist", namespace.rgb_segment());
+                sender.send_event(SourceEvent::Searching {
+                    detail: format!("{} (namespace {namespace})", namespace.rgb_segment()),
+                });
+                announced = Announced::Searching;
+            }
+            sleep_unless_stopped(PROBE_PERIOD, || should_stop(&sender));
+            continue;
+        }
+        let mut reader = match Reader::open(namespace) {
+            Ok(reader) => reader,
+            Err(err) => {
+                let error = err.to_string();
+                if announced != Announced::OpenFailed(error.clone()) {
+                    tracing::warn!("cannot read the daemon: {error}");
+                    sender.send_event(SourceEvent::OpenFailed {
+                        error: error.clone(),
+                    });
+                    announced = Announced::OpenFailed(error);
+                }
+                let pause = if err.is_transient() {
+                    TRANSIENT_RETRY
+                } else {
+                    PROBE_PERIOD
+                };
+                sleep_unless_stopped(pause, || should_stop(&sender));
+                continue;
+            }
+        };
+        announced = Announced::Nothing;
+        let geometry = reader.geometry();
+        tracing::info!(
+            "connected to the daemon: writer pid {}, {}x{}, namespace {namespace}",
+            reader.writer_pid(),
+            geometry.width,
+            geometry.height
+        );
+        sender.send_event(SourceEvent::Connected {
+            detail: format!("writer pid {}", reader.writer_pid()),
+        });
+        let reason = read_until_lost(&mut reader, &mut frame_buf, &mut sender, &should_stop);
+        if let Some(reason) = reason {
+            tracing::warn!("daemon lost: {reason}");
+            sender.send_event(SourceEvent::Lost { reason });
+        }
+    }
+    tracing::debug!("daemon source worker stopped");
+}
+
+/// Forwards frames until the writer goes away (returns why) or the worker must stop (`None`).
+fn read_until_lost(
+    reader: &mut Reader,
+    frame_buf: &mut FrameBuf,
+    sender: &mut FrameSender,
+    should_stop: &impl Fn(&FrameSender) -> bool,
+) -> Option<String> {
+    while !should_stop(sender) {
+        match reader.wait_next(frame_buf, WAIT_SLICE) {
+            Ok(true) => match frame_from_buf(frame_buf) {
+                Ok(frame) => sender.send_frame(frame),
+                Err(err) => return Some(format!("the daemon published a malformed frame: {err}")),
+            },
+            Ok(false) => {}
+            Err(ReadError::WriterGone(liveness)) => return Some(liveness.to_string()),
+            Err(err) => return Some(err.to_string()),
+        }
+    }
+    None
+}
+
+#[derive(Debug, thiserror::Error)]
+enum FrameFromBufError {
+    #[error("no geometry")]
+    NoGeometry,
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Frame(#[from] crate::frame::FrameError),
+}
+
+fn frame_from_buf(frame_buf: &FrameBuf) -> Result<Frame, FrameFromBufError> {
+    let geometry = frame_buf.geometry().ok_or(FrameFromBufError::NoGeometry)?;
+    let metadata = frame_buf.metadata()?;
+    Ok(Frame::from_planes(
+        geometry,
+        frame_buf.rgb().to_vec(),
+        frame_buf.depth().unwrap_or(&[]),
+        metadata,
+        Some(frame_buf.publish_mono_ns()),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use shmproto::{FrameMetadata, Geometry, Intrinsics, SourceKind, Writer, WriterConfig};
+
+    use super::*;
+
+    fn next_event(link: &FrameLink, within: Duration) -> SourceEvent {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(event) = link.next_event() {
+                return event;
+            }
+            assert!(Instant::now() < deadline, "no event from the daemon worker");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn publish(writer: &mut Writer, frame_number: u64, depth_mm: u16) {
+        let geometry = writer.geometry();
+        let metadata = FrameMetadata {
+            frame_number,
+            capture_wall_ns: shmproto::wall_now_ns(),
+            capture_mono_ns: shmproto::monotonic_now_ns(),
+            fps: 30.0,
+            source_kind: SourceKind::Other,
+            source_description: "app test writer".to_owned(),
+            intrinsics: Some(Intrinsics::pinhole_from_fov(geometry.width, geometry.height, 69.0)),
+            depth_scale_m: Some(0.001),
+            depth_aligned_to_color: true,
+        };
+        let rgb = vec![frame_number as u8; geometry.color_len()];
+        let depth = depth_mm.to_le_bytes().repeat(geometry.pixel_count());
+        writer.publish(&rgb, Some(&depth), &metadata).unwrap();
+    }
+
+    #[test]
+    fn reads_frames_reports_the_loss_and_reconnects() {
+        let namespace = Namespace::new(&format!("appd{}", std::process::id())).unwrap();
+        let source = DaemonSource::spawn(namespace.clone()).unwrap();
+        let link = source.link();
+        assert!(matches!(next_event(link, Duration::from_secs(2)), SourceEvent::Searching { .. }));
+
+        let config = WriterConfig::new(namespace.clone(), Geometry::rgbd(32, 24));
+        let mut writer = Writer::create(config.clone()).unwrap();
+        assert!(matches!(next_event(link, Duration::from_secs(2)), SourceEvent::Connected { .. }));
+        publish(&mut writer, 7, 1250);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let frame = loop {
+            if let Some(frame) = link.take_newest_frame() {
+                break frame;
+            }
+            assert!(Instant::now() < deadline, "no frame from the daemon worker");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(frame.frame_number, 7);
+        assert_eq!(frame.rgb[0], 7);
+        assert_eq!(frame.depth_m_at([3, 4]), Some(1.25));
+        assert!(frame.publish_mono_ns.is_some());
+
+        drop(writer);
+        let lost = next_event(link, Duration::from_secs(1));
+        assert!(matches!(lost, SourceEvent::Lost { .. }), "{lost:?}");
+
+        let back = Instant::now();
+        let _writer = Writer::create(config).unwrap();
+        loop {
+            if let SourceEvent::Connected { .. } = next_event(link, Duration::from_secs(2)) {
+                break;
+            }
+        }
+        assert!(back.elapsed() < Duration::from_secs(1), "reconnected after {:?}", back.elapsed());
+    }
+}

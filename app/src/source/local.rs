@@ -1,0 +1,274 @@
+//! A worker thread that runs any `capture_daemon::source::Source` inside the app: the webcam
+//! fallback, or the synthetic scene.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use capture_daemon::source::{CapturedFrame, Source, SourceError, SourceInfo};
+use shmproto::{FrameMetadata, SourceKind};
+
+use super::{frame_link, FrameLink, FrameSender, FrameSource, Origin, SourceEvent};
+use crate::frame::Frame;
+
+/// How long the worker waits before opening the source again after a failure.
+const RETRY_PERIOD: Duration = Duration::from_secs(1);
+
+/// Opens the source; called on the worker thread, again after each failure.
+pub type SourceOpener = Box<dyn FnMut() -> Result<Box<dyn Source>, SourceError> + Send>;
+
+/// One device can be open once: a new worker for the same device waits for the previous one to
+/// close it. Share one lease between all the workers of a device.
+pub type DeviceLease = Arc<Mutex<()>>;
+
+/// Runs a [`Source`] on a worker thread of its own.
+pub struct LocalSource {
+    origin: Origin,
+    link: FrameLink,
+    stop: Arc<AtomicBool>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl LocalSource {
+    /// Starts the worker; it opens the source with `opener` once it holds `lease`.
+    pub fn spawn(kind: SourceKind, opener: SourceOpener, lease: DeviceLease) -> std::io::Result<Self> {
+        let (sender, link) = frame_link();
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker_stop = Arc::clone(&stop);
+        let worker = std::thread::Builder::new()
+            .name(format!("{kind} source"))
+            .spawn(move || {
+                // A poisoned lease only means a previous worker panicked; the device is closed.
+                let _lease = lease.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                run_worker(kind, opener, sender, &worker_stop);
+            })?;
+        Ok(LocalSource {
+            origin: Origin::InApp(kind),
+            link,
+            stop,
+            worker: Some(worker),
+        })
+    }
+}
+
+impl FrameSource for LocalSource {
+    fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    fn link(&self) -> &FrameLink {
+        &self.link
+    }
+}
+
+impl Drop for LocalSource {
+    /// Tells the worker to stop without waiting for it: it ends after the frame it waits for.
+    fn drop(&mut self) {
+        // Relaxed: the flag guards no data; the worker only needs to see it eventually.
+        self.stop.store(true, Ordering::Relaxed);
+        // Detach: joining could block the GUI for a camera frame period.
+        drop(self.worker.take());
+    }
+}
+
+fn run_worker(kind: SourceKind, mut opener: SourceOpener, mut sender: FrameSender, stop: &AtomicBool) {
+    let should_stop = |sender: &FrameSender| stop.load(Ordering::Relaxed) || sender.is_viewer_gone();
+    let mut last_open_error = None;
+    while !should_stop(&sender) {
+        let mut source = match opener() {
+            Ok(source) => source,
+            Err(err) => {
+                let error = err.to_string();
+                if last_open_error.as_ref() != Some(&error) {
+                    tracing::warn!("{kind} source: {error}");
+                    sender.send_event(SourceEvent::OpenFailed {
+                        error: error.clone(),
+                    });
+                    last_open_error = Some(error);
+                }
+                sleep_unless_stopped(RETRY_PERIOD, || should_stop(&sender));
+                continue;
+            }
+        };
+        last_open_error = None;
+        let info = source.info();
+        tracing::info!("{kind} source opened: {}", info.description);
+        sender.send_event(SourceEvent::Connected {
+            detail: info.description.clone(),
+        });
+        let mut fps = FpsMeter::default();
+        let mut captured = CapturedFrame::default();
+        while !should_stop(&sender) {
+            if let Err(err) = source.next_frame(&mut captured) {
+                tracing::warn!("{kind} source: {err}");
+                sender.send_event(SourceEvent::Lost {
+                    reason: err.to_string(),
+                });
+                break;
+            }
+            let geometry = source.geometry();
+            let metadata = metadata_of(&captured, &info, fps.tick());
+            let rgb = std::mem::take(&mut captured.rgb);
+            match Frame::from_planes(geometry, rgb, &captured.depth, metadata, None) {
+                Ok(frame) => sender.send_frame(frame),
+                Err(err) => {
+                    sender.send_event(SourceEvent::Lost {
+                        reason: format!("the {kind} source delivered a malformed frame: {err}"),
+                    });
+                    break;
+                }
+            }
+        }
+        // Close the device before retrying or stopping.
+        drop(source);
+        sleep_unless_stopped(RETRY_PERIOD, || should_stop(&sender));
+    }
+    tracing::debug!("{kind} source worker stopped");
+}
+
+fn metadata_of(captured: &CapturedFrame, info: &SourceInfo, fps: f32) -> FrameMetadata {
+    FrameMetadata {
+        frame_number: captured.frame_number,
+        capture_wall_ns: captured.capture_wall_ns,
+        capture_mono_ns: captured.capture_mono_ns,
+        fps,
+        source_kind: info.kind,
+        source_description: info.description.clone(),
+        intrinsics: info.intrinsics,
+        depth_scale_m: info.depth_scale_m,
+        depth_aligned_to_color: info.depth_aligned_to_color,
+    }
+}
+
+/// Sleeps in short steps so that a stop request is honoured quickly.
+pub(crate) fn sleep_unless_stopped(total: Duration, should_stop: impl Fn() -> bool) {
+    let deadline = Instant::now() + total;
+    while !should_stop() {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+    }
+}
+
+/// Frames per second over about the last second.
+#[derive(Default)]
+struct FpsMeter {
+    window_start: Option<Instant>,
+    frames_in_window: u32,
+    fps: f32,
+}
+
+impl FpsMeter {
+    fn tick(&mut self) -> f32 {
+        let now = Instant::now();
+        let start = *self.window_start.get_or_insert(now);
+        self.frames_in_window += 1;
+        let elapsed = now.duration_since(start);
+        if elapsed >= Duration::from_secs(1) {
+            self.fps = self.frames_in_window as f32 / elapsed.as_secs_f32();
+            self.window_start = Some(now);
+            self.frames_in_window = 0;
+        }
+        self.fps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capture_daemon::source::SourceInfo;
+    use shmproto::{Geometry, Intrinsics};
+
+    /// A source that counts frames of a flat wall, and fails after `fail_after` frames.
+    struct WallSource {
+        next_number: u64,
+        fail_after: u64,
+    }
+
+    impl Source for WallSource {
+        fn geometry(&self) -> Geometry {
+            Geometry::rgbd(8, 6)
+        }
+
+        fn info(&self) -> SourceInfo {
+            SourceInfo {
+                kind: SourceKind::Other,
+                description: "wall".to_owned(),
+                intrinsics: Some(Intrinsics::pinhole_from_fov(8, 6, 60.0)),
+                depth_scale_m: Some(0.001),
+                depth_aligned_to_color: true,
+            }
+        }
+
+        fn next_frame(&mut self, frame: &mut CapturedFrame) -> Result<(), SourceError> {
+            if self.next_number > self.fail_after {
+                return Err(SourceError::Capture {
+                    kind: SourceKind::Other,
+                    reason: "unplugged".to_owned(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            frame.frame_number = self.next_number;
+            frame.capture_mono_ns = shmproto::monotonic_now_ns();
+            frame.rgb = vec![7; 8 * 6 * 3];
+            frame.depth = [0xE8, 0x03].repeat(8 * 6);
+            self.next_number += 1;
+            Ok(())
+        }
+    }
+
+    fn next_event(link: &FrameLink) -> SourceEvent {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(event) = link.next_event() {
+                return event;
+            }
+            assert!(Instant::now() < deadline, "no event from the worker");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn worker_delivers_frames_then_reports_the_loss() {
+        let opener: SourceOpener = Box::new(|| {
+            Ok(Box::new(WallSource {
+                next_number: 1,
+                fail_after: 3,
+            }))
+        });
+        let source = LocalSource::spawn(SourceKind::Other, opener, DeviceLease::default()).unwrap();
+        let link = source.link();
+        assert!(matches!(next_event(link), SourceEvent::Connected { .. }));
+        assert_eq!(
+            next_event(link),
+            SourceEvent::Lost {
+                reason: "the other source failed: unplugged".to_owned()
+            }
+        );
+        let frame = link.take_newest_frame().expect("the last frame is waiting");
+        assert_eq!(frame.frame_number, 3);
+        assert_eq!(frame.depth_m_at([0, 0]), Some(1.0));
+        assert_eq!(link.stats().received, 3);
+    }
+
+    #[test]
+    fn open_failures_are_reported_once_and_retried() {
+        let opener: SourceOpener = Box::new(|| {
+            Err(SourceError::Open {
+                kind: SourceKind::Webcam,
+                reason: "no camera".to_owned(),
+            })
+        });
+        let source = LocalSource::spawn(SourceKind::Webcam, opener, DeviceLease::default()).unwrap();
+        assert_eq!(
+            next_event(source.link()),
+            SourceEvent::OpenFailed {
+                error: "cannot open the webcam source: no camera".to_owned()
+            }
+        );
+        assert_eq!(source.origin().to_string(), "webcam");
+    }
+}

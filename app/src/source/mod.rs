@@ -1,0 +1,60 @@
+//! Where frames come from: the [`FrameSource`] trait and its implementations.
+//!
+//! Every source runs its device on a worker thread of its own and hands frames to the GUI
+//! through a [`link`]: a bounded channel of capacity 1 that replaces the old frame rather than
+//! queueing (a slow GUI skips frames, it never lags behind), plus a channel of rare state
+//! events. The worker asks egui for a repaint on each frame and event, so the GUI only runs
+//! when there is something new.
+
+pub mod daemon;
+pub mod link;
+pub mod local;
+
+use std::fmt;
+
+use shmproto::SourceKind;
+
+pub use link::{frame_link, ChannelSource, FrameLink, FrameSender, LinkStats};
+
+/// Which kind of source the frames come from, as the status bar names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The capture daemon, through shared memory.
+    Daemon,
+    /// A `capture_daemon::source::Source` run inside the app (the webcam fallback, or the
+    /// synthetic scene).
+    InApp(SourceKind),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Daemon => f.write_str("daemon"),
+            Origin::InApp(SourceKind::Webcam) => f.write_str("webcam"),
+            Origin::InApp(kind) => write!(f, "{kind} (in-app)"),
+        }
+    }
+}
+
+/// A change in a source's connection, sent by its worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceEvent {
+    /// The source is not there (yet); the worker keeps looking. `detail` says what it looks for.
+    Searching { detail: String },
+    /// The source was opened; frames follow. `detail` describes it (writer pid, device).
+    Connected { detail: String },
+    /// The source is there but could not be opened; the worker retries.
+    OpenFailed { error: String },
+    /// The source was delivering and stopped (daemon died or quit, camera unplugged); the
+    /// worker tries to reconnect.
+    Lost { reason: String },
+}
+
+/// A source of frames for the viewer: the GUI side of a worker thread.
+pub trait FrameSource {
+    /// What the status bar calls this source.
+    fn origin(&self) -> Origin;
+
+    /// The channels the worker feeds.
+    fn link(&self) -> &FrameLink;
+}

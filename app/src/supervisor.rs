@@ -1,0 +1,314 @@
+//! Chooses which source the viewer shows: the daemon when it is connected, else the fallback
+//! (the webcam), else none.
+//!
+//! The daemon source watches for the daemon by itself (it probes `aaa_rgb_frame` on its worker
+//! thread and reconnects), so this type only reacts to the events the sources send; it never
+//! blocks and never polls.
+
+use crate::source::{FrameSource, Origin, SourceEvent};
+
+/// A source's connection as the supervisor last heard of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    /// Started, no news yet.
+    Starting,
+    /// Not there; the worker keeps looking (`detail` says for what).
+    Searching { detail: String },
+    /// Open and delivering (or about to).
+    Connected { detail: String },
+    /// There but not openable; the worker retries.
+    OpenFailed { error: String },
+    /// Was delivering and stopped; the worker tries to reconnect.
+    Lost { reason: String },
+}
+
+impl Connection {
+    pub fn is_connected(&self) -> bool {
+        matches!(self, Connection::Connected { .. })
+    }
+
+    fn apply(&mut self, event: SourceEvent) {
+        *self = match event {
+            SourceEvent::Searching { detail } => Connection::Searching { detail },
+            SourceEvent::Connected { detail } => Connection::Connected { detail },
+            SourceEvent::OpenFailed { error } => Connection::OpenFailed { error },
+            SourceEvent::Lost { reason } => Connection::Lost { reason },
+        };
+    }
+}
+
+/// Makes the fallback source; called each time the daemon is gone.
+pub type FallbackFactory = Box<dyn FnMut() -> Result<Box<dyn FrameSource>, String>>;
+
+/// What to use when there is no daemon.
+pub enum Fallback {
+    /// Start a source with this factory.
+    Source(FallbackFactory),
+    /// No fallback; the text says why (not built, disabled by a flag).
+    Unavailable(String),
+}
+
+/// A source together with what it last reported.
+struct Watched {
+    source: Box<dyn FrameSource>,
+    connection: Connection,
+}
+
+impl Watched {
+    fn new(source: Box<dyn FrameSource>) -> Self {
+        Watched {
+            source,
+            connection: Connection::Starting,
+        }
+    }
+
+    /// Applies the pending events; true if there were any.
+    fn drain_events(&mut self, ctx: &egui::Context) -> bool {
+        let link = self.source.link();
+        link.attach(ctx);
+        let mut changed = false;
+        while let Some(event) = link.next_event() {
+            tracing::debug!("{} source: {event:?}", self.source.origin());
+            self.connection.apply(event);
+            changed = true;
+        }
+        changed
+    }
+}
+
+/// Owns the daemon source and the fallback and says which one is shown.
+pub struct Supervisor {
+    daemon: Option<Watched>,
+    /// Why the daemon was lost, kept until it is connected again.
+    daemon_loss: Option<String>,
+    fallback: Fallback,
+    running_fallback: Option<Watched>,
+    /// Why the fallback could not even be started.
+    fallback_error: Option<String>,
+}
+
+/// Which source the viewer should show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Daemon,
+    Fallback,
+    Nothing,
+}
+
+impl Supervisor {
+    /// `daemon` is `None` when there is no daemon to watch (tests, a broken namespace).
+    pub fn new(daemon: Option<Box<dyn FrameSource>>, fallback: Fallback) -> Self {
+        Supervisor {
+            daemon: daemon.map(Watched::new),
+            daemon_loss: None,
+            fallback,
+            running_fallback: None,
+            fallback_error: None,
+        }
+    }
+
+    /// Replaces the daemon source (tests feed one by hand).
+    pub fn set_daemon(&mut self, daemon: Box<dyn FrameSource>) {
+        self.daemon = Some(Watched::new(daemon));
+        self.daemon_loss = None;
+    }
+
+    /// Applies the sources' events and starts or stops the fallback. Cheap; call every pass.
+    /// Returns true if anything changed.
+    pub fn poll(&mut self, ctx: &egui::Context) -> bool {
+        let mut changed = false;
+        if let Some(daemon) = &mut self.daemon {
+            changed |= daemon.drain_events(ctx);
+            match &daemon.connection {
+                Connection::Connected { .. } => self.daemon_loss = None,
+                Connection::Lost { reason } => {
+                    if self.daemon_loss.as_ref() != Some(reason) {
+                        tracing::warn!("daemon lost: {reason}; reconnecting");
+                        self.daemon_loss = Some(reason.clone());
+                    }
+                }
+                Connection::Starting | Connection::Searching { .. } | Connection::OpenFailed { .. } => {}
+            }
+        }
+        let daemon_connected = self.daemon_connected();
+        if daemon_connected && self.running_fallback.is_some() {
+            tracing::info!("daemon connected: stopping the fallback source");
+            self.running_fallback = None;
+            changed = true;
+        }
+        let daemon_undecided = self
+            .daemon
+            .as_ref()
+            .is_some_and(|daemon| daemon.connection == Connection::Starting);
+        if !daemon_connected && !daemon_undecided && self.running_fallback.is_none() {
+            changed |= self.start_fallback();
+        }
+        if let Some(fallback) = &mut self.running_fallback {
+            changed |= fallback.drain_events(ctx);
+        }
+        changed
+    }
+
+    fn start_fallback(&mut self) -> bool {
+        let Fallback::Source(factory) = &mut self.fallback else {
+            return false;
+        };
+        if self.fallback_error.is_some() {
+            // Starting failed for a reason that will not go away (no thread); do not spin.
+            return false;
+        }
+        match factory() {
+            Ok(source) => {
+                tracing::info!("starting the {} fallback", source.origin());
+                self.running_fallback = Some(Watched::new(source));
+            }
+            Err(error) => {
+                tracing::error!("cannot start the fallback source: {error}");
+                self.fallback_error = Some(error);
+            }
+        }
+        true
+    }
+
+    fn daemon_connected(&self) -> bool {
+        self.daemon
+            .as_ref()
+            .is_some_and(|daemon| daemon.connection.is_connected())
+    }
+
+    /// Which source's frames to show.
+    pub fn shown(&self) -> Shown {
+        if self.daemon_connected() {
+            Shown::Daemon
+        } else if self
+            .running_fallback
+            .as_ref()
+            .is_some_and(|fallback| fallback.connection.is_connected())
+        {
+            Shown::Fallback
+        } else {
+            Shown::Nothing
+        }
+    }
+
+    /// The source shown, with its connection.
+    pub fn shown_source(&self) -> Option<(&dyn FrameSource, &Connection)> {
+        let watched = match self.shown() {
+            Shown::Daemon => self.daemon.as_ref(),
+            Shown::Fallback => self.running_fallback.as_ref(),
+            Shown::Nothing => None,
+        }?;
+        Some((watched.source.as_ref(), &watched.connection))
+    }
+
+    /// Every source that runs, so that the viewer can drain the ones not shown.
+    pub fn sources(&self) -> impl Iterator<Item = &dyn FrameSource> {
+        self.daemon
+            .iter()
+            .chain(self.running_fallback.iter())
+            .map(|watched| watched.source.as_ref())
+    }
+
+    /// The daemon's connection, `None` when no daemon is watched.
+    pub fn daemon_connection(&self) -> Option<&Connection> {
+        self.daemon.as_ref().map(|daemon| &daemon.connection)
+    }
+
+    /// Why the daemon was lost, while it is not back.
+    pub fn daemon_loss(&self) -> Option<&str> {
+        self.daemon_loss.as_deref()
+    }
+
+    /// The fallback's state in words, for the no-source screen: `Ok` with its connection while
+    /// it runs, `Err` with the reason when there is none.
+    pub fn fallback_state(&self) -> Result<(Origin, &Connection), &str> {
+        if let Some(fallback) = &self.running_fallback {
+            return Ok((fallback.source.origin(), &fallback.connection));
+        }
+        if let Some(error) = &self.fallback_error {
+            return Err(error);
+        }
+        match &self.fallback {
+            Fallback::Unavailable(reason) => Err(reason),
+            Fallback::Source(_) => Err("the fallback is not running while the daemon is connected"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use shmproto::SourceKind;
+
+    use super::*;
+    use crate::source::{ChannelSource, FrameSender};
+
+    fn fallback_counting(
+        starts: Rc<Cell<u32>>,
+        senders: Rc<std::cell::RefCell<Vec<FrameSender>>>,
+    ) -> Fallback {
+        Fallback::Source(Box::new(move || {
+            starts.set(starts.get() + 1);
+            let (source, sender) = ChannelSource::new(Origin::InApp(SourceKind::Webcam));
+            senders.borrow_mut().push(sender);
+            Ok(Box::new(source) as Box<dyn FrameSource>)
+        }))
+    }
+
+    #[test]
+    fn fallback_runs_only_while_the_daemon_is_away() {
+        let ctx = egui::Context::default();
+        let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
+        let starts = Rc::new(Cell::new(0));
+        let senders = Rc::default();
+        let mut supervisor = Supervisor::new(
+            Some(Box::new(daemon)),
+            fallback_counting(Rc::clone(&starts), Rc::clone(&senders)),
+        );
+
+        supervisor.poll(&ctx);
+        assert_eq!((supervisor.shown(), starts.get()), (Shown::Nothing, 0), "waits for the daemon's first word");
+
+        daemon_tx.send_event(SourceEvent::Searching {
+            detail: "aaa_rgb_frame".to_owned(),
+        });
+        supervisor.poll(&ctx);
+        assert_eq!(starts.get(), 1);
+        senders.borrow_mut()[0].send_event(SourceEvent::Connected {
+            detail: "cam".to_owned(),
+        });
+        supervisor.poll(&ctx);
+        assert_eq!(supervisor.shown(), Shown::Fallback);
+
+        daemon_tx.send_event(SourceEvent::Connected {
+            detail: "pid 1".to_owned(),
+        });
+        supervisor.poll(&ctx);
+        assert_eq!(supervisor.shown(), Shown::Daemon);
+        assert!(senders.borrow()[0].is_viewer_gone(), "fallback stopped");
+
+        daemon_tx.send_event(SourceEvent::Lost {
+            reason: "writer died".to_owned(),
+        });
+        supervisor.poll(&ctx);
+        assert_eq!(supervisor.daemon_loss(), Some("writer died"));
+        assert_eq!(starts.get(), 2, "fallback restarted");
+        assert_eq!(supervisor.shown(), Shown::Nothing, "until the webcam reports in");
+
+        daemon_tx.send_event(SourceEvent::Connected {
+            detail: "pid 2".to_owned(),
+        });
+        supervisor.poll(&ctx);
+        assert_eq!(supervisor.daemon_loss(), None);
+        assert_eq!(supervisor.shown(), Shown::Daemon);
+    }
+
+    #[test]
+    fn unavailable_fallback_says_why() {
+        let supervisor = Supervisor::new(None, Fallback::Unavailable("disabled by --no-webcam".to_owned()));
+        assert_eq!(supervisor.fallback_state().err(), Some("disabled by --no-webcam"));
+        assert_eq!(supervisor.shown(), Shown::Nothing);
+    }
+}

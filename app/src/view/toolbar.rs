@@ -1,0 +1,63 @@
+//! The toolbar: freeze for detection, save the frozen frame, depth range.
+
+use crate::colormap::DepthRange;
+
+/// What the user asked for in the toolbar this pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolbarAction {
+    ToggleFreeze,
+    Save,
+}
+
+/// The toolbar's editable state.
+pub struct Toolbar<'a> {
+    pub frozen: bool,
+    pub can_freeze: bool,
+    pub save_folder: &'a mut String,
+    pub saving: bool,
+    pub depth_range: &'a mut DepthRange,
+    pub show_depth_range: bool,
+}
+
+pub fn toolbar_ui(ui: &mut egui::Ui, toolbar: Toolbar<'_>) -> Option<ToolbarAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        let freeze_label = if toolbar.frozen { "Unfreeze" } else { "Freeze" };
+        let freeze = ui
+            .add_enabled(toolbar.can_freeze || toolbar.frozen, egui::Button::new(freeze_label))
+            .on_hover_text("Freeze colour, depth and metadata of the shown frame (Space)");
+        if freeze.clicked() {
+            action = Some(ToolbarAction::ToggleFreeze);
+        }
+        ui.separator();
+        ui.label("Folder:");
+        ui.add(egui::TextEdit::singleline(toolbar.save_folder).desired_width(220.0));
+        let save = ui
+            .add_enabled(toolbar.frozen && !toolbar.saving, egui::Button::new("Save"))
+            .on_hover_text("Write colour PNG, 16-bit depth PNG and metadata JSON of the frozen frame");
+        if save.clicked() {
+            action = Some(ToolbarAction::Save);
+        }
+        if toolbar.show_depth_range {
+            ui.separator();
+            ui.label("Depth range:");
+            let range = toolbar.depth_range;
+            let far_m = range.far_m;
+            ui.add(
+                egui::DragValue::new(&mut range.near_m)
+                    .range(0.0..=far_m - 0.05)
+                    .speed(0.01)
+                    .suffix(" m"),
+            );
+            ui.label("to");
+            let near_m = range.near_m;
+            ui.add(
+                egui::DragValue::new(&mut range.far_m)
+                    .range(near_m + 0.05..=65.0)
+                    .speed(0.01)
+                    .suffix(" m"),
+            );
+        }
+    });
+    action
+}
