@@ -138,12 +138,33 @@ impl Reader {
     ) -> Result<bool, ReadError> {
         let deadline = Instant::now() + timeout;
         loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if !self.wait_for_publish(remaining)? {
+                return Ok(false);
+            }
+            if self.read_newer(frame)? {
+                return Ok(true);
+            }
+            // The writer lapped the ring during every copy attempt; wait for the next frame.
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Blocks until a frame newer than the last one returned is published, without copying
+    /// it. `Ok(true)`: one is there (read it with [`Reader::read_latest`]); `Ok(false)`: the
+    /// timeout passed; `Err(ReadError::WriterGone)`: the writer stopped or died.
+    pub fn wait_for_publish(&self, timeout: Duration) -> Result<bool, ReadError> {
+        let deadline = Instant::now() + timeout;
+        loop {
             // Acquire, and loaded before `latest` is checked: if this value already includes
             // the increment of some publish, that publish's `latest` store is visible to the
             // check below; otherwise the futex sees the word differ and returns at once. So no
             // publish between the check and the sleep can be slept through.
             let observed = self.session.wake_word().load(Ordering::Acquire);
-            if self.read_newer(frame)? {
+            // Acquire: pairs with the writer's Release store of `latest`.
+            if self.session.latest().load(Ordering::Acquire) > self.last_returned {
                 return Ok(true);
             }
             let liveness = self.liveness();

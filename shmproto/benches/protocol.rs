@@ -1,0 +1,182 @@
+//! `cargo bench -p shmproto`: reading and publishing a frame against a plain copy of the same
+//! bytes measured in the same run, and publish-to-wake latency of a blocked reader.
+//!
+//! Ratios and percentiles are printed, not asserted: this machine is shared and noisy.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion};
+use shmproto::{test_pattern, FrameBuf, Geometry, Namespace, Reader, Writer, WriterConfig};
+
+fn namespace(tag: &str) -> Namespace {
+    Namespace::new(&format!("b{tag}{}", std::process::id())).expect("bench namespace")
+}
+
+struct Fixture {
+    writer: Writer,
+    rgb: Vec<u8>,
+    depth: Vec<u8>,
+    next_frame: u64,
+}
+
+impl Fixture {
+    fn new(tag: &str, geometry: Geometry) -> (Self, Reader) {
+        let namespace = namespace(tag);
+        let writer =
+            Writer::create(WriterConfig::new(namespace.clone(), geometry)).expect("writer");
+        let reader = Reader::open(&namespace).expect("reader");
+        let (mut rgb, mut depth) = (Vec::new(), Vec::new());
+        test_pattern::fill_frame(&geometry, 1, &mut rgb, &mut depth);
+        let fixture = Fixture {
+            writer,
+            rgb,
+            depth,
+            next_frame: 1,
+        };
+        (fixture, reader)
+    }
+
+    fn publish(&mut self) {
+        let metadata = test_pattern::metadata(self.next_frame);
+        self.next_frame += 1;
+        self.writer
+            .publish(&self.rgb, Some(&self.depth), &metadata)
+            .expect("publish");
+    }
+}
+
+fn copy_benches(c: &mut Criterion, label: &str, tag: &str, geometry: Geometry) {
+    let (mut fixture, mut reader) = Fixture::new(tag, geometry);
+    let bytes = geometry.color_len() + geometry.depth_len();
+    let source = vec![3u8; bytes];
+    let mut destination = vec![0u8; bytes];
+    let mut group = c.benchmark_group(label);
+    group.throughput(criterion::Throughput::Bytes(bytes as u64));
+    group.bench_function("memcpy_baseline", |b| {
+        b.iter(|| {
+            destination.copy_from_slice(black_box(&source));
+            black_box(&destination);
+        })
+    });
+    let mut frame = FrameBuf::new();
+    group.bench_function("read_frame", |b| {
+        b.iter_batched(
+            || fixture.publish(),
+            |()| {
+                let fresh = reader.read_latest(&mut frame).expect("read");
+                assert!(fresh);
+                black_box(&frame);
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("publish_frame", |b| b.iter(|| fixture.publish()));
+    group.finish();
+}
+
+/// Median of criterion's estimate for one benchmark, in nanoseconds.
+fn criterion_median_ns(group: &str, bench: &str) -> Option<f64> {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "../target".into());
+    let path = format!("{target}/criterion/{group}/{bench}/new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["median"]["point_estimate"].as_f64()
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// A reader thread blocked in `wait_for_publish`; the writer publishes every 2 ms. Reports how
+/// long after the writer's publish timestamp the reader was running again.
+fn wake_latency(label: &str, tag: &str, geometry: Geometry) {
+    let namespace = namespace(&format!("w{tag}"));
+    let mut writer =
+        Writer::create(WriterConfig::new(namespace.clone(), geometry)).expect("writer");
+    let mut reader = Reader::open(&namespace).expect("reader");
+    let done = Arc::new(AtomicBool::new(false));
+    let reader_done = Arc::clone(&done);
+    let waiter = std::thread::spawn(move || {
+        let mut frame = FrameBuf::new();
+        let mut latencies_ns = Vec::new();
+        while !reader_done.load(Ordering::Relaxed) {
+            match reader.wait_for_publish(Duration::from_millis(100)) {
+                Ok(true) => {
+                    let woke = shmproto::monotonic_now_ns();
+                    if reader.read_latest(&mut frame).unwrap_or(false) {
+                        latencies_ns.push(woke.saturating_sub(frame.publish_mono_ns()));
+                    }
+                }
+                Ok(false) => {}
+                Err(_) => break,
+            }
+        }
+        latencies_ns
+    });
+    let (mut rgb, mut depth) = (Vec::new(), Vec::new());
+    test_pattern::fill_frame(&geometry, 1, &mut rgb, &mut depth);
+    for frame_number in 1..=1500 {
+        writer
+            .publish(&rgb, Some(&depth), &test_pattern::metadata(frame_number))
+            .expect("publish");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    done.store(true, Ordering::Relaxed);
+    drop(writer);
+    let mut latencies = waiter.join().expect("waiter");
+    latencies.sort_unstable();
+    if latencies.is_empty() {
+        println!("wake latency {label}: no samples");
+        return;
+    }
+    println!(
+        "wake latency {label}: p50 {:.1} us, p99 {:.1} us, max {:.1} us over {} frames (target p99 < 200 us)",
+        percentile(&latencies, 0.5) as f64 / 1e3,
+        percentile(&latencies, 0.99) as f64 / 1e3,
+        *latencies.last().unwrap_or(&0) as f64 / 1e3,
+        latencies.len()
+    );
+}
+
+fn main() {
+    let mut criterion = Criterion::default()
+        .configure_from_args()
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    let sizes = [
+        ("640x480", Geometry::rgbd(640, 480)),
+        ("1280x720", Geometry::rgbd(1280, 720)),
+    ];
+    let tags = ["6", "12"];
+    for ((label, geometry), tag) in sizes.into_iter().zip(tags) {
+        copy_benches(&mut criterion, label, tag, geometry);
+    }
+    criterion.final_summary();
+
+    println!();
+    for (label, _) in sizes {
+        let baseline = criterion_median_ns(label, "memcpy_baseline");
+        for bench in ["read_frame", "publish_frame"] {
+            match (criterion_median_ns(label, bench), baseline) {
+                (Some(measured), Some(baseline)) => println!(
+                    "{label} {bench}: {:.1} us = {:.2}x memcpy of the same bytes ({:.1} us){}",
+                    measured / 1e3,
+                    measured / baseline,
+                    baseline / 1e3,
+                    if bench == "read_frame" {
+                        " (target <= 1.2x)"
+                    } else {
+                        ""
+                    }
+                ),
+                _ => println!("{label} {bench}: no criterion estimate found"),
+            }
+        }
+    }
+    for ((label, geometry), tag) in sizes.into_iter().zip(tags) {
+        wake_latency(label, tag, geometry);
+    }
+}
