@@ -17,7 +17,7 @@
 
 use shmproto::{Geometry, Intrinsics};
 
-use super::scene::{sky_color, Color, Object, Scene, MAX_RANGE_M, OBJECT_COUNT};
+use super::scene::{sky_color, Color, Hit, Object, Scene, Shape, MAX_RANGE_M};
 
 /// Depth plane units: millimetres.
 const MM_PER_M: f32 = 1000.0;
@@ -51,7 +51,20 @@ pub(crate) struct Renderer {
     /// Normalised image y of each row's pixel centre: `(v + 0.5 - ppy) / fy`.
     y_of_row: Vec<f32>,
     static_layer: Option<StaticLayer>,
+    scratch: RowScratch,
 }
+
+/// Per-row z-buffer for the pixels the objects may cover, indexed by column.
+#[derive(Debug, Default)]
+struct RowScratch {
+    /// Depth of the nearest surface found so far.
+    depth_m: Vec<f32>,
+    /// Which object and face that surface is, `object_index << 3 | face`; [`NO_OBJECT`] for
+    /// the static layer.
+    owner: Vec<u8>,
+}
+
+const NO_OBJECT: u8 = u8::MAX;
 
 /// Which pixels of the image a moving object may cover.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +94,10 @@ impl Renderer {
             x_of_column,
             y_of_row,
             static_layer: None,
+            scratch: RowScratch {
+                depth_m: vec![0.0; geometry.width as usize],
+                owner: vec![NO_OBJECT; geometry.width as usize],
+            },
         }
     }
 
@@ -123,26 +140,67 @@ impl Renderer {
             .filter(|rows| rows.0 < rows.1);
         let first_row = occupied_rows.clone().map(|rows| rows.0).min().unwrap_or(0);
         let end_row = occupied_rows.map(|rows| rows.1).max().unwrap_or(0);
+        let mut scratch = std::mem::take(&mut self.scratch);
         for v in first_row..end_row {
             let y = self.y_of_row[v];
             let spans = footprints.map(|footprint| self.row_span(&footprint, v, y));
             let occupied = spans.iter().filter(|span| span.0 < span.1);
             let start = occupied.clone().map(|span| span.0).min().unwrap_or(0);
             let end = occupied.map(|span| span.1).max().unwrap_or(0);
+            if start >= end {
+                continue;
+            }
             let row_start = v * self.width;
-            for u in start..end {
-                let index = row_start + u;
-                let x = self.x_of_column[u];
-                let candidates =
-                    spans.map(|(span_start, span_end)| (span_start..span_end).contains(&u));
-                if let Some((object, depth_m)) =
-                    nearest_object(&objects, candidates, x, y, layer.depth_m[index])
-                {
-                    let color = self.scene.object_color(object, x, y, depth_m);
-                    write_pixel(rgb, depth, index, color, brightness, depth_m);
+
+            // Z-buffer the row: static depth first, then each object over its span, in object
+            // order with a strict comparison (the same decisions as `render_reference`).
+            let static_depths = &layer.depth_m[row_start + start..row_start + end];
+            for (nearest, static_depth_m) in
+                scratch.depth_m[start..end].iter_mut().zip(static_depths)
+            {
+                *nearest = static_depth_m.min(MAX_RANGE_M);
+            }
+            scratch.owner[start..end].fill(NO_OBJECT);
+            for (index, (object, &(span_start, span_end))) in objects.iter().zip(&spans).enumerate()
+            {
+                let xs = &self.x_of_column[span_start..span_end];
+                let nearest = &mut scratch.depth_m[span_start..span_end];
+                let owner = &mut scratch.owner[span_start..span_end];
+                // One loop per shape, so that the per-pixel code has no dispatch.
+                match &object.shape {
+                    Shape::Sphere(sphere) => {
+                        let row = sphere.row(y);
+                        cast_span(|x| row.hit(x), index, xs, nearest, owner)
+                    }
+                    Shape::Cuboid(cuboid) => {
+                        let row = cuboid.row(y);
+                        cast_span(|x| row.hit(x), index, xs, nearest, owner)
+                    }
                 }
             }
+
+            // Shade the pixels an object won.
+            for u in start..end {
+                let owner = scratch.owner[u];
+                let Some(object) = objects.get(usize::from(owner >> 3)) else {
+                    continue;
+                };
+                let x = self.x_of_column[u];
+                let hit = Hit {
+                    depth_m: scratch.depth_m[u],
+                    face: owner & 7,
+                };
+                write_pixel(
+                    rgb,
+                    depth,
+                    row_start + u,
+                    object.color(x, y, hit),
+                    brightness,
+                    hit.depth_m,
+                );
+            }
         }
+        self.scratch = scratch;
         self.static_layer = Some(layer);
         Ok(())
     }
@@ -294,11 +352,15 @@ impl Renderer {
                 let index = v * self.width + u;
                 let (x, y) = (self.x_of_column[u], self.y_of_row[v]);
                 let (mut color, mut depth_m) = self.static_pixel(u, v);
-                if let Some((object, object_depth_m)) =
-                    nearest_object(&objects, [true; OBJECT_COUNT], x, y, depth_m)
-                {
-                    color = self.scene.object_color(object, x, y, object_depth_m);
-                    depth_m = object_depth_m;
+                let mut nearest_depth_m = depth_m.min(MAX_RANGE_M);
+                for object in &objects {
+                    if let Some(hit) = object.hit(x, y) {
+                        if hit.depth_m < nearest_depth_m {
+                            nearest_depth_m = hit.depth_m;
+                            color = object.color(x, y, hit);
+                            depth_m = hit.depth_m;
+                        }
+                    }
                 }
                 write_pixel(rgb, depth, index, color, brightness, depth_m);
             }
@@ -306,30 +368,24 @@ impl Renderer {
     }
 }
 
-/// The nearest candidate object hit along the ray `t * (x, y, 1)` that is nearer than
-/// `static_depth_m` and within range.
-#[inline]
-fn nearest_object(
-    objects: &[Object; OBJECT_COUNT],
-    candidates: [bool; OBJECT_COUNT],
-    x: f32,
-    y: f32,
-    static_depth_m: f32,
-) -> Option<(&Object, f32)> {
-    let mut nearest = None;
-    let mut nearest_depth_m = static_depth_m.min(MAX_RANGE_M);
-    for (object, candidate) in objects.iter().zip(candidates) {
-        if !candidate {
-            continue;
-        }
-        if let Some(depth_m) = object.depth_m(x, y) {
-            if depth_m < nearest_depth_m {
-                nearest = Some(object);
-                nearest_depth_m = depth_m;
-            }
-        }
+/// Ray casts one object over a span of a row: wherever `hit` (the object's intersection as a
+/// function of the normalised image x) is nearer than `nearest`, records it as object `index`.
+/// Written with selects rather than branches so that the compiler can vectorise it.
+#[inline(always)]
+fn cast_span(
+    hit: impl Fn(f32) -> Hit,
+    index: usize,
+    xs: &[f32],
+    nearest: &mut [f32],
+    owner: &mut [u8],
+) {
+    let index = (index as u8) << 3;
+    for ((&x, nearest), owner) in xs.iter().zip(nearest).zip(owner) {
+        let hit = hit(x);
+        let nearer = hit.depth_m < *nearest;
+        *nearest = if nearer { hit.depth_m } else { *nearest };
+        *owner = if nearer { index | hit.face } else { *owner };
     }
-    nearest.map(|object| (object, nearest_depth_m))
 }
 
 /// Writes one pixel: colour scaled by `brightness` and rounded, depth in millimetres (0 for an
@@ -353,7 +409,8 @@ fn write_pixel(
 /// 1 for any measured surface.
 pub(crate) fn depth_mm(depth_m: f32) -> u16 {
     if depth_m.is_finite() && depth_m <= MAX_RANGE_M {
-        ((depth_m * MM_PER_M).round() as u16).max(1)
+        // Adding 0.5 and truncating rounds (depth is positive) without a libm call.
+        ((depth_m * MM_PER_M + 0.5) as u16).max(1)
     } else {
         0
     }

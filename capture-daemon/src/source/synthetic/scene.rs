@@ -225,16 +225,19 @@ impl Scene {
         [red, orange, green, blue]
     }
 
-    fn sphere(&self, center_in_world: Vec3, radius_m: f32, color: Color) -> Object {
+    fn sphere(&self, center_in_world: Vec3, radius_m: f32, albedo: Color) -> Object {
         let center = self.camera_from_world_point(center_in_world);
+        let inverse_radius = 1.0 / radius_m;
         Object {
-            shape: Shape::Sphere {
+            shape: Shape::Sphere(Sphere {
                 center,
                 radius_m,
-                inverse_radius: 1.0 / radius_m,
                 power_of_camera: dot(center, center) - radius_m * radius_m,
-            },
-            color,
+                albedo,
+                light_over_radius: scaled(self.towards_light_in_camera, inverse_radius),
+                center_light_over_radius: dot(center, self.towards_light_in_camera)
+                    * inverse_radius,
+            }),
             bounding_center: center,
             bounding_radius_m: radius_m,
         }
@@ -246,7 +249,7 @@ impl Scene {
         center_in_world: Vec3,
         yaw_rad: f32,
         half_extents_m: Vec3,
-        color: Color,
+        albedo: Color,
     ) -> Object {
         let (sin_yaw, cos_yaw) = yaw_rad.sin_cos();
         let axes = [
@@ -261,31 +264,29 @@ impl Scene {
             -dot(center, axes[1]),
             -dot(center, axes[2]),
         ];
+        // Flat faces under a directional light: one colour per face.
+        let face_colors = std::array::from_fn(|face| {
+            let normal = scaled(axes[face / 2], if face % 2 == 0 { -1.0 } else { 1.0 });
+            scaled(albedo, self.lambert(normal))
+        });
         Object {
-            shape: Shape::Cuboid {
+            shape: Shape::Cuboid(Cuboid {
                 center,
                 axes,
                 half_extents_m,
                 camera_in_box,
-            },
-            color,
+                face_colors,
+            }),
             bounding_center: center,
             bounding_radius_m: dot(half_extents_m, half_extents_m).sqrt(),
         }
     }
-
-    /// Colour of `object` hit at depth `depth_m` along the ray `t * (x, y, 1)`.
-    pub(crate) fn object_color(&self, object: &Object, x: f32, y: f32, depth_m: f32) -> Color {
-        let point = [x * depth_m, y * depth_m, depth_m];
-        scaled(object.color, self.lambert(object.normal_at(point)))
-    }
 }
 
-/// One moving object in the camera frame, for one scene time.
+/// One moving object in the camera frame, for one scene time, with its shading precomputed.
 #[derive(Debug, Clone)]
 pub(crate) struct Object {
     pub(crate) shape: Shape,
-    color: Color,
     /// A sphere that contains the object: what the renderer projects to find its pixels.
     pub(crate) bounding_center: Vec3,
     pub(crate) bounding_radius_m: f32,
@@ -293,104 +294,179 @@ pub(crate) struct Object {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Shape {
-    Sphere {
-        center: Vec3,
-        radius_m: f32,
-        inverse_radius: f32,
-        /// `|center|^2 - radius^2`, the constant term of every ray's quadratic.
-        power_of_camera: f32,
-    },
-    /// An oriented box.
-    Cuboid {
-        center: Vec3,
-        /// The box's unit axes in the camera frame.
-        axes: [Vec3; 3],
-        half_extents_m: Vec3,
-        camera_in_box: Vec3,
-    },
+    Sphere(Sphere),
+    Cuboid(Cuboid),
 }
 
-impl Object {
-    /// Depth of the nearest hit in front of the camera along the ray `t * (x, y, 1)`.
-    #[inline]
-    pub(crate) fn depth_m(&self, x: f32, y: f32) -> Option<f32> {
-        match &self.shape {
-            Shape::Sphere {
-                center,
-                power_of_camera,
-                ..
-            } => {
-                // |t d - c|^2 = r^2  <=>  (d.d) t^2 - 2 (d.c) t + (c.c - r^2) = 0.
-                let a = x * x + y * y + 1.0;
-                let half_b = center[0] * x + center[1] * y + center[2];
-                let discriminant = half_b * half_b - a * power_of_camera;
-                if discriminant < 0.0 {
-                    return None;
-                }
-                let depth_m = (half_b - discriminant.sqrt()) / a;
-                (depth_m > 0.0).then_some(depth_m)
-            }
-            Shape::Cuboid {
-                axes,
-                half_extents_m,
-                camera_in_box,
-                ..
-            } => {
-                // Slab test in box coordinates.
-                let direction = [x, y, 1.0];
-                let mut entry = f32::NEG_INFINITY;
-                let mut exit = f32::INFINITY;
-                for axis in 0..3 {
-                    let along = dot(direction, axes[axis]);
-                    let origin = camera_in_box[axis];
-                    let half = half_extents_m[axis];
-                    if along == 0.0 {
-                        if origin.abs() > half {
-                            return None;
-                        }
-                        continue;
-                    }
-                    let inverse = 1.0 / along;
-                    let near = (-half - origin) * inverse;
-                    let far = (half - origin) * inverse;
-                    entry = entry.max(near.min(far));
-                    exit = exit.min(near.max(far));
-                }
-                (entry <= exit && entry > 0.0).then_some(entry)
-            }
+#[derive(Debug, Clone)]
+pub(crate) struct Sphere {
+    center: Vec3,
+    radius_m: f32,
+    /// `|center|^2 - radius^2`, the constant term of every ray's quadratic.
+    power_of_camera: f32,
+    albedo: Color,
+    /// With n = (t d - c) / r: n . l = t (d . l / r) - (c . l) / r.
+    light_over_radius: Vec3,
+    center_light_over_radius: f32,
+}
+
+/// An oriented box.
+#[derive(Debug, Clone)]
+pub(crate) struct Cuboid {
+    center: Vec3,
+    /// The box's unit axes in the camera frame.
+    axes: [Vec3; 3],
+    half_extents_m: Vec3,
+    camera_in_box: Vec3,
+    face_colors: [Color; 6],
+}
+
+/// Where a ray meets an object: the depth (`f32::INFINITY` for a miss), and for a box which
+/// face (`2 * axis`, plus 1 for the face on the positive side of the axis).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Hit {
+    pub(crate) depth_m: f32,
+    pub(crate) face: u8,
+}
+
+impl Hit {
+    const MISS: Hit = Hit {
+        depth_m: f32::INFINITY,
+        face: 0,
+    };
+}
+
+impl Sphere {
+    /// The ray quadratic for the rays of one image row (normalised y `y`).
+    #[inline(always)]
+    pub(crate) fn row(&self, y: f32) -> SphereRow {
+        let [cx, cy, cz] = self.center;
+        SphereRow {
+            cx,
+            a_of_row: y * y + 1.0,
+            half_b_of_row: cy * y + cz,
+            power_of_camera: self.power_of_camera,
         }
     }
 
-    /// Outward unit normal at a point on the surface (camera frame).
-    fn normal_at(&self, point_in_camera: Vec3) -> Vec3 {
-        match &self.shape {
-            Shape::Sphere {
-                center,
-                inverse_radius,
-                ..
-            } => scaled(sub(point_in_camera, *center), *inverse_radius),
-            Shape::Cuboid {
-                center,
-                axes,
-                half_extents_m,
-                ..
-            } => {
-                // The face whose slab the point is most outside of (relative to its size).
-                let offset = sub(point_in_camera, *center);
-                let mut best_axis = 0;
-                let mut best_ratio = f32::NEG_INFINITY;
-                let mut best_sign = 1.0;
-                for axis in 0..3 {
-                    let along = dot(offset, axes[axis]);
-                    let ratio = along.abs() / half_extents_m[axis];
-                    if ratio > best_ratio {
-                        best_axis = axis;
-                        best_ratio = ratio;
-                        best_sign = along.signum();
-                    }
-                }
-                scaled(axes[best_axis], best_sign)
+    #[inline(always)]
+    fn color(&self, x: f32, y: f32, depth_m: f32) -> Color {
+        let light = self.light_over_radius;
+        let n_dot_l =
+            depth_m * (x * light[0] + y * light[1] + light[2]) - self.center_light_over_radius;
+        scaled(self.albedo, AMBIENT + DIFFUSE * n_dot_l.max(0.0))
+    }
+}
+
+/// A sphere intersected with the rays of one image row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SphereRow {
+    cx: f32,
+    a_of_row: f32,
+    half_b_of_row: f32,
+    power_of_camera: f32,
+}
+
+impl SphereRow {
+    /// The nearest hit in front of the camera along the ray `t * (x, y, 1)`. Branch-free, so
+    /// that loops over a row vectorise.
+    #[inline(always)]
+    pub(crate) fn hit(&self, x: f32) -> Hit {
+        // |t d - c|^2 = r^2  <=>  (d.d) t^2 - 2 (d.c) t + (c.c - r^2) = 0.
+        let a = x * x + self.a_of_row;
+        let half_b = self.cx * x + self.half_b_of_row;
+        let discriminant = half_b * half_b - a * self.power_of_camera;
+        let depth_m = (half_b - discriminant.max(0.0).sqrt()) / a;
+        let hit = discriminant >= 0.0 && depth_m > 0.0;
+        Hit {
+            depth_m: if hit { depth_m } else { f32::INFINITY },
+            face: 0,
+        }
+    }
+}
+
+impl Cuboid {
+    /// The slab equations for the rays of one image row (normalised y `y`).
+    #[inline(always)]
+    pub(crate) fn row(&self, y: f32) -> CuboidRow {
+        CuboidRow {
+            along_per_x: self.axes.map(|axis| axis[0]),
+            along_of_row: self.axes.map(|axis| axis[1] * y + axis[2]),
+            near_offset: std::array::from_fn(|axis| {
+                -self.half_extents_m[axis] - self.camera_in_box[axis]
+            }),
+            far_offset: std::array::from_fn(|axis| {
+                self.half_extents_m[axis] - self.camera_in_box[axis]
+            }),
+        }
+    }
+}
+
+/// A box intersected with the rays of one image row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CuboidRow {
+    /// Per box axis: the ray direction's component along it is `x * along_per_x +
+    /// along_of_row`.
+    along_per_x: Vec3,
+    along_of_row: Vec3,
+    /// Per box axis: distances from the camera to the two faces, in box coordinates.
+    near_offset: Vec3,
+    far_offset: Vec3,
+}
+
+impl CuboidRow {
+    /// The nearest hit in front of the camera along the ray `t * (x, y, 1)`: slab test in box
+    /// coordinates, the face being the slab entered last. A ray parallel to a slab gets
+    /// infinite (or, exactly on a face plane, NaN) slab distances, which the comparisons below
+    /// treat correctly without a branch.
+    #[inline(always)]
+    pub(crate) fn hit(&self, x: f32) -> Hit {
+        let mut entry = f32::NEG_INFINITY;
+        let mut exit = f32::INFINITY;
+        let mut face = 0;
+        for axis in 0..3 {
+            let inverse = 1.0 / (x * self.along_per_x[axis] + self.along_of_row[axis]);
+            let near = self.near_offset[axis] * inverse;
+            let far = self.far_offset[axis] * inverse;
+            let (enter, leave, enter_face) = if near <= far {
+                (near, far, 2 * axis as u8)
+            } else {
+                (far, near, 2 * axis as u8 + 1)
+            };
+            if enter > entry {
+                entry = enter;
+                face = enter_face;
             }
+            exit = exit.min(leave);
+        }
+        if entry <= exit && entry > 0.0 {
+            Hit {
+                depth_m: entry,
+                face,
+            }
+        } else {
+            Hit::MISS
+        }
+    }
+}
+
+impl Object {
+    /// The nearest hit in front of the camera along the ray `t * (x, y, 1)`, `None` for a
+    /// miss. The renderer uses the per-row forms directly; this is the same computation.
+    pub(crate) fn hit(&self, x: f32, y: f32) -> Option<Hit> {
+        let hit = match &self.shape {
+            Shape::Sphere(sphere) => sphere.row(y).hit(x),
+            Shape::Cuboid(cuboid) => cuboid.row(y).hit(x),
+        };
+        hit.depth_m.is_finite().then_some(hit)
+    }
+
+    /// Colour (lit, before brightness) of the hit `hit` of the ray `t * (x, y, 1)`.
+    #[inline]
+    pub(crate) fn color(&self, x: f32, y: f32, hit: Hit) -> Color {
+        match &self.shape {
+            Shape::Sphere(sphere) => sphere.color(x, y, hit.depth_m),
+            Shape::Cuboid(cuboid) => cuboid.face_colors[usize::from(hit.face) % 6],
         }
     }
 
@@ -399,21 +475,14 @@ impl Object {
     #[cfg(test)]
     pub(crate) fn surface_offset_m(&self, point_in_camera: Vec3) -> f32 {
         match &self.shape {
-            Shape::Sphere {
-                center, radius_m, ..
-            } => {
-                let offset = sub(point_in_camera, *center);
-                dot(offset, offset).sqrt() - radius_m
+            Shape::Sphere(sphere) => {
+                let offset = sub(point_in_camera, sphere.center);
+                dot(offset, offset).sqrt() - sphere.radius_m
             }
-            Shape::Cuboid {
-                center,
-                axes,
-                half_extents_m,
-                ..
-            } => {
-                let offset = sub(point_in_camera, *center);
+            Shape::Cuboid(cuboid) => {
+                let offset = sub(point_in_camera, cuboid.center);
                 (0..3)
-                    .map(|axis| dot(offset, axes[axis]).abs() - half_extents_m[axis])
+                    .map(|axis| dot(offset, cuboid.axes[axis]).abs() - cuboid.half_extents_m[axis])
                     .fold(f32::NEG_INFINITY, f32::max)
             }
         }
@@ -464,7 +533,7 @@ mod tests {
         for object in scene.objects_at(1.25) {
             let [cx, cy, cz] = object.bounding_center;
             let (x, y) = (cx / cz, cy / cz);
-            let depth_m = object.depth_m(x, y).unwrap();
+            let depth_m = object.hit(x, y).unwrap().depth_m;
             let offset = object.surface_offset_m([x * depth_m, y * depth_m, depth_m]);
             assert!(offset.abs() < 1e-4, "{offset}");
         }
