@@ -124,7 +124,7 @@ mod device {
     use std::collections::HashSet;
     use std::ffi::CString;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::mpsc::{self, Receiver, RecvError, SyncSender, TryRecvError};
+    use std::sync::mpsc::{self, Receiver, RecvError, SyncSender};
     use std::sync::Arc;
     use std::thread::JoinHandle;
     use std::time::Duration;
@@ -591,10 +591,8 @@ mod device {
                 return Err(capture_error("a frameset without a depth frame"));
             };
 
-            let mut captured = match self.spare_buffers.try_recv() {
-                Ok(buffers) => buffers,
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => CapturedFrame::default(),
-            };
+            // Reuse buffers the caller handed back; new ones only at the start.
+            let mut captured = self.spare_buffers.try_recv().unwrap_or_default();
             copy_color(&color, self.geometry, &mut captured.rgb)?;
             copy_depth(&depth, self.geometry, &mut captured.depth)?;
 
