@@ -28,7 +28,10 @@ pub enum FallbackChoice {
 }
 
 /// Watches `namespace` for the daemon and prepares the fallback.
-pub fn start_sources(namespace: Namespace, fallback: FallbackChoice) -> std::io::Result<Supervisor> {
+pub fn start_sources(
+    namespace: Namespace,
+    fallback: FallbackChoice,
+) -> std::io::Result<Supervisor> {
     let daemon = DaemonSource::spawn(namespace)?;
     let fallback = match fallback {
         FallbackChoice::Nothing => Fallback::Unavailable("disabled with --no-webcam".to_owned()),
@@ -92,7 +95,11 @@ pub struct AaaApp {
 
 impl AaaApp {
     /// `report` receives the smoke test's results (if `smoke_test` is given).
-    pub fn new(viewer: Viewer, smoke_test: Option<SmokeTest>, report: Arc<Mutex<SmokeReport>>) -> Self {
+    pub fn new(
+        viewer: Viewer,
+        smoke_test: Option<SmokeTest>,
+        report: Arc<Mutex<SmokeReport>>,
+    ) -> Self {
         let smoke = smoke_test.map(|smoke_test| SmokeRun {
             deadline: Instant::now() + smoke_test.duration,
             screenshot: smoke_test.screenshot,
@@ -118,7 +125,9 @@ impl AaaApp {
                 let captured = Arc::clone(&smoke.captured);
                 let repaint = ctx.clone();
                 ctx.request_screenshot(move |image| {
-                    *captured.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(image);
+                    *captured
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(image);
                     repaint.request_repaint();
                 });
                 return;
@@ -146,15 +155,23 @@ impl AaaApp {
 
 impl SmokeRun {
     fn report_mut(&self) -> std::sync::MutexGuard<'_, SmokeReport> {
-        self.report.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.report
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 fn save_screenshot(image: &ColorImage, path: &std::path::Path) -> Result<(), String> {
     let [width, height] = image.size;
-    let rgba: Vec<u8> = image.pixels.iter().flat_map(|pixel| pixel.to_array()).collect();
+    let rgba: Vec<u8> = image
+        .pixels
+        .iter()
+        .flat_map(|pixel| pixel.to_array())
+        .collect();
     let Some(buffer) = image::RgbaImage::from_raw(width as u32, height as u32, rgba) else {
-        return Err(format!("screenshot of {width}x{height} has the wrong number of pixels"));
+        return Err(format!(
+            "screenshot of {width}x{height} has the wrong number of pixels"
+        ));
     };
     buffer
         .save(path)

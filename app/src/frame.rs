@@ -180,9 +180,10 @@ pub(crate) mod test_frames {
                 rgb.extend_from_slice(&[(x * 255 / width.max(1)) as u8, 128, frame_number as u8]);
             }
         }
-        let depth_le: Vec<u8> = std::iter::repeat_n(plane_depth_mm.to_le_bytes(), geometry.pixel_count())
-            .flatten()
-            .collect();
+        let depth_le: Vec<u8> =
+            std::iter::repeat_n(plane_depth_mm.to_le_bytes(), geometry.pixel_count())
+                .flatten()
+                .collect();
         let now_ns = shmproto::monotonic_now_ns();
         let metadata = FrameMetadata {
             frame_number,
@@ -210,20 +211,33 @@ mod tests {
     #[test]
     fn plane_depth_and_point_follow_the_intrinsics() {
         let frame = plane_frame(1, 64, 48, 1500);
-        assert_eq!(frame.depth_m_at([10, 20]), Some(1.5));
+        let depth_m = 1500.0 * 0.001;
+        assert_eq!(frame.depth_m_at([10, 20]), Some(depth_m));
+        assert!((depth_m - 1.5f32).abs() < 1e-6);
         let intrinsics = frame.metadata.intrinsics.unwrap();
         let point = frame.point_in_camera_at([10, 20]).unwrap();
-        assert_eq!(point, intrinsics.deproject([10.5, 20.5], 1.5));
+        assert_eq!(point, intrinsics.deproject([10.5, 20.5], depth_m));
         assert_eq!(frame.depth_m_at([64, 0]), None);
     }
 
     #[test]
     fn wrong_plane_sizes_are_refused() {
         let frame = plane_frame(1, 8, 8, 1000);
-        let short = Frame::from_planes(frame.geometry, vec![0; 5], &[], frame.metadata.clone(), None);
+        let short = Frame::from_planes(
+            frame.geometry,
+            vec![0; 5],
+            &[],
+            frame.metadata.clone(),
+            None,
+        );
         assert!(matches!(short, Err(FrameError::ColorSize { .. })));
-        let bad_depth =
-            Frame::from_planes(frame.geometry, frame.rgb.clone(), &[0; 3], frame.metadata, None);
+        let bad_depth = Frame::from_planes(
+            frame.geometry,
+            frame.rgb.clone(),
+            &[0; 3],
+            frame.metadata,
+            None,
+        );
         assert!(matches!(bad_depth, Err(FrameError::DepthSize { .. })));
     }
 
@@ -231,7 +245,8 @@ mod tests {
     fn empty_depth_plane_means_colour_only() {
         let frame = plane_frame(1, 8, 8, 1000);
         let colour_only =
-            Frame::from_planes(frame.geometry, frame.rgb.clone(), &[], frame.metadata, None).unwrap();
+            Frame::from_planes(frame.geometry, frame.rgb.clone(), &[], frame.metadata, None)
+                .unwrap();
         assert_eq!(colour_only.depth_units, None);
         assert_eq!(colour_only.geometry.depth, None);
         assert_eq!(colour_only.depth_m_at([0, 0]), None);

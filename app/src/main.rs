@@ -65,11 +65,14 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             duration: Duration::from_secs_f64(seconds),
             screenshot: args.screenshot,
         }),
-        Some(seconds) => anyhow::bail!("--smoke-test needs a positive number of seconds, got {seconds}"),
+        Some(seconds) => {
+            anyhow::bail!("--smoke-test needs a positive number of seconds, got {seconds}")
+        }
         None => None,
     };
     tracing::info!("starting; daemon namespace {namespace}");
-    let supervisor = start_sources(namespace, fallback).context("cannot start the source threads")?;
+    let supervisor =
+        start_sources(namespace, fallback).context("cannot start the source threads")?;
     let viewer = Viewer::new(supervisor, args.save_folder);
     let report = Arc::new(Mutex::new(SmokeReport::default()));
     let app = AaaApp::new(viewer, smoke_test.clone(), Arc::clone(&report));
@@ -86,7 +89,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some(_) = smoke_test else {
         return Ok(ExitCode::SUCCESS);
     };
-    let report = report.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    let report = report
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
     let screenshot = match &report.screenshot {
         None => "none".to_owned(),
         Some(Ok(path)) => path.display().to_string(),

@@ -80,20 +80,27 @@ pub fn save_frozen_frame(frozen: &FrozenFrame, folder: &Path) -> Result<SavedFil
         source,
     })?;
     let geometry = frozen.geometry();
-    let files = SavedFiles::in_folder(folder, frozen.frame_number(), frozen.depth_units().is_some());
+    let files = SavedFiles::in_folder(
+        folder,
+        frozen.frame_number(),
+        frozen.depth_units().is_some(),
+    );
     let plane_size = SaveError::PlaneSize {
         width: geometry.width,
         height: geometry.height,
     };
 
-    let Some(color) = image::RgbImage::from_raw(geometry.width, geometry.height, frozen.rgb().to_vec())
+    let Some(color) =
+        image::RgbImage::from_raw(geometry.width, geometry.height, frozen.rgb().to_vec())
     else {
         return Err(plane_size);
     };
-    color.save(&files.color_png).map_err(|source| SaveError::WriteImage {
-        path: files.color_png.clone(),
-        source,
-    })?;
+    color
+        .save(&files.color_png)
+        .map_err(|source| SaveError::WriteImage {
+            path: files.color_png.clone(),
+            source,
+        })?;
 
     if let (Some(depth_units), Some(depth_png)) = (frozen.depth_units(), &files.depth_png) {
         let Some(depth) = image::ImageBuffer::<image::Luma<u16>, _>::from_raw(
@@ -103,10 +110,12 @@ pub fn save_frozen_frame(frozen: &FrozenFrame, folder: &Path) -> Result<SavedFil
         ) else {
             return Err(plane_size);
         };
-        depth.save(depth_png).map_err(|source| SaveError::WriteImage {
-            path: depth_png.clone(),
-            source,
-        })?;
+        depth
+            .save(depth_png)
+            .map_err(|source| SaveError::WriteImage {
+                path: depth_png.clone(),
+                source,
+            })?;
     }
 
     let json = serde_json::to_vec_pretty(frozen.metadata())?;

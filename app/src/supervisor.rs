@@ -127,7 +127,9 @@ impl Supervisor {
                         self.daemon_loss = Some(reason.clone());
                     }
                 }
-                Connection::Starting | Connection::Searching { .. } | Connection::OpenFailed { .. } => {}
+                Connection::Starting
+                | Connection::Searching { .. }
+                | Connection::OpenFailed { .. } => {}
             }
         }
         let daemon_connected = self.daemon_connected();
@@ -269,7 +271,11 @@ mod tests {
         );
 
         supervisor.poll(&ctx);
-        assert_eq!((supervisor.shown(), starts.get()), (Shown::Nothing, 0), "waits for the daemon's first word");
+        assert_eq!(
+            (supervisor.shown(), starts.get()),
+            (Shown::Nothing, 0),
+            "waits for the daemon's first word"
+        );
 
         daemon_tx.send_event(SourceEvent::Searching {
             detail: "aaa_rgb_frame".to_owned(),
@@ -295,7 +301,11 @@ mod tests {
         supervisor.poll(&ctx);
         assert_eq!(supervisor.daemon_loss(), Some("writer died"));
         assert_eq!(starts.get(), 2, "fallback restarted");
-        assert_eq!(supervisor.shown(), Shown::Nothing, "until the webcam reports in");
+        assert_eq!(
+            supervisor.shown(),
+            Shown::Nothing,
+            "until the webcam reports in"
+        );
 
         daemon_tx.send_event(SourceEvent::Connected {
             detail: "pid 2".to_owned(),
@@ -307,8 +317,14 @@ mod tests {
 
     #[test]
     fn unavailable_fallback_says_why() {
-        let supervisor = Supervisor::new(None, Fallback::Unavailable("disabled by --no-webcam".to_owned()));
-        assert_eq!(supervisor.fallback_state().err(), Some("disabled by --no-webcam"));
+        let supervisor = Supervisor::new(
+            None,
+            Fallback::Unavailable("disabled by --no-webcam".to_owned()),
+        );
+        assert_eq!(
+            supervisor.fallback_state().err(),
+            Some("disabled by --no-webcam")
+        );
         assert_eq!(supervisor.shown(), Shown::Nothing);
     }
 }

@@ -36,7 +36,10 @@ mod tests {
     #[test]
     fn color_image_keeps_pixel_order() {
         let image = color_image_from_rgb([2, 1], &[1, 2, 3, 4, 5, 6]).unwrap();
-        assert_eq!(image.pixels, vec![Color32::from_rgb(1, 2, 3), Color32::from_rgb(4, 5, 6)]);
+        assert_eq!(
+            image.pixels,
+            vec![Color32::from_rgb(1, 2, 3), Color32::from_rgb(4, 5, 6)]
+        );
         assert!(color_image_from_rgb([2, 2], &[0; 6]).is_none());
     }
 
@@ -44,7 +47,10 @@ mod tests {
     fn depth_image_checks_its_size() {
         let lut = DepthLut::new(0.001, DepthRange::default());
         assert!(depth_image([2, 2], &[0; 3], &lut).is_none());
-        assert_eq!(depth_image([1, 1], &[1000], &lut).unwrap().pixels, vec![lut.color(1000)]);
+        assert_eq!(
+            depth_image([1, 1], &[1000], &lut).unwrap().pixels,
+            vec![lut.color(1000)]
+        );
     }
 }
 
@@ -84,32 +90,54 @@ const FALLBACK_DEPTH_SCALE_M: f32 = 0.001;
 impl FrameTextures {
     /// Uploads the colour and depth planes of `frame`; depth goes through the turbo colour map
     /// over `range`.
-    pub fn upload(&mut self, ctx: &egui::Context, frame: &Frame, range: DepthRange) -> Result<(), TextureError> {
-        let size_px = [frame.geometry.width as usize, frame.geometry.height as usize];
-        let color = color_image_from_rgb(size_px, &frame.rgb).ok_or_else(|| TextureError::of(frame, "colour"))?;
+    pub fn upload(
+        &mut self,
+        ctx: &egui::Context,
+        frame: &Frame,
+        range: DepthRange,
+    ) -> Result<(), TextureError> {
+        let size_px = [
+            frame.geometry.width as usize,
+            frame.geometry.height as usize,
+        ];
+        let color = color_image_from_rgb(size_px, &frame.rgb)
+            .ok_or_else(|| TextureError::of(frame, "colour"))?;
         set_texture(ctx, &mut self.color, "colour", color);
         self.upload_depth(ctx, frame, range)
     }
 
     /// Colours the depth plane of `frame` again (after a change of `range`).
-    pub fn upload_depth(&mut self, ctx: &egui::Context, frame: &Frame, range: DepthRange) -> Result<(), TextureError> {
+    pub fn upload_depth(
+        &mut self,
+        ctx: &egui::Context,
+        frame: &Frame,
+        range: DepthRange,
+    ) -> Result<(), TextureError> {
         let Some(depth_units) = &frame.depth_units else {
             self.depth = None;
             return Ok(());
         };
-        let size_px = [frame.geometry.width as usize, frame.geometry.height as usize];
-        let depth_scale_m = frame.metadata.depth_scale_m.unwrap_or(FALLBACK_DEPTH_SCALE_M);
+        let size_px = [
+            frame.geometry.width as usize,
+            frame.geometry.height as usize,
+        ];
+        let depth_scale_m = frame
+            .metadata
+            .depth_scale_m
+            .unwrap_or(FALLBACK_DEPTH_SCALE_M);
         let lut = match self.lut.take() {
             Some(lut) if lut.is_for(depth_scale_m, range) => lut,
             _ => DepthLut::new(depth_scale_m, range),
         };
-        let depth = depth_image(size_px, depth_units, &lut).ok_or_else(|| TextureError::of(frame, "depth"))?;
+        let depth = depth_image(size_px, depth_units, &lut)
+            .ok_or_else(|| TextureError::of(frame, "depth"))?;
         self.lut = Some(lut);
         set_texture(ctx, &mut self.depth, "depth", depth);
         if self.legend.is_none() {
             let gradient = (0..256).map(|i| turbo(i as f32 / 255.0)).collect();
             let legend = ColorImage::new([256, 1], gradient);
-            self.legend = Some(ctx.load_texture("depth legend", legend, egui::TextureOptions::LINEAR));
+            self.legend =
+                Some(ctx.load_texture("depth legend", legend, egui::TextureOptions::LINEAR));
         }
         Ok(())
     }
@@ -124,9 +152,16 @@ impl FrameTextures {
     }
 }
 
-fn set_texture(ctx: &egui::Context, slot: &mut Option<egui::TextureHandle>, name: &str, image: ColorImage) {
+fn set_texture(
+    ctx: &egui::Context,
+    slot: &mut Option<egui::TextureHandle>,
+    name: &str,
+    image: ColorImage,
+) {
     match slot {
-        Some(texture) if texture.size() == image.size => texture.set(image, egui::TextureOptions::LINEAR),
+        Some(texture) if texture.size() == image.size => {
+            texture.set(image, egui::TextureOptions::LINEAR)
+        }
         _ => *slot = Some(ctx.load_texture(name, image, egui::TextureOptions::LINEAR)),
     }
 }

@@ -152,7 +152,9 @@ impl Viewer {
         };
         let shown_origin = shown_source.map(|(source, _)| source.origin());
         let daemon_loss = match shown_origin {
-            Some(origin) if origin != Origin::Daemon => self.supervisor.daemon_loss().map(str::to_owned),
+            Some(origin) if origin != Origin::Daemon => {
+                self.supervisor.daemon_loss().map(str::to_owned)
+            }
             _ => None,
         };
         let shown = self.shown.as_ref();
@@ -258,7 +260,9 @@ impl Viewer {
             self.received.observe(link.id(), stats.received);
             self.fps.sample(link.id(), stats.received, Instant::now());
             if !frozen {
-                newest = link.take_newest_frame().map(|frame| (frame, source.origin()));
+                newest = link
+                    .take_newest_frame()
+                    .map(|frame| (frame, source.origin()));
             }
         }
         if let Some((frame, origin)) = newest {
@@ -277,7 +281,10 @@ impl Viewer {
         let now_ns = shmproto::monotonic_now_ns();
         let latency = match frame.publish_mono_ns {
             Some(publish_ns) => (publish_ns, LatencyKind::PublishToDisplay),
-            None => (frame.metadata.capture_mono_ns, LatencyKind::CaptureToDisplay),
+            None => (
+                frame.metadata.capture_mono_ns,
+                LatencyKind::CaptureToDisplay,
+            ),
         };
         let latency = (latency.0 != 0).then(|| {
             let latency_ms = now_ns.saturating_sub(latency.0) as f32 / 1e6;
@@ -296,7 +303,10 @@ impl Viewer {
         let Some(shown) = &self.shown else {
             return;
         };
-        if let Err(err) = self.textures.upload_depth(ctx, &shown.frame, self.depth_range) {
+        if let Err(err) = self
+            .textures
+            .upload_depth(ctx, &shown.frame, self.depth_range)
+        {
             self.problem = Some(err.to_string());
         }
     }
@@ -332,7 +342,9 @@ impl Viewer {
         let result = match result_rx.try_recv() {
             Ok(result) => result,
             Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => Err("the save thread ended without a result".to_owned()),
+            Err(TryRecvError::Disconnected) => {
+                Err("the save thread ended without a result".to_owned())
+            }
         };
         self.saving = None;
         match result {
@@ -391,7 +403,8 @@ impl Viewer {
                 .horizontal_top(|ui| {
                     let color_view = color_view_ui(ui, color, size_px, image_max);
                     let depth_max = image_max + Vec2::new(0.0, LEGEND_HEIGHT);
-                    let depth_view = depth_view_ui(ui, depth, legend, size_px, self.depth_range, depth_max);
+                    let depth_view =
+                        depth_view_ui(ui, depth, legend, size_px, self.depth_range, depth_max);
                     (color_view, depth_view)
                 })
                 .inner;
@@ -415,7 +428,9 @@ impl Viewer {
         let daemon = match (self.supervisor.daemon_connection(), loss) {
             (None, _) => "not watched".to_owned(),
             (Some(Connection::Starting), _) => "looking for it".to_owned(),
-            (Some(Connection::Searching { detail }), None) => format!("not running ({detail} does not exist)"),
+            (Some(Connection::Searching { detail }), None) => {
+                format!("not running ({detail} does not exist)")
+            }
             (Some(Connection::Searching { detail }), Some(reason)) => {
                 format!("lost ({reason}); waiting for {detail} to come back")
             }
@@ -464,7 +479,11 @@ impl FpsEstimator {
             self.link_id = Some(link_id);
             self.samples.clear();
         }
-        if self.samples.back().is_some_and(|&(_, last)| last == received) {
+        if self
+            .samples
+            .back()
+            .is_some_and(|&(_, last)| last == received)
+        {
             return;
         }
         self.samples.push_back((now, received));

@@ -73,7 +73,8 @@ enum Announced {
 }
 
 fn run_worker(namespace: &Namespace, mut sender: FrameSender, stop: &AtomicBool) {
-    let should_stop = |sender: &FrameSender| stop.load(Ordering::Relaxed) || sender.is_viewer_gone();
+    let should_stop =
+        |sender: &FrameSender| stop.load(Ordering::Relaxed) || sender.is_viewer_gone();
     let mut announced = Announced::Nothing;
     let mut frame_buf = FrameBuf::new();
     while !should_stop(&sender) {
@@ -199,7 +200,11 @@ mod tests {
             fps: 30.0,
             source_kind: SourceKind::Other,
             source_description: "app test writer".to_owned(),
-            intrinsics: Some(Intrinsics::pinhole_from_fov(geometry.width, geometry.height, 69.0)),
+            intrinsics: Some(Intrinsics::pinhole_from_fov(
+                geometry.width,
+                geometry.height,
+                69.0,
+            )),
             depth_scale_m: Some(0.001),
             depth_aligned_to_color: true,
         };
@@ -213,11 +218,17 @@ mod tests {
         let namespace = Namespace::new(&format!("appd{}", std::process::id())).unwrap();
         let source = DaemonSource::spawn(namespace.clone()).unwrap();
         let link = source.link();
-        assert!(matches!(next_event(link, Duration::from_secs(2)), SourceEvent::Searching { .. }));
+        assert!(matches!(
+            next_event(link, Duration::from_secs(2)),
+            SourceEvent::Searching { .. }
+        ));
 
         let config = WriterConfig::new(namespace.clone(), Geometry::rgbd(32, 24));
         let mut writer = Writer::create(config.clone()).unwrap();
-        assert!(matches!(next_event(link, Duration::from_secs(2)), SourceEvent::Connected { .. }));
+        assert!(matches!(
+            next_event(link, Duration::from_secs(2)),
+            SourceEvent::Connected { .. }
+        ));
         publish(&mut writer, 7, 1250);
         let deadline = Instant::now() + Duration::from_secs(2);
         let frame = loop {
@@ -243,6 +254,10 @@ mod tests {
                 break;
             }
         }
-        assert!(back.elapsed() < Duration::from_secs(1), "reconnected after {:?}", back.elapsed());
+        assert!(
+            back.elapsed() < Duration::from_secs(1),
+            "reconnected after {:?}",
+            back.elapsed()
+        );
     }
 }

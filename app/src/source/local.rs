@@ -32,7 +32,11 @@ pub struct LocalSource {
 
 impl LocalSource {
     /// Starts the worker; it opens the source with `opener` once it holds `lease`.
-    pub fn spawn(kind: SourceKind, opener: SourceOpener, lease: DeviceLease) -> std::io::Result<Self> {
+    pub fn spawn(
+        kind: SourceKind,
+        opener: SourceOpener,
+        lease: DeviceLease,
+    ) -> std::io::Result<Self> {
         let (sender, link) = frame_link();
         let stop = Arc::new(AtomicBool::new(false));
         let worker_stop = Arc::clone(&stop);
@@ -40,7 +44,9 @@ impl LocalSource {
             .name(format!("{kind} source"))
             .spawn(move || {
                 // A poisoned lease only means a previous worker panicked; the device is closed.
-                let _lease = lease.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let _lease = lease
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
                 run_worker(kind, opener, sender, &worker_stop);
             })?;
         Ok(LocalSource {
@@ -72,8 +78,14 @@ impl Drop for LocalSource {
     }
 }
 
-fn run_worker(kind: SourceKind, mut opener: SourceOpener, mut sender: FrameSender, stop: &AtomicBool) {
-    let should_stop = |sender: &FrameSender| stop.load(Ordering::Relaxed) || sender.is_viewer_gone();
+fn run_worker(
+    kind: SourceKind,
+    mut opener: SourceOpener,
+    mut sender: FrameSender,
+    stop: &AtomicBool,
+) {
+    let should_stop =
+        |sender: &FrameSender| stop.load(Ordering::Relaxed) || sender.is_viewer_gone();
     let mut last_open_error = None;
     while !should_stop(&sender) {
         let mut source = match opener() {
@@ -262,7 +274,8 @@ mod tests {
                 reason: "no camera".to_owned(),
             })
         });
-        let source = LocalSource::spawn(SourceKind::Webcam, opener, DeviceLease::default()).unwrap();
+        let source =
+            LocalSource::spawn(SourceKind::Webcam, opener, DeviceLease::default()).unwrap();
         assert_eq!(
             next_event(source.link()),
             SourceEvent::OpenFailed {

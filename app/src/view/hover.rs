@@ -69,6 +69,9 @@ mod tests {
         assert_eq!(readout.depth_m, Some(2.0));
         let text = readout.text();
         assert!(text.contains("depth 2.000 m"), "{text}");
-        assert!(text.contains("point (0.000, 0.000, 2.000) m") || text.contains("point (0.0"), "{text}");
+        assert!(
+            text.contains("point (0.000, 0.000, 2.000) m") || text.contains("point (0.0"),
+            "{text}"
+        );
     }
 }

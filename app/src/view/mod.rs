@@ -45,14 +45,22 @@ pub struct ImageViewResponse {
 }
 
 /// Draws a texture of `size_px` scaled to fit `max_size` with its aspect ratio.
-pub fn image_ui(ui: &mut egui::Ui, texture: TextureId, size_px: [u32; 2], max_size: Vec2) -> ImageViewResponse {
+pub fn image_ui(
+    ui: &mut egui::Ui,
+    texture: TextureId,
+    size_px: [u32; 2],
+    max_size: Vec2,
+) -> ImageViewResponse {
     let (rect, response) = ui.allocate_exact_size(fit_size(size_px, max_size), Sense::hover());
     let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
     ui.painter().image(texture, rect, uv, Color32::WHITE);
     let hovered_pixel = response
         .hover_pos()
         .and_then(|pos| pixel_at(rect, size_px, pos));
-    ImageViewResponse { rect, hovered_pixel }
+    ImageViewResponse {
+        rect,
+        hovered_pixel,
+    }
 }
 
 #[cfg(test)]
@@ -61,8 +69,14 @@ mod tests {
 
     #[test]
     fn fit_keeps_the_aspect_ratio() {
-        assert_eq!(fit_size([640, 480], Vec2::new(320.0, 1000.0)), Vec2::new(320.0, 240.0));
-        assert_eq!(fit_size([640, 480], Vec2::new(1000.0, 240.0)), Vec2::new(320.0, 240.0));
+        assert_eq!(
+            fit_size([640, 480], Vec2::new(320.0, 1000.0)),
+            Vec2::new(320.0, 240.0)
+        );
+        assert_eq!(
+            fit_size([640, 480], Vec2::new(1000.0, 240.0)),
+            Vec2::new(320.0, 240.0)
+        );
     }
 
     #[test]

@@ -57,14 +57,26 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
         ui.separator();
         let (text, color) = match &status.state {
             LinkState::Live => ("live".to_owned(), Color32::from_rgb(60, 170, 60)),
-            LinkState::Stale { for_s } => (format!("stale: no frame for {for_s:.1} s"), Color32::from_rgb(220, 160, 0)),
-            LinkState::Waiting => ("connected, waiting for frames".to_owned(), Color32::from_rgb(220, 160, 0)),
-            LinkState::Lost { reason } => (format!("daemon lost: {reason}; reconnecting"), Color32::from_rgb(220, 60, 60)),
+            LinkState::Stale { for_s } => (
+                format!("stale: no frame for {for_s:.1} s"),
+                Color32::from_rgb(220, 160, 0),
+            ),
+            LinkState::Waiting => (
+                "connected, waiting for frames".to_owned(),
+                Color32::from_rgb(220, 160, 0),
+            ),
+            LinkState::Lost { reason } => (
+                format!("daemon lost: {reason}; reconnecting"),
+                Color32::from_rgb(220, 60, 60),
+            ),
             LinkState::NoSource => ("no source".to_owned(), Color32::GRAY),
         };
         ui.label(RichText::new(text).color(color));
         if let Some(reason) = &status.daemon_loss {
-            ui.label(RichText::new(format!("daemon lost: {reason}; reconnecting")).color(Color32::from_rgb(220, 60, 60)));
+            ui.label(
+                RichText::new(format!("daemon lost: {reason}; reconnecting"))
+                    .color(Color32::from_rgb(220, 60, 60)),
+            );
         }
         if let Some([width, height]) = status.size_px {
             ui.separator();
@@ -89,7 +101,11 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
             ui.label(format!("frame {frame_number}"));
         }
         if status.frozen {
-            ui.label(RichText::new("FROZEN").strong().color(Color32::from_rgb(80, 150, 255)));
+            ui.label(
+                RichText::new("FROZEN")
+                    .strong()
+                    .color(Color32::from_rgb(80, 150, 255)),
+            );
         }
         if let Some(notice) = &status.notice {
             ui.separator();

@@ -24,17 +24,23 @@ pub fn toolbar_ui(ui: &mut egui::Ui, toolbar: Toolbar<'_>) -> Option<ToolbarActi
     ui.horizontal(|ui| {
         let freeze_label = if toolbar.frozen { "Unfreeze" } else { "Freeze" };
         let freeze = ui
-            .add_enabled(toolbar.can_freeze || toolbar.frozen, egui::Button::new(freeze_label))
+            .add_enabled(
+                toolbar.can_freeze || toolbar.frozen,
+                egui::Button::new(freeze_label),
+            )
             .on_hover_text("Freeze colour, depth and metadata of the shown frame (Space)");
         if freeze.clicked() {
             action = Some(ToolbarAction::ToggleFreeze);
         }
         ui.separator();
-        ui.label("Folder:");
-        ui.add(egui::TextEdit::singleline(toolbar.save_folder).desired_width(220.0));
+        let folder_label = ui.label("Save folder:");
+        ui.add(egui::TextEdit::singleline(toolbar.save_folder).desired_width(220.0))
+            .labelled_by(folder_label.id);
         let save = ui
             .add_enabled(toolbar.frozen && !toolbar.saving, egui::Button::new("Save"))
-            .on_hover_text("Write colour PNG, 16-bit depth PNG and metadata JSON of the frozen frame");
+            .on_hover_text(
+                "Write colour PNG, 16-bit depth PNG and metadata JSON of the frozen frame",
+            );
         if save.clicked() {
             action = Some(ToolbarAction::Save);
         }

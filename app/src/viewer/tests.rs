@@ -1,1 +1,323 @@
+//! Interaction tests of the whole viewer, driven through `egui_kittest` with sources fed by the
+//! test (the real `FrameSource` trait, real frames).
 
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::Vec2;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use shmproto::SourceKind;
+
+use super::Viewer;
+use crate::frame::test_frames::plane_frame;
+use crate::save::load_saved_frame;
+use crate::source::{ChannelSource, FrameSender, Origin, SourceEvent};
+use crate::supervisor::{Fallback, Supervisor};
+use crate::view::pixel_centre_in;
+
+const WIDTH: u32 = 160;
+const HEIGHT: u32 = 120;
+
+fn harness_with(supervisor: Supervisor, save_folder: &Path) -> Harness<'static, Viewer> {
+    Harness::builder()
+        .with_size(Vec2::new(1200.0, 600.0))
+        .build_ui_state(
+            |ui, viewer: &mut Viewer| viewer.ui(ui),
+            Viewer::new(supervisor, save_folder.to_owned()),
+        )
+}
+
+fn no_fallback() -> Fallback {
+    Fallback::Unavailable("disabled with --no-webcam".to_owned())
+}
+
+/// A viewer whose daemon source the test feeds, already connected.
+fn viewer_with_fed_daemon(save_folder: &Path) -> (Harness<'static, Viewer>, FrameSender) {
+    let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
+    let supervisor = Supervisor::new(Some(Box::new(daemon)), no_fallback());
+    daemon_tx.send_event(SourceEvent::Connected {
+        detail: "writer pid 42".to_owned(),
+    });
+    (harness_with(supervisor, save_folder), daemon_tx)
+}
+
+fn send_frames(sender: &mut FrameSender, numbers: std::ops::RangeInclusive<u64>) {
+    for number in numbers {
+        sender.send_frame(plane_frame(number, WIDTH, HEIGHT, 1500));
+    }
+}
+
+/// Steps the UI until `done` holds (workers on other threads wake it on their own time).
+fn run_until(
+    harness: &mut Harness<'static, Viewer>,
+    within: Duration,
+    done: impl Fn(&Viewer) -> bool,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        harness.step();
+        if done(harness.state()) {
+            harness.run();
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn status_bar_names_the_source_and_its_state() {
+    let (mut harness, mut daemon_tx) = viewer_with_fed_daemon(Path::new("unused"));
+    send_frames(&mut daemon_tx, 1..=2);
+    harness.run();
+
+    harness.get_by_label("Source: daemon");
+    harness.get_by_label("live");
+    harness.get_by_label(&format!("{WIDTH}x{HEIGHT}"));
+    harness.get_by_label("frame 2");
+    harness.get_by_label_contains("publish to display");
+    // Both frames arrived before the GUI ran: the first was replaced, never shown.
+    harness.get_by_label("dropped 1");
+    assert_eq!(
+        harness.state().counts(),
+        super::FrameCounts {
+            received: 2,
+            displayed: 1
+        }
+    );
+}
+
+#[test]
+fn freeze_holds_the_frame_while_the_source_advances_and_unfreeze_jumps_to_the_newest() {
+    let (mut harness, mut daemon_tx) = viewer_with_fed_daemon(Path::new("unused"));
+    send_frames(&mut daemon_tx, 1..=3);
+    harness.run();
+    assert_eq!(harness.state().displayed_frame_number(), Some(3));
+
+    harness.get_by_label("Freeze").click();
+    harness.run();
+    harness.get_by_label("FROZEN");
+    send_frames(&mut daemon_tx, 4..=9);
+    harness.run();
+    assert_eq!(harness.state().displayed_frame_number(), Some(3));
+    harness.get_by_label("frame 3");
+    let frozen = harness
+        .state()
+        .frozen_frame()
+        .map(|frozen| frozen.frame_number());
+    assert_eq!(frozen, Some(3));
+
+    harness.get_by_label("Unfreeze").click();
+    harness.run();
+    assert_eq!(harness.state().displayed_frame_number(), Some(9));
+    harness.get_by_label("frame 9");
+    assert!(harness.query_by_label("FROZEN").is_none());
+    assert!(harness.state().frozen_frame().is_none());
+
+    // Space does the same.
+    harness.key_press(egui::Key::Space);
+    harness.run();
+    send_frames(&mut daemon_tx, 10..=11);
+    harness.run();
+    assert_eq!(harness.state().displayed_frame_number(), Some(9));
+    harness.key_press(egui::Key::Space);
+    harness.run();
+    assert_eq!(harness.state().displayed_frame_number(), Some(11));
+}
+
+#[test]
+fn saving_the_frozen_frame_writes_three_files_that_read_back_equal() {
+    let folder = tempfile::tempdir().unwrap();
+    let save_folder = folder.path().join("captures");
+    let (mut harness, mut daemon_tx) = viewer_with_fed_daemon(&save_folder);
+    send_frames(&mut daemon_tx, 5..=5);
+    harness.run();
+    harness.get_by_label("Freeze").click();
+    harness.run();
+    harness.get_by_label("Save").click();
+    run_until(&mut harness, Duration::from_secs(10), |viewer| {
+        viewer.last_saved().is_some()
+    });
+
+    harness.get_by_label(&format!("saved to {}", save_folder.display()));
+    let viewer = harness.state();
+    let files = viewer.last_saved().unwrap().clone();
+    let depth_png = files.depth_png.clone().expect("the frame has depth");
+    for path in [&files.color_png, &depth_png, &files.metadata_json] {
+        assert!(
+            path.starts_with(&save_folder) && path.exists(),
+            "{}",
+            path.display()
+        );
+    }
+    let loaded = load_saved_frame(&files).unwrap();
+    let frozen = viewer.frozen_frame().unwrap();
+    assert_eq!(loaded.rgb(), frozen.rgb());
+    assert_eq!(loaded.depth_units(), frozen.depth_units());
+    assert_eq!(loaded.metadata(), frozen.metadata());
+    assert_eq!(loaded.geometry(), frozen.geometry());
+}
+
+#[test]
+fn hovering_a_pixel_reads_out_its_depth_and_3d_point() {
+    let (mut harness, mut daemon_tx) = viewer_with_fed_daemon(Path::new("unused"));
+    let frame = plane_frame(1, WIDTH, HEIGHT, 1500);
+    let pixel = [40, 90];
+    let intrinsics = frame.metadata.intrinsics.unwrap();
+    // The frame stores 1500 units of 0.001 m.
+    let depth_m = 1500.0f32 * 0.001;
+    let [x, y, z] = intrinsics.deproject([40.5, 90.5], depth_m);
+    daemon_tx.send_frame(frame);
+    harness.run();
+
+    for rect in [
+        harness.state().image_rects().depth,
+        harness.state().image_rects().color,
+    ] {
+        let rect = rect.expect("both images are drawn");
+        let aspect = rect.width() / rect.height();
+        assert!(
+            (aspect - WIDTH as f32 / HEIGHT as f32).abs() < 0.01,
+            "aspect {aspect}"
+        );
+        harness.hover_at(pixel_centre_in(rect, [WIDTH, HEIGHT], pixel));
+        harness.run();
+        let readout = harness
+            .state()
+            .hover_readout()
+            .cloned()
+            .expect("a pixel is hovered");
+        assert_eq!(readout.pixel, pixel);
+        assert_eq!(readout.depth_m, Some(depth_m));
+        assert_eq!(readout.point_in_camera, Some([x, y, z]));
+        harness.get_by_label_contains("depth 1.500 m");
+        harness.get_by_label_contains(&format!("point ({x:.3}, {y:.3}, {z:.3}) m"));
+        harness.get_by_label_contains("pixel (40, 90)");
+    }
+}
+
+#[test]
+fn without_daemon_and_webcam_the_screen_says_what_to_do() {
+    let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
+    daemon_tx.send_event(SourceEvent::Searching {
+        detail: "aaa_rgb_frame (namespace (default))".to_owned(),
+    });
+    let mut harness = harness_with(
+        Supervisor::new(Some(Box::new(daemon)), no_fallback()),
+        Path::new("unused"),
+    );
+    harness.run();
+
+    harness.get_by_label("No camera");
+    harness
+        .get_by_label("Daemon: not running (aaa_rgb_frame (namespace (default)) does not exist)");
+    harness.get_by_label("Webcam: disabled with --no-webcam");
+    harness.get_by_label_contains("make daemon-start");
+    harness.get_by_label_contains("plug in a camera");
+    harness.get_by_label("Source: none");
+    harness.get_by_label("no source");
+}
+
+#[test]
+fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns() {
+    let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
+    let (webcam, mut webcam_tx) = ChannelSource::new(Origin::InApp(SourceKind::Webcam));
+    let mut webcam = Some(webcam);
+    let fallback = Fallback::Source(Box::new(move || {
+        webcam
+            .take()
+            .map(|webcam| Box::new(webcam) as Box<dyn crate::source::FrameSource>)
+            .ok_or_else(|| "this test has one webcam".to_owned())
+    }));
+    let mut harness = harness_with(
+        Supervisor::new(Some(Box::new(daemon)), fallback),
+        Path::new("unused"),
+    );
+    daemon_tx.send_event(SourceEvent::Connected {
+        detail: "writer pid 42".to_owned(),
+    });
+    send_frames(&mut daemon_tx, 1..=1);
+    harness.run();
+    harness.get_by_label("Source: daemon");
+
+    let reason = "writer gone (process 42 no longer exists)";
+    daemon_tx.send_event(SourceEvent::Lost {
+        reason: reason.to_owned(),
+    });
+    harness.run();
+    harness.get_by_label("Source: none");
+    harness.get_by_label(&format!("daemon lost: {reason}; reconnecting"));
+    harness.get_by_label_contains("Showing the last frame from the daemon");
+
+    webcam_tx.send_event(SourceEvent::Connected {
+        detail: "USB camera".to_owned(),
+    });
+    let mut webcam_frame = plane_frame(100, WIDTH, HEIGHT, 0);
+    webcam_frame.depth_units = None;
+    webcam_frame.geometry.depth = None;
+    webcam_frame.publish_mono_ns = None;
+    webcam_tx.send_frame(webcam_frame);
+    harness.run();
+    harness.get_by_label("Source: webcam");
+    harness.get_by_label("live");
+    harness.get_by_label(&format!("daemon lost: {reason}; reconnecting"));
+    harness.get_by_label_contains("capture to display");
+    assert_eq!(harness.state().displayed_frame_number(), Some(100));
+
+    daemon_tx.send_event(SourceEvent::Connected {
+        detail: "writer pid 43".to_owned(),
+    });
+    send_frames(&mut daemon_tx, 1..=1);
+    harness.run();
+    harness.get_by_label("Source: daemon");
+    assert!(harness.query_by_label_contains("daemon lost").is_none());
+    assert!(
+        webcam_tx.is_viewer_gone(),
+        "the webcam is released when the daemon is back"
+    );
+}
+
+#[test]
+fn the_synthetic_scene_runs_in_the_app_through_a_local_source() {
+    use capture_daemon::source::synthetic::{SyntheticConfig, SyntheticSource};
+
+    use crate::source::local::{DeviceLease, LocalSource};
+
+    let fallback = Fallback::Source(Box::new(|| {
+        let opener: crate::source::local::SourceOpener = Box::new(|| {
+            let config = SyntheticConfig {
+                width: WIDTH,
+                height: HEIGHT,
+                ..SyntheticConfig::default()
+            };
+            SyntheticSource::new(config)
+                .map(|source| Box::new(source) as Box<dyn capture_daemon::source::Source>)
+        });
+        LocalSource::spawn(SourceKind::Synthetic, opener, DeviceLease::default())
+            .map(|source| Box::new(source) as Box<dyn crate::source::FrameSource>)
+            .map_err(|err| err.to_string())
+    }));
+    let mut harness = harness_with(Supervisor::new(None, fallback), &PathBuf::from("unused"));
+    run_until(&mut harness, Duration::from_secs(20), |viewer| {
+        viewer.counts().displayed >= 3
+    });
+    harness.get_by_label("Source: synthetic (in-app)");
+    let readout_pixel = [WIDTH / 2, HEIGHT / 2];
+    let rect = harness
+        .state()
+        .image_rects()
+        .depth
+        .expect("the scene has depth");
+    harness.hover_at(pixel_centre_in(rect, [WIDTH, HEIGHT], readout_pixel));
+    harness.run();
+    let readout = harness.state().hover_readout().cloned().expect("hovered");
+    assert!(
+        readout.depth_m.is_some_and(|depth_m| depth_m > 0.1),
+        "{readout:?}"
+    );
+    assert!(readout.point_in_camera.is_some());
+}
