@@ -101,6 +101,7 @@ impl Renderer {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn scene(&self) -> &Scene {
         &self.scene
     }
@@ -399,8 +400,9 @@ fn write_pixel(
     brightness: f32,
     depth_m: f32,
 ) {
-    // `as u8` saturates: negative values become 0, values above 255 become 255.
-    let channel = |value: f32| (value * brightness + 0.5) as u8;
+    // Colours and brightness are never negative; clamping above lets the compiler drop the
+    // saturation checks of `as u8` (which would map anything above 255 to 255 anyway).
+    let channel = |value: f32| (value * brightness + 0.5).min(255.0) as u8;
     rgb[index * 3..index * 3 + 3].copy_from_slice(&color.map(channel));
     depth[index * 2..index * 2 + 2].copy_from_slice(&depth_mm(depth_m).to_le_bytes());
 }

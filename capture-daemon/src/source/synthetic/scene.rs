@@ -231,7 +231,6 @@ impl Scene {
         Object {
             shape: Shape::Sphere(Sphere {
                 center,
-                radius_m,
                 power_of_camera: dot(center, center) - radius_m * radius_m,
                 albedo,
                 light_over_radius: scaled(self.towards_light_in_camera, inverse_radius),
@@ -271,7 +270,6 @@ impl Scene {
         });
         Object {
             shape: Shape::Cuboid(Cuboid {
-                center,
                 axes,
                 half_extents_m,
                 camera_in_box,
@@ -301,7 +299,6 @@ pub(crate) enum Shape {
 #[derive(Debug, Clone)]
 pub(crate) struct Sphere {
     center: Vec3,
-    radius_m: f32,
     /// `|center|^2 - radius^2`, the constant term of every ray's quadratic.
     power_of_camera: f32,
     albedo: Color,
@@ -313,7 +310,6 @@ pub(crate) struct Sphere {
 /// An oriented box.
 #[derive(Debug, Clone)]
 pub(crate) struct Cuboid {
-    center: Vec3,
     /// The box's unit axes in the camera frame.
     axes: [Vec3; 3],
     half_extents_m: Vec3,
@@ -453,6 +449,7 @@ impl CuboidRow {
 impl Object {
     /// The nearest hit in front of the camera along the ray `t * (x, y, 1)`, `None` for a
     /// miss. The renderer uses the per-row forms directly; this is the same computation.
+    #[cfg(test)]
     pub(crate) fn hit(&self, x: f32, y: f32) -> Option<Hit> {
         let hit = match &self.shape {
             Shape::Sphere(sphere) => sphere.row(y).hit(x),
@@ -474,17 +471,14 @@ impl Object {
     /// negative inside. For the box it is the largest per-axis overshoot, exact on the faces.
     #[cfg(test)]
     pub(crate) fn surface_offset_m(&self, point_in_camera: Vec3) -> f32 {
+        let offset = sub(point_in_camera, self.bounding_center);
         match &self.shape {
-            Shape::Sphere(sphere) => {
-                let offset = sub(point_in_camera, sphere.center);
-                dot(offset, offset).sqrt() - sphere.radius_m
-            }
-            Shape::Cuboid(cuboid) => {
-                let offset = sub(point_in_camera, cuboid.center);
-                (0..3)
-                    .map(|axis| dot(offset, cuboid.axes[axis]).abs() - cuboid.half_extents_m[axis])
-                    .fold(f32::NEG_INFINITY, f32::max)
-            }
+            // A sphere is its own bounding sphere.
+            Shape::Sphere(_) => dot(offset, offset).sqrt() - self.bounding_radius_m,
+            // The bounding sphere of a box is centred on it.
+            Shape::Cuboid(cuboid) => (0..3)
+                .map(|axis| dot(offset, cuboid.axes[axis]).abs() - cuboid.half_extents_m[axis])
+                .fold(f32::NEG_INFINITY, f32::max),
         }
     }
 }
