@@ -1,7 +1,7 @@
 //! The synthetic source (`--source synthetic`): a small animated 3D scene, ray cast through
 //! ideal pinhole intrinsics, with colour and metric depth that agree.
 //!
-//! - **Scene** ([`scene`]): a checkered floor under a sky gradient, a bouncing red ball at 2 m,
+//! - **Scene** (`scene.rs`): a checkered floor under a sky gradient, a bouncing red ball at 2 m,
 //!   a spinning orange cube at 3 m, a green ball rolling on a circle at 4-5 m and a blue ball
 //!   floating against the sky at 6 m; lambert shading. Nothing is measured beyond 10 m: such
 //!   pixels (sky, far floor) have depth 0 and the sky colour of their row.
@@ -11,11 +11,31 @@
 //!   surface point the pixel's ray hit, to within the millimetre quantisation.
 //! - **Time**: frame N shows the scene at time `N / fps` seconds (`N / 30` when unpaced) times
 //!   the speed, so a frame number always gives the same image. Frames are numbered from 1.
-//! - **Pacing** ([`pacing`]): `next_frame` sleeps to a fixed schedule on the monotonic clock.
-//! - **Stamp** ([`stamp`]): the frame number is written into the first and the last row of both
-//!   planes, for tear detection with [`verify_frame`]. Those pixels are not scene content.
-//! - **Cost** ([`render`]): the sky and floor are ray cast once and cached; each frame copies
-//!   the cache and ray casts only the pixels the moving objects' bounding spheres cover.
+//! - **Pacing** (`pacing.rs`): `next_frame` sleeps to a fixed schedule on the monotonic clock;
+//!   when it falls behind it skips ahead instead of bursting.
+//! - **Stamp** (`stamp.rs`, re-exported here): the frame number is written at the start of the
+//!   first row and the end of the last row of both planes, for tear detection with
+//!   [`verify_frame`]. Those pixels (160 colour and 5 depth pixels per row) are stamp data, not
+//!   scene: skip the first and last rows when deprojecting.
+//! - **Cost** (`render.rs`): the sky and floor are ray cast once and cached; each frame copies
+//!   the cache and ray casts only the pixels the moving objects' bounding spheres cover
+//!   (`cargo bench -p capture-daemon --bench synthetic`).
+//!
+//! ```
+//! use capture_daemon::source::synthetic::{verify_frame, SyntheticConfig, SyntheticSource};
+//! use capture_daemon::source::{CapturedFrame, Source};
+//!
+//! let mut source = SyntheticSource::new(SyntheticConfig {
+//!     fps: 0.0, // unpaced, for the example
+//!     ..SyntheticConfig::default()
+//! })?;
+//! let mut frame = CapturedFrame::default();
+//! source.next_frame(&mut frame)?;
+//! assert_eq!(frame.frame_number, 1);
+//! verify_frame(&frame.rgb, &frame.depth, &source.geometry(), frame.frame_number)?;
+//! source.set_brightness(0.5)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod pacing;
 mod render;
@@ -39,7 +59,10 @@ pub const HORIZONTAL_FOV_DEG: f32 = 69.0;
 /// Metres per depth unit: depth is in millimetres.
 pub const DEPTH_SCALE_M: f32 = 0.001;
 
-/// Largest accepted frame rate; 0 means unpaced.
+/// Smallest accepted frame rate other than 0 (unpaced): one frame every ten seconds.
+pub const MIN_FPS: f32 = 0.1;
+
+/// Largest accepted frame rate.
 pub const MAX_FPS: f32 = 1000.0;
 
 /// Largest accepted brightness factor.
@@ -56,7 +79,8 @@ const UNPACED_SCENE_FPS: f64 = 30.0;
 pub struct SyntheticConfig {
     pub width: u32,
     pub height: u32,
-    /// Frames per second; 0 delivers frames as fast as they are asked for.
+    /// Frames per second, [`MIN_FPS`] to [`MAX_FPS`]; 0 delivers frames as fast as they are
+    /// asked for.
     pub fps: f32,
     /// Multiplies every colour (0 black, 1 as designed, up to [`MAX_BRIGHTNESS`]).
     pub brightness: f32,
@@ -140,7 +164,11 @@ pub struct SyntheticSource {
 }
 
 impl SyntheticSource {
-    /// Checks the configuration and sets the scene up; no frame is rendered yet.
+    /// Checks the configuration and sets the scene up; no frame is rendered yet (the first
+    /// frame also ray casts the static layer, a few milliseconds).
+    ///
+    /// Fails with [`SourceError::Open`] for an invalid geometry, a frame smaller than
+    /// [`STAMP_MIN_WIDTH_PX`] x 2, or a frame rate, brightness or speed out of range.
     pub fn new(config: SyntheticConfig) -> Result<Self, SourceError> {
         let open_error = |reason: String| SourceError::Open {
             kind: SourceKind::Synthetic,
@@ -157,9 +185,9 @@ impl SyntheticSource {
                 config.width, config.height
             )));
         }
-        if !(0.0..=MAX_FPS).contains(&config.fps) {
+        if !(config.fps == 0.0 || (MIN_FPS..=MAX_FPS).contains(&config.fps)) {
             return Err(open_error(format!(
-                "the frame rate must be from 0 (unpaced) to {MAX_FPS} fps, got {}",
+                "the frame rate must be 0 (unpaced) or from {MIN_FPS} to {MAX_FPS} fps, got {}",
                 config.fps
             )));
         }
