@@ -1,3 +1,318 @@
-fn main() {
-    println!("aaa-camera-daemon: under construction");
+//! `aaa-camera-daemon`: parses the command line, sets up logging, and runs a command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use capture_daemon::daemon::{self, DaemonConfig};
+use capture_daemon::runtime;
+use capture_daemon::source::choice::SourceChoice;
+use capture_daemon::source::realsense::{RealsenseConfig, RealsenseInput};
+use capture_daemon::source::synthetic::SyntheticConfig;
+use capture_daemon::source::webcam::WebcamConfig;
+use capture_daemon::watch::WatchLimit;
+use capture_daemon::{cleanup, status, watch};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use shmproto::{Namespace, SegmentOwner, MAX_DIMENSION_PX};
+
+/// The camera owner: publishes colour and depth frames into shared memory for desktop apps.
+#[derive(Debug, Parser)]
+#[command(name = "aaa-camera-daemon", version)]
+struct Cli {
+    /// Separate segments and files for this camera or test run (default: the seed's names).
+    #[arg(long, global = true, env = "AAA_NAMESPACE", value_parser = parse_namespace)]
+    namespace: Option<Namespace>,
+    /// Directory of the pid file.
+    #[arg(long, global = true, env = runtime::RUNTIME_DIR_ENV)]
+    runtime_dir: Option<PathBuf>,
+    /// Also append the log to this file (RUST_LOG sets the level; default info for `run`).
+    #[arg(long, global = true)]
+    log_file: Option<PathBuf>,
+    /// What to do; `run` with its defaults when omitted.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// `run`'s defaults, for when no command is given.
+#[derive(Debug, Parser)]
+struct DefaultRun {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Own the camera and publish its frames (the default command).
+    Run(RunArgs),
+    /// Whether a daemon runs in the namespace, and how it is doing. No root needed.
+    /// Exit status 0 running, 1 stale (dead daemon's leftovers), 3 not running.
+    Status {
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove segments and pid file left by a dead daemon; refuses while one is alive.
+    Cleanup,
+    /// Read frames like a client: fps, latency, gaps, stamp verification of synthetic frames.
+    /// Exit status non-zero when the daemon is missing or gone, or frames fail verification.
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SourceArg {
+    /// An Intel RealSense camera (or a recording with --recording).
+    Realsense,
+    /// A USB webcam (colour only).
+    Webcam,
+    /// A moving 3D scene rendered with depth; no hardware.
+    Synthetic,
+}
+
+#[derive(Debug, Clone, Args)]
+struct RunArgs {
+    /// Where frames come from.
+    #[arg(long, value_enum, default_value = "realsense")]
+    source: SourceArg,
+    /// Play this RealSense recording (.bag or .db3) instead of a camera.
+    #[arg(long)]
+    recording: Option<PathBuf>,
+    /// Start the recording again when it ends.
+    #[arg(long = "loop", requires = "recording")]
+    loop_recording: bool,
+    /// Frame width in pixels.
+    #[arg(long, default_value_t = 640, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_DIMENSION_PX)))]
+    width: u32,
+    /// Frame height in pixels.
+    #[arg(long, default_value_t = 480, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_DIMENSION_PX)))]
+    height: u32,
+    /// Frames per second; 0 = as fast as possible (synthetic only).
+    #[arg(long, default_value_t = 30.0, value_parser = parse_fps)]
+    fps: f32,
+    /// RealSense serial number or device index; webcam index.
+    #[arg(long)]
+    device: Option<String>,
+    /// Give segments and files to UID:GID (default: the sudo user when run through sudo).
+    #[arg(long, value_parser = runtime::parse_owner)]
+    owner: Option<SegmentOwner>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct WatchArgs {
+    /// Stop after this many frames.
+    #[arg(long, conflicts_with = "seconds")]
+    frames: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// One JSON object at the end instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_namespace(text: &str) -> Result<Namespace, String> {
+    Namespace::new(text).map_err(|error| error.to_string())
+}
+
+fn parse_fps(text: &str) -> Result<f32, String> {
+    let fps: f32 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=1000.0).contains(&fps) {
+        Ok(fps)
+    } else {
+        Err(format!("{fps} is outside 0..=1000"))
+    }
+}
+
+impl RunArgs {
+    fn source_choice(&self) -> anyhow::Result<SourceChoice> {
+        let whole_fps = || -> anyhow::Result<u32> {
+            if self.fps < 1.0 || self.fps.fract() != 0.0 {
+                anyhow::bail!(
+                    "--fps must be a whole number of at least 1 for cameras, got {}",
+                    self.fps
+                );
+            }
+            Ok(self.fps as u32)
+        };
+        Ok(match self.source {
+            SourceArg::Synthetic => {
+                if self.recording.is_some() || self.device.is_some() {
+                    anyhow::bail!("--recording and --device do not apply to the synthetic source");
+                }
+                SourceChoice::Synthetic(SyntheticConfig {
+                    width: self.width,
+                    height: self.height,
+                    fps: self.fps,
+                    ..SyntheticConfig::default()
+                })
+            }
+            SourceArg::Realsense => {
+                let input = match (&self.recording, &self.device) {
+                    (Some(_), Some(_)) => {
+                        anyhow::bail!("give either --recording or --device, not both")
+                    }
+                    (Some(path), None) => RealsenseInput::Recording(path.clone()),
+                    // Serial numbers are long; a short number is an index.
+                    (None, Some(device))
+                        if device.len() <= 3 && device.parse::<usize>().is_ok() =>
+                    {
+                        RealsenseInput::Index(device.parse().unwrap_or_default())
+                    }
+                    (None, Some(serial)) => RealsenseInput::Serial(serial.clone()),
+                    (None, None) => RealsenseInput::FirstDevice,
+                };
+                SourceChoice::Realsense(RealsenseConfig {
+                    input,
+                    width: self.width,
+                    height: self.height,
+                    fps: whole_fps()?,
+                    loop_playback: self.loop_recording,
+                    ..RealsenseConfig::default()
+                })
+            }
+            SourceArg::Webcam => {
+                if self.recording.is_some() {
+                    anyhow::bail!("--recording applies to the realsense source only");
+                }
+                let index = match &self.device {
+                    None => 0,
+                    Some(device) => device
+                        .parse()
+                        .with_context(|| format!("--device {device:?} is not a webcam index"))?,
+                };
+                SourceChoice::Webcam(WebcamConfig {
+                    index,
+                    width: self.width,
+                    height: self.height,
+                    fps: whole_fps()?,
+                })
+            }
+        })
+    }
+}
+
+fn init_logging(log_file: Option<&PathBuf>, default_level: &str) -> anyhow::Result<()> {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open log file {}", path.display()))?;
+            builder
+                .with_ansi(false)
+                .with_writer(std::io::stderr.and(std::sync::Mutex::new(file)))
+                .init();
+        }
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let namespace = cli.namespace.clone().unwrap_or_default();
+    let runtime_dir = runtime::runtime_dir(cli.runtime_dir.as_deref());
+    match cli.command {
+        None | Some(Command::Run(_)) => {
+            let args = match cli.command {
+                Some(Command::Run(args)) => args,
+                _ => DefaultRun::parse_from(["aaa-camera-daemon"]).run,
+            };
+            init_logging(cli.log_file.as_ref(), "info")?;
+            daemon::run(DaemonConfig {
+                namespace,
+                source: args.source_choice()?,
+                runtime_dir,
+                owner: runtime::file_owner(args.owner),
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Status { json }) => {
+            init_logging(cli.log_file.as_ref(), "warn")?;
+            let report = status::gather(&namespace, &runtime_dir);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", status::render(&report));
+            }
+            Ok(ExitCode::from(report.exit_code()))
+        }
+        Some(Command::Cleanup) => {
+            init_logging(cli.log_file.as_ref(), "warn")?;
+            let removed = cleanup::cleanup(&namespace, &runtime_dir)?;
+            if removed.is_empty() {
+                println!("nothing to clean up in namespace {namespace}");
+            }
+            for name in removed {
+                println!("removed {name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Watch(args)) => {
+            init_logging(cli.log_file.as_ref(), "warn")?;
+            let limit = match (args.frames, args.seconds) {
+                (Some(frames), _) => WatchLimit::Frames(frames),
+                (None, Some(seconds)) if seconds.is_finite() && seconds > 0.0 => {
+                    WatchLimit::Duration(Duration::from_secs_f64(seconds))
+                }
+                (None, Some(seconds)) => anyhow::bail!("--seconds must be positive, got {seconds}"),
+                (None, None) => WatchLimit::Interrupted,
+            };
+            let json = args.json;
+            let summary = watch::watch(&namespace, limit, |line| {
+                if !json {
+                    println!("{line}");
+                }
+            })?;
+            if json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else {
+                println!("{}", watch::render(&summary));
+            }
+            if let Some(error) = &summary.error {
+                eprintln!("aaa-camera-daemon: {error}");
+            }
+            Ok(if summary.succeeded() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) {
+                let _ = error.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line: the reason, without clap's usage block.
+            let rendered = error.to_string();
+            let reason = rendered.lines().next().unwrap_or("invalid arguments");
+            let reason = reason.strip_prefix("error: ").unwrap_or(reason);
+            eprintln!("aaa-camera-daemon: {reason} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("aaa-camera-daemon: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

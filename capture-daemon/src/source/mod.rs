@@ -2,6 +2,7 @@
 
 use shmproto::{Geometry, Intrinsics, SourceKind};
 
+pub mod choice;
 pub mod realsense;
 pub mod synthetic;
 pub mod webcam;
@@ -47,8 +48,13 @@ pub enum SourceError {
     #[error("the recording ended")]
     EndOfStream,
     /// The source was requested but this binary was built without its cargo feature.
-    #[error("the {kind} source is not built into this binary: rebuild with `--features {feature}`")]
-    NotBuilt { kind: SourceKind, feature: &'static str },
+    #[error(
+        "the {kind} source is not built into this binary: rebuild with `--features {feature}`"
+    )]
+    NotBuilt {
+        kind: SourceKind,
+        feature: &'static str,
+    },
 }
 
 /// A camera, recording or generator that produces frames of a fixed geometry.

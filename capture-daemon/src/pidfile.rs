@@ -1,0 +1,202 @@
+//! One daemon per namespace: a pid file held under an exclusive `flock` for the daemon's life.
+//!
+//! The kernel drops the lock when the process dies however it dies, so a pid file whose lock
+//! can be taken belongs to a dead daemon and is reclaimed.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Why the pid file could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum PidFileError {
+    #[error("a daemon is already running in this namespace (pid {pid}, pid file {path})")]
+    Running { pid: u32, path: PathBuf },
+    #[error("a daemon is already running in this namespace (pid file {path} is locked)")]
+    RunningUnknownPid { path: PathBuf },
+    #[error("cannot use pid file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The held pid file; removed on drop.
+#[derive(Debug)]
+pub struct PidFile {
+    file: File,
+    path: PathBuf,
+    /// A daemon that died earlier left this pid behind.
+    pub reclaimed_from: Option<u32>,
+}
+
+fn open(path: &Path, create: bool) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(create)
+        .create(create)
+        .mode(0o600)
+        // Never follow a symlink planted in a shared directory such as /tmp.
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+fn try_lock(file: &File, kind: libc::c_int) -> std::io::Result<bool> {
+    // SAFETY: flock on a descriptor we own; LOCK_NB makes it return at once.
+    if unsafe { libc::flock(file.as_raw_fd(), kind | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(error)
+    }
+}
+
+fn read_pid(file: &mut File) -> Option<u32> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+impl PidFile {
+    /// Takes the pid file at `path`, writing our pid into it.
+    pub fn acquire(path: &Path) -> Result<Self, PidFileError> {
+        let io_error = |source| PidFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = open(path, true).map_err(io_error)?;
+        if !try_lock(&file, libc::LOCK_EX).map_err(io_error)? {
+            return Err(match read_pid(&mut file) {
+                Some(pid) => PidFileError::Running {
+                    pid,
+                    path: path.to_path_buf(),
+                },
+                None => PidFileError::RunningUnknownPid {
+                    path: path.to_path_buf(),
+                },
+            });
+        }
+        let reclaimed_from = read_pid(&mut file);
+        file.set_len(0).map_err(io_error)?;
+        file.seek(SeekFrom::Start(0)).map_err(io_error)?;
+        writeln!(file, "{}", std::process::id()).map_err(io_error)?;
+        file.flush().map_err(io_error)?;
+        Ok(PidFile {
+            file,
+            path: path.to_path_buf(),
+            reclaimed_from,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        // Remove while still holding the lock, so nobody can take a file about to vanish.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = &self.file;
+    }
+}
+
+/// What a pid file says about its daemon, without taking it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PidFileState {
+    Absent,
+    /// Locked: the daemon with this pid (if readable) is running.
+    Running(Option<u32>),
+    /// Present but unlocked: its daemon died without cleaning up.
+    Stale(Option<u32>),
+}
+
+/// Looks at the pid file without disturbing a running daemon.
+pub fn inspect(path: &Path) -> std::io::Result<PidFileState> {
+    let mut file = match open(path, false) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(PidFileState::Absent)
+        }
+        Err(error) => return Err(error),
+    };
+    let pid = read_pid(&mut file);
+    // A shared lock is refused while the daemon holds its exclusive one.
+    if try_lock(&file, libc::LOCK_SH)? {
+        Ok(PidFileState::Stale(pid))
+    } else {
+        Ok(PidFileState::Running(pid))
+    }
+}
+
+/// Removes a stale pid file; refuses while its daemon runs.
+pub fn remove_stale(path: &Path) -> Result<bool, PidFileError> {
+    let io_error = |source| PidFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    match inspect(path).map_err(io_error)? {
+        PidFileState::Absent => Ok(false),
+        PidFileState::Running(Some(pid)) => Err(PidFileError::Running {
+            pid,
+            path: path.to_path_buf(),
+        }),
+        PidFileState::Running(None) => Err(PidFileError::RunningUnknownPid {
+            path: path.to_path_buf(),
+        }),
+        PidFileState::Stale(_) => {
+            std::fs::remove_file(path).map_err(io_error)?;
+            Ok(true)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_acquire_names_the_holder_and_release_removes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.pid");
+        let held = PidFile::acquire(&path).unwrap();
+        assert_eq!(
+            inspect(&path).unwrap(),
+            PidFileState::Running(Some(std::process::id()))
+        );
+        match PidFile::acquire(&path) {
+            Err(PidFileError::Running { pid, .. }) => assert_eq!(pid, std::process::id()),
+            other => panic!("unexpected: {other:?}"),
+        }
+        assert!(remove_stale(&path).is_err());
+        drop(held);
+        assert_eq!(inspect(&path).unwrap(), PidFileState::Absent);
+    }
+
+    #[test]
+    fn a_dead_daemons_pid_file_is_stale_and_reclaimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.pid");
+        std::fs::write(&path, "999999\n").unwrap();
+        assert_eq!(inspect(&path).unwrap(), PidFileState::Stale(Some(999_999)));
+        let held = PidFile::acquire(&path).unwrap();
+        assert_eq!(held.reclaimed_from, Some(999_999));
+    }
+
+    #[test]
+    fn symlinks_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "keep").unwrap();
+        let link = dir.path().join("d.pid");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(PidFile::acquire(&link).is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    }
+}

@@ -1,0 +1,241 @@
+//! `status`: what runs in a namespace, from the outside, without root.
+
+use std::path::Path;
+
+use serde::Serialize;
+use shmproto::{Namespace, NamespaceReport};
+
+use crate::metrics::DaemonMetrics;
+use crate::pidfile::{self, PidFileState};
+use crate::runtime::RuntimePaths;
+
+/// Exit status of `status` when no daemon runs and nothing is left behind.
+pub const EXIT_NOT_RUNNING: u8 = 3;
+/// Exit status of `status` when segments or a pid file of a dead daemon are left behind.
+pub const EXIT_STALE: u8 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentEntry {
+    pub name: String,
+    pub size: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: String,
+}
+
+/// The `status --json` document.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub namespace: String,
+    pub running: bool,
+    /// Segments or a pid file exist but their daemon is dead.
+    pub stale: bool,
+    pub pid: Option<u32>,
+    /// The protocol's verdict on the writer ("writer alive (pid 12)", "writer gone ...").
+    pub liveness: Option<String>,
+    pub pid_file: String,
+    pub pid_file_state: String,
+    pub source_kind: Option<String>,
+    pub source_description: Option<String>,
+    pub state: Option<String>,
+    pub message: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub depth: Option<bool>,
+    pub fps: Option<f64>,
+    pub frames_published: Option<u64>,
+    pub uptime_s: Option<f64>,
+    pub last_publish_ms_ago: Option<f64>,
+    pub last_error: Option<String>,
+    pub metrics: Option<DaemonMetrics>,
+    pub segments: Vec<SegmentEntry>,
+    /// Why the segments could not be read, when they exist but are not valid.
+    pub problem: Option<String>,
+}
+
+impl StatusReport {
+    pub fn exit_code(&self) -> u8 {
+        if self.running {
+            0
+        } else if self.stale {
+            EXIT_STALE
+        } else {
+            EXIT_NOT_RUNNING
+        }
+    }
+}
+
+/// Gathers the report for `namespace`.
+pub fn gather(namespace: &Namespace, runtime_dir: &Path) -> StatusReport {
+    let paths = RuntimePaths::new(runtime_dir, namespace);
+    let shm: NamespaceReport = shmproto::inspect(namespace);
+    let pid_file_state = pidfile::inspect(&paths.pid_file);
+    let writer = shm.writer.as_ref();
+    let status = writer.and_then(|writer| writer.status.as_ref());
+    let metrics: Option<DaemonMetrics> =
+        status.and_then(|status| serde_json::from_value(status.extra.clone()).ok());
+    let writer_live = writer.is_some_and(|writer| writer.liveness.is_live());
+    let pid_running = matches!(pid_file_state, Ok(PidFileState::Running(_)));
+    let pid_from_file = match pid_file_state {
+        Ok(PidFileState::Running(pid) | PidFileState::Stale(pid)) => pid,
+        _ => None,
+    };
+    let stale = shm.is_stale() || matches!(pid_file_state, Ok(PidFileState::Stale(_)));
+    StatusReport {
+        namespace: namespace.to_string(),
+        running: writer_live || pid_running,
+        stale: stale && !writer_live && !pid_running,
+        pid: writer.map(|writer| writer.liveness.pid()).or(pid_from_file),
+        liveness: writer.map(|writer| writer.liveness.to_string()),
+        pid_file: paths.pid_file.display().to_string(),
+        pid_file_state: match pid_file_state {
+            Ok(PidFileState::Absent) => "absent".into(),
+            Ok(PidFileState::Running(_)) => "locked by a running daemon".into(),
+            Ok(PidFileState::Stale(_)) => "stale (its daemon is dead)".into(),
+            Err(error) => format!("unreadable: {error}"),
+        },
+        source_kind: status.map(|status| status.source_kind.to_string()),
+        source_description: status.map(|status| status.source_description.clone()),
+        state: status.map(|status| format!("{:?}", status.state).to_lowercase()),
+        message: status.and_then(|status| status.message.clone()),
+        width: writer.map(|writer| writer.geometry.width),
+        height: writer.map(|writer| writer.geometry.height),
+        depth: writer.map(|writer| writer.geometry.depth.is_some()),
+        fps: metrics.as_ref().map(|metrics| metrics.fps),
+        frames_published: writer.map(|writer| writer.frames_published),
+        uptime_s: metrics.as_ref().map(|metrics| metrics.uptime_s),
+        last_publish_ms_ago: writer
+            .and_then(|writer| writer.last_publish_age)
+            .map(|age| age.as_secs_f64() * 1e3),
+        last_error: metrics
+            .as_ref()
+            .and_then(|metrics| metrics.last_error.clone()),
+        metrics,
+        segments: shm
+            .segments
+            .iter()
+            .filter_map(|segment| {
+                let stat = segment.stat?;
+                Some(SegmentEntry {
+                    name: segment.name.clone(),
+                    size: stat.len,
+                    uid: stat.uid,
+                    gid: stat.gid,
+                    mode: format!("{:o}", stat.mode),
+                })
+            })
+            .collect(),
+        problem: shm.problem.clone(),
+    }
+}
+
+fn or_dash<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_owned(), |value| value.to_string())
+}
+
+/// The report for people.
+pub fn render(report: &StatusReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let headline = if report.running {
+        format!("RUNNING (pid {})", or_dash(report.pid))
+    } else if report.stale {
+        format!(
+            "STALE: left behind by a dead daemon (pid {}); run `aaa-camera-daemon cleanup`",
+            or_dash(report.pid)
+        )
+    } else {
+        "NOT RUNNING".to_owned()
+    };
+    let _ = writeln!(
+        out,
+        "camera daemon, namespace {}: {headline}",
+        report.namespace
+    );
+    if let Some(liveness) = &report.liveness {
+        let _ = writeln!(out, "  writer:      {liveness}");
+    }
+    if let Some(kind) = &report.source_kind {
+        let _ = writeln!(
+            out,
+            "  source:      {kind}: {} [{}]",
+            or_dash(report.source_description.as_ref()),
+            or_dash(report.state.as_ref())
+        );
+    }
+    if let (Some(width), Some(height)) = (report.width, report.height) {
+        let planes = if report.depth == Some(true) {
+            "colour + depth"
+        } else {
+            "colour only"
+        };
+        let _ = writeln!(out, "  resolution:  {width}x{height} {planes}");
+    }
+    if let Some(metrics) = &report.metrics {
+        let _ = writeln!(
+            out,
+            "  fps:         {:.1} (target {})",
+            metrics.fps,
+            if metrics.target_fps > 0.0 {
+                format!("{:.0}", metrics.target_fps)
+            } else {
+                "unpaced".into()
+            }
+        );
+        let _ = writeln!(
+            out,
+            "  frames:      {} published, {} dropped by the source",
+            metrics.frames_published, metrics.frames_dropped
+        );
+        let _ = writeln!(out, "  uptime:      {:.1} s", metrics.uptime_s);
+        let _ = writeln!(
+            out,
+            "  cpu/memory:  {:.1}% of a core, {:.1} MiB resident",
+            metrics.cpu_percent,
+            metrics.rss_bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
+    if let Some(age) = report.last_publish_ms_ago {
+        let _ = writeln!(out, "  last frame:  {age:.0} ms ago");
+    }
+    let _ = writeln!(
+        out,
+        "  last error:  {}",
+        report.last_error.as_deref().unwrap_or("none")
+    );
+    if let Some(message) = &report.message {
+        let _ = writeln!(out, "  message:     {message}");
+    }
+    if let Some(problem) = &report.problem {
+        let _ = writeln!(out, "  problem:     {problem}");
+    }
+    let _ = writeln!(
+        out,
+        "  pid file:    {} ({})",
+        report.pid_file, report.pid_file_state
+    );
+    if report.segments.is_empty() {
+        let _ = writeln!(out, "  segments:    none");
+    } else {
+        let _ = writeln!(out, "  segments:");
+        let total: u64 = report.segments.iter().map(|segment| segment.size).sum();
+        for segment in &report.segments {
+            let _ = writeln!(
+                out,
+                "    {:<28} {:>10.1} KiB  uid {} gid {} mode {}",
+                segment.name,
+                segment.size as f64 / 1024.0,
+                segment.uid,
+                segment.gid,
+                segment.mode
+            );
+        }
+        let _ = writeln!(
+            out,
+            "    {:<28} {:>10.1} KiB",
+            "total",
+            total as f64 / 1024.0
+        );
+    }
+    out
+}
