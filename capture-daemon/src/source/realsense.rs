@@ -230,12 +230,12 @@ mod device {
             .collect())
     }
 
-    /// Chooses the device (or file) and the streams; returns the description of the input.
+    /// Chooses the device (or file) and the streams.
     fn configure(
         context: &Context,
         config: &RealsenseConfig,
         pipeline_config: &mut Config,
-    ) -> Result<String, SourceError> {
+    ) -> Result<(), SourceError> {
         let (width, height, fps, color_format) = match &config.input {
             RealsenseInput::Recording(path) => {
                 if !path.is_file() {
@@ -302,10 +302,7 @@ mod device {
                 c.enable_stream(Rs2StreamKind::Color, None, width, height, color_format, fps)
             })
             .map_err(|error| open_error(format!("cannot request the streams: {error}")))?;
-        Ok(match &config.input {
-            RealsenseInput::Recording(path) => format!("recording {}", path.display()),
-            _ => String::new(),
-        })
+        Ok(())
     }
 
     fn distortion_model(model: Rs2DistortionModel) -> DistortionModel {
@@ -347,7 +344,7 @@ mod device {
                 open_error(format!("cannot create a librealsense context: {error}"))
             })?;
             let mut pipeline_config = Config::new();
-            let input_description = configure(&context, config, &mut pipeline_config)?;
+            configure(&context, config, &mut pipeline_config)?;
             let pipeline = InactivePipeline::try_from(&context)
                 .map_err(|error| open_error(format!("cannot create a pipeline: {error}")))?;
             let pipeline = pipeline.start(Some(pipeline_config)).map_err(|error| {
@@ -409,9 +406,9 @@ mod device {
             let depth_scale_m = depth_scale_m(device);
             let device_name = device_info_string(device, Rs2CameraInfo::Name);
             let serial = device_info_string(device, Rs2CameraInfo::SerialNumber);
-            let description = match config.input {
-                RealsenseInput::Recording(_) => {
-                    format!("{input_description} ({device_name} #{serial})")
+            let description = match &config.input {
+                RealsenseInput::Recording(path) => {
+                    format!("recording {} ({device_name} #{serial})", path.display())
                 }
                 _ => format!("{device_name} #{serial}"),
             };
@@ -435,7 +432,7 @@ mod device {
             let (spare_buffers, spare_receiver) = mpsc::sync_channel(3);
             let stop = Arc::new(AtomicBool::new(false));
             let worker = Worker {
-                context,
+                _context: context,
                 pipeline,
                 geometry,
                 playback: playback && !config.loop_playback,
@@ -520,8 +517,7 @@ mod device {
     /// Everything that lives on the capture thread.
     struct Worker {
         /// Kept alive as long as the pipeline that was made from it.
-        #[allow(dead_code)]
-        context: Context,
+        _context: Context,
         pipeline: ActivePipeline,
         geometry: Geometry,
         /// A recording that does not loop: a frame timeout means the end.
