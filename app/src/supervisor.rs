@@ -52,6 +52,9 @@ pub enum Fallback {
 struct Watched {
     source: Box<dyn FrameSource>,
     connection: Connection,
+    /// Why the source was lost, kept through the retries that follow until it is connected
+    /// again (several events may arrive between two polls).
+    loss: Option<String>,
 }
 
 impl Watched {
@@ -59,6 +62,7 @@ impl Watched {
         Watched {
             source,
             connection: Connection::Starting,
+            loss: None,
         }
     }
 
@@ -69,6 +73,11 @@ impl Watched {
         let mut changed = false;
         while let Some(event) = link.next_event() {
             tracing::debug!("{} source: {event:?}", self.source.origin());
+            match &event {
+                SourceEvent::Lost { reason } => self.loss = Some(reason.clone()),
+                SourceEvent::Connected { .. } => self.loss = None,
+                SourceEvent::Searching { .. } | SourceEvent::OpenFailed { .. } => {}
+            }
             self.connection.apply(event);
             changed = true;
         }
@@ -79,8 +88,6 @@ impl Watched {
 /// Owns the daemon source and the fallback and says which one is shown.
 pub struct Supervisor {
     daemon: Option<Watched>,
-    /// Why the daemon was lost, kept until it is connected again.
-    daemon_loss: Option<String>,
     fallback: Fallback,
     running_fallback: Option<Watched>,
     /// Why the fallback could not even be started.
@@ -100,7 +107,6 @@ impl Supervisor {
     pub fn new(daemon: Option<Box<dyn FrameSource>>, fallback: Fallback) -> Self {
         Supervisor {
             daemon: daemon.map(Watched::new),
-            daemon_loss: None,
             fallback,
             running_fallback: None,
             fallback_error: None,
@@ -110,7 +116,6 @@ impl Supervisor {
     /// Replaces the daemon source (tests feed one by hand).
     pub fn set_daemon(&mut self, daemon: Box<dyn FrameSource>) {
         self.daemon = Some(Watched::new(daemon));
-        self.daemon_loss = None;
     }
 
     /// Applies the sources' events and starts or stops the fallback. Cheap; call every pass.
@@ -119,18 +124,6 @@ impl Supervisor {
         let mut changed = false;
         if let Some(daemon) = &mut self.daemon {
             changed |= daemon.drain_events(ctx);
-            match &daemon.connection {
-                Connection::Connected { .. } => self.daemon_loss = None,
-                Connection::Lost { reason } => {
-                    if self.daemon_loss.as_ref() != Some(reason) {
-                        tracing::warn!("daemon lost: {reason}; reconnecting");
-                        self.daemon_loss = Some(reason.clone());
-                    }
-                }
-                Connection::Starting
-                | Connection::Searching { .. }
-                | Connection::OpenFailed { .. } => {}
-            }
         }
         let daemon_connected = self.daemon_connected();
         if daemon_connected && self.running_fallback.is_some() {
@@ -218,7 +211,7 @@ impl Supervisor {
 
     /// Why the daemon was lost, while it is not back.
     pub fn daemon_loss(&self) -> Option<&str> {
-        self.daemon_loss.as_deref()
+        self.daemon.as_ref()?.loss.as_deref()
     }
 
     /// The fallback's state in words, for the no-source screen: `Ok` with its connection while
@@ -297,6 +290,10 @@ mod tests {
 
         daemon_tx.send_event(SourceEvent::Lost {
             reason: "writer died".to_owned(),
+        });
+        // The worker retries at once; the loss must survive events that follow in the same poll.
+        daemon_tx.send_event(SourceEvent::OpenFailed {
+            error: "segments not usable".to_owned(),
         });
         supervisor.poll(&ctx);
         assert_eq!(supervisor.daemon_loss(), Some("writer died"));

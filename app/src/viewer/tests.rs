@@ -248,6 +248,10 @@ fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns()
     daemon_tx.send_event(SourceEvent::Lost {
         reason: reason.to_owned(),
     });
+    // As the real worker does when the dead writer's segments are still there.
+    daemon_tx.send_event(SourceEvent::OpenFailed {
+        error: format!("segments of namespace test are not usable: {reason}"),
+    });
     harness.run();
     harness.get_by_label("Source: none");
     harness.get_by_label(&format!("daemon lost: {reason}; reconnecting"));
