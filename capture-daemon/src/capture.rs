@@ -30,10 +30,11 @@ pub enum CaptureEvent {
         error: String,
         retry_in: Duration,
     },
-    /// The source can never work (not built into this binary) or a recording ended; the
-    /// thread has stopped.
+    /// The source can never work here (`fatal`: not built into this binary) or a recording
+    /// ended; the thread has stopped.
     Finished {
         reason: String,
+        fatal: bool,
     },
 }
 
@@ -73,6 +74,7 @@ fn capture_loop(
             Err(error @ SourceError::NotBuilt { .. }) => {
                 let _ = events.send(CaptureEvent::Finished {
                     reason: error.to_string(),
+                    fatal: true,
                 });
                 return;
             }
@@ -102,6 +104,7 @@ fn capture_loop(
                 Err(SourceError::EndOfStream) => {
                     let _ = events.send(CaptureEvent::Finished {
                         reason: SourceError::EndOfStream.to_string(),
+                        fatal: false,
                     });
                     return;
                 }

@@ -224,7 +224,13 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
                     Some(format!("{error} (retrying in {} ms)", retry_in.as_millis())),
                 );
             }
-            Ok(CaptureEvent::Finished { reason }) => {
+            Ok(CaptureEvent::Finished {
+                reason,
+                fatal: true,
+            }) => {
+                bail!("{reason}");
+            }
+            Ok(CaptureEvent::Finished { reason, .. }) => {
                 error!("source stopped for good: {reason}");
                 publisher.meter.source_failed(&reason);
                 publisher.set_state(SourceState::Error, Some(reason));

@@ -1,0 +1,328 @@
+//! End-to-end: the real `aaa-camera-daemon` binary, real shared memory, real signals.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use shmproto::{Namespace, Reader};
+
+const DAEMON: &str = env!("CARGO_BIN_EXE_aaa-camera-daemon");
+
+struct Fixture {
+    namespace: Namespace,
+    runtime_dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(tag: &str) -> Self {
+        Fixture {
+            namespace: Namespace::new(&format!("{tag}{}", std::process::id()))
+                .expect("test namespace"),
+            runtime_dir: tempfile::tempdir().expect("runtime dir"),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(DAEMON);
+        command
+            .arg("--namespace")
+            .arg(self.namespace.as_str())
+            .arg("--runtime-dir")
+            .arg(self.runtime_dir.path())
+            .args(args)
+            .env_remove("AAA_NAMESPACE")
+            .env("RUST_LOG", "info");
+        command
+    }
+
+    fn output(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run aaa-camera-daemon")
+    }
+
+    fn spawn_synthetic(&self, extra: &[&str]) -> Child {
+        let mut args = vec!["run", "--source", "synthetic"];
+        args.extend_from_slice(extra);
+        let child = self
+            .command(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn daemon");
+        self.wait_live();
+        child
+    }
+
+    /// Waits until a reader can attach (the daemon is publishing).
+    fn wait_live(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Reader::open(&self.namespace).is_err() {
+            assert!(Instant::now() < deadline, "daemon did not come up");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn pid_file(&self) -> std::path::PathBuf {
+        self.runtime_dir
+            .path()
+            .join(format!("{}.pid", self.namespace.file_stem()))
+    }
+
+    fn segments_in_dev_shm(&self) -> Vec<String> {
+        let names = [
+            self.namespace.rgb_segment(),
+            self.namespace.depth_segment(),
+            self.namespace.metadata_segment(),
+        ];
+        names
+            .into_iter()
+            .filter(|name| Path::new("/dev/shm").join(name).exists())
+            .collect()
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_str(stdout(output).trim()).unwrap_or_else(|error| {
+        panic!(
+            "not JSON ({error}): stdout {:?} stderr {:?}",
+            stdout(output),
+            stderr(output)
+        )
+    })
+}
+
+fn sigterm(child: &Child) {
+    // SAFETY: sending SIGTERM to our own child process.
+    let result = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(result, 0, "SIGTERM failed");
+}
+
+#[test]
+fn synthetic_frames_are_published_and_verify() {
+    let fixture = Fixture::new("syn");
+    let mut daemon = fixture.spawn_synthetic(&[]);
+    let output = fixture.output(&["watch", "--frames", "30", "--json"]);
+    let summary = json(&output);
+    assert!(output.status.success(), "watch failed: {summary}");
+    assert_eq!(summary["frames_received"], 30);
+    assert_eq!(summary["verify_failures"], 0);
+    assert_eq!(summary["frames_verified"], 30);
+    assert_eq!(summary["source_kind"], "synthetic");
+    for key in ["fps", "latency_us_p50", "latency_us_p99", "gaps"] {
+        assert!(summary[key].is_number(), "{key} missing: {summary}");
+    }
+    let fps = summary["fps"].as_f64().unwrap_or(0.0);
+    assert!(
+        (15.0..=45.0).contains(&fps),
+        "paced at 30 fps, watched {fps}"
+    );
+
+    let status = fixture.output(&["status", "--json"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let report = json(&status);
+    assert_eq!(report["running"], true);
+    assert_eq!(report["source_kind"], "synthetic");
+    assert_eq!(report["width"], 640);
+    assert_eq!(report["pid"], daemon.id());
+    assert_eq!(report["segments"].as_array().map(Vec::len), Some(3));
+    assert!(report["segments"][0]["mode"] == "600", "{report}");
+
+    let text = fixture.output(&["status"]);
+    assert!(stdout(&text).contains("RUNNING"), "{}", stdout(&text));
+
+    sigterm(&daemon);
+    let _ = daemon.wait();
+}
+
+#[test]
+fn sigterm_stops_within_500ms_and_leaves_nothing_behind() {
+    let fixture = Fixture::new("term");
+    let mut daemon = fixture.spawn_synthetic(&[]);
+    assert_eq!(fixture.segments_in_dev_shm().len(), 3);
+    assert!(fixture.pid_file().exists());
+    let started = Instant::now();
+    sigterm(&daemon);
+    let status = daemon.wait().expect("daemon exits");
+    let took = started.elapsed();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(took < Duration::from_millis(500), "stopping took {took:?}");
+    assert!(
+        fixture.segments_in_dev_shm().is_empty(),
+        "segments left behind"
+    );
+    assert!(!fixture.pid_file().exists(), "pid file left behind");
+    let status = fixture.output(&["status"]);
+    assert_eq!(status.status.code(), Some(3), "{}", stdout(&status));
+    assert!(stdout(&status).contains("NOT RUNNING"));
+}
+
+#[test]
+fn second_instance_is_refused_naming_the_live_pid() {
+    let fixture = Fixture::new("dup");
+    let mut daemon = fixture.spawn_synthetic(&[]);
+    let second = fixture.output(&["run", "--source", "synthetic"]);
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        stderr(&second).contains(&format!("pid {}", daemon.id())),
+        "{}",
+        stderr(&second)
+    );
+    let cleanup = fixture.output(&["cleanup"]);
+    assert_eq!(cleanup.status.code(), Some(1));
+    assert!(stderr(&cleanup).contains("alive"), "{}", stderr(&cleanup));
+    assert_eq!(
+        fixture.segments_in_dev_shm().len(),
+        3,
+        "cleanup must not touch a live daemon"
+    );
+    sigterm(&daemon);
+    let _ = daemon.wait();
+}
+
+#[test]
+fn after_sigkill_status_says_stale_and_a_new_run_reclaims() {
+    let fixture = Fixture::new("kill");
+    let mut daemon = fixture.spawn_synthetic(&[]);
+    daemon.kill().expect("SIGKILL");
+    let _ = daemon.wait();
+
+    let status = fixture.output(&["status", "--json"]);
+    assert_eq!(status.status.code(), Some(1), "{}", stdout(&status));
+    let report = json(&status);
+    assert_eq!(report["stale"], true, "{report}");
+    assert_eq!(report["running"], false);
+
+    let mut restarted = fixture.spawn_synthetic(&[]);
+    let watch = fixture.output(&["watch", "--frames", "5", "--json"]);
+    assert!(watch.status.success(), "{}", stdout(&watch));
+    sigterm(&restarted);
+    let _ = restarted.wait();
+
+    // Cleanup after a second crash removes segments and pid file.
+    let mut crashed = fixture.spawn_synthetic(&[]);
+    crashed.kill().expect("SIGKILL");
+    let _ = crashed.wait();
+    let cleanup = fixture.output(&["cleanup"]);
+    assert!(cleanup.status.success(), "{}", stderr(&cleanup));
+    assert!(stdout(&cleanup).contains("removed"), "{}", stdout(&cleanup));
+    assert!(fixture.segments_in_dev_shm().is_empty());
+    assert!(!fixture.pid_file().exists());
+    let again = fixture.output(&["cleanup"]);
+    assert!(stdout(&again).contains("nothing to clean up"));
+}
+
+#[test]
+fn watch_without_a_daemon_says_what_is_missing() {
+    let fixture = Fixture::new("none");
+    let output = fixture.output(&["watch", "--frames", "1", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let summary = json(&output);
+    let error = summary["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&fixture.namespace.metadata_segment()) && error.contains("no daemon"),
+        "{error}"
+    );
+}
+
+#[test]
+fn watch_notices_the_daemon_going_away() {
+    let fixture = Fixture::new("gone");
+    let mut daemon = fixture.spawn_synthetic(&[]);
+    let watcher = fixture
+        .command(&["watch", "--seconds", "30", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn watch");
+    std::thread::sleep(Duration::from_millis(500));
+    sigterm(&daemon);
+    let output = watcher.wait_with_output().expect("watch exits");
+    let _ = daemon.wait();
+    assert_eq!(output.status.code(), Some(1));
+    let summary = json(&output);
+    assert!(
+        summary["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("daemon gone"),
+        "{summary}"
+    );
+    assert!(summary["frames_received"].as_u64().unwrap_or(0) > 0);
+}
+
+#[test]
+fn bad_flags_exit_2_with_one_line() {
+    let fixture = Fixture::new("flag");
+    for args in [
+        vec!["run", "--source", "nonsense"],
+        vec!["run", "--width", "0"],
+        vec!["run", "--fps", "-3"],
+        vec!["--bogus"],
+        vec!["watch", "--frames", "x"],
+    ] {
+        let output = fixture.output(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let text = stderr(&output);
+        assert_eq!(text.trim().lines().count(), 1, "{args:?}: {text}");
+        assert!(text.starts_with("aaa-camera-daemon: "), "{text}");
+    }
+    let output = Command::new(DAEMON)
+        .args(["--namespace", "has space", "status"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("invalid namespace"));
+}
+
+#[test]
+fn missing_realsense_is_a_clear_error() {
+    let fixture = Fixture::new("rs");
+    let args = [
+        "run",
+        "--source",
+        "realsense",
+        "--recording",
+        "/nonexistent/rec.bag",
+    ];
+    if !capture_daemon::source::realsense::REALSENSE_BUILT {
+        // Not built in: the daemon refuses at once and says how to build it.
+        let output = fixture.output(&args);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            stderr(&output).contains("--features realsense"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(fixture.segments_in_dev_shm().is_empty());
+        return;
+    }
+    // Built in: the daemon stays up, retrying, and its status names the missing file.
+    let mut daemon = fixture
+        .command(&args)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let message = loop {
+        let status = json(&fixture.output(&["status", "--json"]));
+        if let Some(message) = status["message"].as_str() {
+            break message.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no error reported: {status}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(message.contains("/nonexistent/rec.bag"), "{message}");
+    sigterm(&daemon);
+    let _ = daemon.wait();
+}
