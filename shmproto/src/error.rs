@@ -31,13 +31,18 @@ pub enum OpenError {
 }
 
 impl OpenError {
+    /// Transient, or no segments yet: a writer may appear soon.
+    pub fn may_appear_soon(&self) -> bool {
+        self.is_transient() || matches!(self, OpenError::Segment(SegmentError::NotFound { .. }))
+    }
+
     /// Whether opening again shortly may succeed (writer starting or being replaced).
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
             OpenError::SessionMismatch { .. }
                 | OpenError::NotLive {
-                    liveness: Liveness::Starting { .. },
+                    liveness: Liveness::Starting { .. } | Liveness::Replaced { .. },
                     ..
                 }
         )

@@ -78,6 +78,8 @@ pub(crate) const STATUS_LEN: usize = 8;
 pub(crate) const STATE_INITIALIZING: u32 = 0;
 pub(crate) const STATE_LIVE: u32 = 1;
 pub(crate) const STATE_CLOSED: u32 = 2;
+/// The writer moved to new segments under the same names (new geometry): open again.
+pub(crate) const STATE_REPLACED: u32 = 3;
 
 /// Which of the three segments a header belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,8 @@ pub enum Liveness {
     Starting { pid: u32 },
     /// The writer shut down cleanly.
     Closed { pid: u32 },
+    /// The writer replaced these segments with new ones (a new geometry): open again.
+    Replaced { pid: u32 },
     /// The writer's process no longer exists.
     ProcessGone { pid: u32 },
     /// The process may exist but has not stamped its heartbeat for `age`.
@@ -34,11 +36,17 @@ impl Liveness {
         matches!(self, Liveness::Live { .. })
     }
 
+    /// The writer is alive and reconfiguring: opening the namespace again shortly succeeds.
+    pub fn is_replaced(&self) -> bool {
+        matches!(self, Liveness::Replaced { .. })
+    }
+
     pub fn pid(&self) -> u32 {
         match *self {
             Liveness::Live { pid }
             | Liveness::Starting { pid }
             | Liveness::Closed { pid }
+            | Liveness::Replaced { pid }
             | Liveness::ProcessGone { pid }
             | Liveness::HeartbeatStale { pid, .. } => pid,
         }
@@ -46,9 +54,10 @@ impl Liveness {
 
     /// Judges liveness from the control block's state word, heartbeat and pid.
     pub(crate) fn judge(state: u32, pid: u32, heartbeat_mono_ns: u64, now_mono_ns: u64) -> Self {
-        use crate::layout::{STATE_CLOSED, STATE_INITIALIZING};
+        use crate::layout::{STATE_CLOSED, STATE_INITIALIZING, STATE_REPLACED};
         match state {
             STATE_CLOSED => return Liveness::Closed { pid },
+            STATE_REPLACED => return Liveness::Replaced { pid },
             STATE_INITIALIZING => {
                 return if process_exists(pid) {
                     Liveness::Starting { pid }
@@ -76,6 +85,12 @@ impl fmt::Display for Liveness {
             Liveness::Live { pid } => write!(f, "writer alive (pid {pid})"),
             Liveness::Starting { pid } => write!(f, "writer starting (pid {pid})"),
             Liveness::Closed { pid } => write!(f, "writer stopped (pid {pid} shut down cleanly)"),
+            Liveness::Replaced { pid } => {
+                write!(
+                    f,
+                    "writer (pid {pid}) moved to new segments with a new geometry"
+                )
+            }
             Liveness::ProcessGone { pid } => {
                 write!(f, "writer gone (process {pid} no longer exists)")
             }

@@ -56,6 +56,20 @@ impl Reader {
         })
     }
 
+    /// Like [`Reader::open`], but waits up to `timeout` for a writer that is starting, being
+    /// replaced (new geometry), or whose segments do not exist yet.
+    pub fn open_waiting(namespace: &Namespace, timeout: Duration) -> Result<Self, OpenError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match Reader::open(namespace) {
+                Err(error) if Instant::now() < deadline && error.may_appear_soon() => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                result => return result,
+            }
+        }
+    }
+
     /// A reader over an already opened session, whatever its liveness (for inspection).
     pub(crate) fn from_session(session: Session, namespace: Namespace) -> Self {
         Reader {

@@ -10,6 +10,7 @@ use crate::layout::{
     ControlHeader, Layout, SegmentKind, MAX_JSON_CAPACITY, MAX_SLOTS, MIN_JSON_CAPACITY, MIN_SLOTS,
     SEGMENT_HEADER_LEN, SLOT_CAPTURE_MONO, SLOT_CAPTURE_WALL, SLOT_FRAME_NUMBER, SLOT_METADATA_LEN,
     SLOT_PUBLISH_MONO, SLOT_PUBLISH_SEQ, SLOT_SEQ, SLOT_TABLE_OFFSET, STATE_CLOSED, STATE_LIVE,
+    STATE_REPLACED,
 };
 use crate::liveness::{Liveness, HEARTBEAT_INTERVAL};
 use crate::segment::{self, Segment, SegmentError};
@@ -145,11 +146,13 @@ impl Drop for Heartbeat {
 /// segments closed (readers notice at once) and removes them.
 pub struct Writer {
     session: Arc<Session>,
-    namespace: Namespace,
+    config: WriterConfig,
     publish_seq: u64,
     json: Vec<u8>,
     reclaimed: Option<String>,
     heartbeat: Option<Heartbeat>,
+    /// The state left in the segments when the writer goes away.
+    final_state: u32,
 }
 
 /// Removes names created so far if creation fails half-way.
@@ -194,11 +197,12 @@ impl Writer {
                     session.state().store(STATE_LIVE, Ordering::Release);
                     return Ok(Writer {
                         session,
-                        namespace: config.namespace.clone(),
+                        config: config.clone(),
                         publish_seq: 0,
                         json: Vec::with_capacity(config.metadata_capacity as usize),
                         reclaimed,
                         heartbeat: Some(heartbeat),
+                        final_state: STATE_CLOSED,
                     });
                 }
                 // Another writer created the name between our check and our create: look again
@@ -210,7 +214,7 @@ impl Writer {
     }
 
     pub fn namespace(&self) -> &Namespace {
-        &self.namespace
+        &self.config.namespace
     }
 
     pub fn geometry(&self) -> Geometry {
@@ -334,6 +338,18 @@ impl Writer {
         Ok(publish_seq)
     }
 
+    /// Moves to new segments with `geometry` under the same names. Readers of the old
+    /// segments are told to open again ([`crate::Liveness::Replaced`]) instead of that the
+    /// writer stopped. Keeps the configuration otherwise; on error the old segments are gone.
+    pub fn replace(mut self, geometry: Geometry) -> Result<Writer, CreateError> {
+        let mut config = self.config.clone();
+        config.geometry = geometry;
+        config.validate()?;
+        self.final_state = STATE_REPLACED;
+        drop(self);
+        Writer::create(config)
+    }
+
     /// Replaces the writer-status record.
     pub fn set_status(&mut self, status: &WriterStatus) -> Result<(), PublishError> {
         let session = &*self.session;
@@ -371,14 +387,15 @@ impl Drop for Writer {
     fn drop(&mut self) {
         self.heartbeat = None;
         let session = &*self.session;
-        // Release: a reader that sees CLOSED also sees every frame published before it.
-        session.state().store(STATE_CLOSED, Ordering::Release);
+        // Release: a reader that sees CLOSED (or REPLACED) also sees every frame published
+        // before it.
+        session.state().store(self.final_state, Ordering::Release);
         session.wake_word().fetch_add(1, Ordering::Release);
         crate::wait::wake_all(session.wake_word());
         // Remove the names only while they are still ours: a writer that was frozen and
         // replaced must not delete its successor's segments.
         let session_id = self.session_id();
-        for name in segment_names(&self.namespace) {
+        for name in segment_names(&self.config.namespace) {
             if read_session_id(&name) == Some(session_id) {
                 let _ = segment::unlink(&name);
             }

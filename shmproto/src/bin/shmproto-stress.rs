@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use shmproto::{
-    monotonic_now_ns, test_pattern, FrameBuf, Geometry, Namespace, OpenError, ReadError, Reader,
-    Writer, WriterConfig,
+    monotonic_now_ns, test_pattern, FrameBuf, Geometry, Namespace, ReadError, Reader, Writer,
+    WriterConfig,
 };
 
 const USAGE: &str = "usage: shmproto-stress write|read --namespace NS [--width W] [--height H] [--seconds S] [--fps F] [--until-gone]";
@@ -89,32 +89,12 @@ fn write(args: &Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn open_with_retry(namespace: &Namespace, patience: Duration) -> Result<Reader, String> {
-    let deadline = Instant::now() + patience;
-    loop {
-        match Reader::open(namespace) {
-            Ok(reader) => return Ok(reader),
-            Err(error) if Instant::now() < deadline && retryable(&error) => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(error) => return Err(error.to_string()),
-        }
-    }
-}
-
-fn retryable(error: &OpenError) -> bool {
-    error.is_transient()
-        || matches!(
-            error,
-            OpenError::Segment(shmproto::SegmentError::NotFound { .. })
-        )
-}
-
 fn read(args: &Args) -> Result<ExitCode, String> {
     let namespace = args.namespace()?;
     let seconds: f64 = args.number("--seconds", 3.0)?;
     let until_gone = args.flags.iter().any(|flag| flag == "--until-gone");
-    let mut reader = open_with_retry(&namespace, Duration::from_secs(10))?;
+    let mut reader = Reader::open_waiting(&namespace, Duration::from_secs(10))
+        .map_err(|error| error.to_string())?;
     eprintln!("ready");
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
