@@ -1,15 +1,17 @@
 //! Rendering the scene into RGB8 and Z16 planes, cheaply.
 //!
-//! Ray casting every pixel of every frame costs tens of milliseconds; instead:
+//! Ray casting every pixel costs about 6 ms at 640x480 and 20 ms at 1280x720 (20 to 60 % of a
+//! core at 30 fps: the benchmark prints it as the first frame's time); instead:
 //! 1. The static part (sky and floor) is ray cast once into a cached layer: colour bytes, depth
 //!    bytes and the float depth of every pixel. It is rebuilt only when the brightness changes
 //!    (a new geometry means a new [`Renderer`]).
 //! 2. Each frame copies the cached layer into the output planes (two `memcpy`s), then ray casts
-//!    the moving objects only where they can be: for each object, the image of its bounding
-//!    sphere is an ellipse, and for every image row the renderer solves for the exact column
-//!    interval of that ellipse (slightly enlarged). Only pixels inside such a span are
-//!    intersected with the objects whose span covers them; an object wins a pixel when it is
-//!    nearer than the cached static depth and than the other objects.
+//!    the moving objects only where they can be. The image of an object's bounding sphere is
+//!    an ellipse; for every image row the renderer solves for the column interval of that
+//!    ellipse (slightly enlarged, so it is conservative). Row by row, a small z-buffer starts
+//!    from the cached static depth, each object is intersected over its own interval (one
+//!    branch-free loop per shape, which the compiler vectorises), and only the pixels an
+//!    object won are shaded and written.
 //!
 //! Because the whole frame is rebuilt from the cache each time, the previous frame's object
 //! positions never need erasing. The result is bit-identical to ray casting every pixel (the
@@ -17,7 +19,7 @@
 
 use shmproto::{Geometry, Intrinsics};
 
-use super::scene::{sky_color, Color, Hit, Object, Scene, Shape, MAX_RANGE_M};
+use super::scene::{sky_color, Color, Hit, Scene, Shape, MAX_RANGE_M};
 
 /// Depth plane units: millimetres.
 const MM_PER_M: f32 = 1000.0;
@@ -134,7 +136,9 @@ impl Renderer {
         depth.copy_from_slice(&layer.depth);
 
         let objects = self.scene.objects_at(time_s);
-        let footprints = objects.each_ref().map(|object| self.footprint(object));
+        let footprints = objects
+            .each_ref()
+            .map(|object| self.footprint(object.bounding_center, object.bounding_radius_m));
         let occupied_rows = footprints
             .iter()
             .map(|f| f.rows)
@@ -250,10 +254,9 @@ impl Renderer {
         }
     }
 
-    /// The rows the object may cover, from its bounding sphere's tangent planes.
-    fn footprint(&self, object: &Object) -> Footprint {
-        let center = object.bounding_center;
-        let radius_m = object.bounding_radius_m * BOUND_GROWTH_FACTOR + BOUND_GROWTH_M;
+    /// The rows a sphere (an object's bounding sphere) may cover, from its tangent planes.
+    fn footprint(&self, center: [f32; 3], radius_m: f32) -> Footprint {
+        let radius_m = radius_m * BOUND_GROWTH_FACTOR + BOUND_GROWTH_M;
         let [_, cy, cz] = center;
         let mut footprint = Footprint {
             rows: (0, self.height),
@@ -459,6 +462,66 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Whether the ray through pixel (u, v) meets the sphere, in f64 without any growth.
+    fn ray_meets_sphere(
+        renderer: &Renderer,
+        u: usize,
+        v: usize,
+        center: [f32; 3],
+        radius_m: f32,
+    ) -> bool {
+        let d = [
+            f64::from(renderer.x_of_column[u]),
+            f64::from(renderer.y_of_row[v]),
+            1.0,
+        ];
+        let c = center.map(f64::from);
+        let d_d = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+        let c_d = c[0] * d[0] + c[1] * d[1] + c[2] * d[2];
+        let c_c = c[0] * c[0] + c[1] * c[1] + c[2] * c[2];
+        // Only hits in front of the camera count (t > 0): the nearest point of the ray to the
+        // centre is in front, or the camera is inside the sphere.
+        let r2 = f64::from(radius_m).powi(2);
+        (c_c - c_d * c_d / d_d <= r2) && (c_d > 0.0 || c_c <= r2)
+    }
+
+    #[test]
+    fn spans_cover_every_pixel_a_sphere_covers() {
+        let geometry = Geometry::rgbd(160, 120);
+        let renderer = Renderer::new(&geometry, Intrinsics::pinhole_from_fov(160, 120, 69.0));
+        let mut seed = 7u64;
+        let mut random = move |low: f32, high: f32| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            low + (high - low) * ((seed >> 40) as f32 / (1u64 << 24) as f32)
+        };
+        let (mut covered, mut tested) = (0, 0);
+        for _ in 0..300 {
+            // Spheres far and near, off screen, touching and crossing the camera plane.
+            let center = [random(-3.0, 3.0), random(-2.0, 2.0), random(-0.5, 6.0)];
+            let radius_m = random(0.05, 1.0);
+            let footprint = renderer.footprint(center, radius_m);
+            for v in 0..120 {
+                let span = renderer.row_span(&footprint, v, renderer.y_of_row[v]);
+                for u in 0..160 {
+                    if ray_meets_sphere(&renderer, u, v, center, radius_m) {
+                        assert!(
+                            (span.0..span.1).contains(&u),
+                            "pixel ({u}, {v}) of sphere {center:?} r {radius_m} outside {span:?}"
+                        );
+                        covered += 1;
+                    }
+                    tested += 1;
+                }
+            }
+        }
+        assert!(
+            covered > 10_000 && covered < tested / 2,
+            "{covered} of {tested}"
+        );
     }
 
     #[test]
