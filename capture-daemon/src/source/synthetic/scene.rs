@@ -202,7 +202,7 @@ impl Scene {
         // An orange cube spinning about the vertical and sliding left and right.
         let orange = self.cuboid(
             [0.55 + 0.3 * wave(0.45), 0.2, 2.9],
-            (0.8 * time_s) as f32,
+            (0.8 * time_s).rem_euclid(std::f64::consts::TAU) as f32,
             [0.2, 0.2, 0.2],
             ORANGE,
         );
@@ -242,7 +242,7 @@ impl Scene {
         }
     }
 
-    /// A box standing on its centre `center_in_world`, turned by `yaw_rad` about the vertical.
+    /// A box centred at `center_in_world`, turned by `yaw_rad` about the vertical.
     fn cuboid(
         &self,
         center_in_world: Vec3,
