@@ -1,0 +1,1002 @@
+#!/usr/bin/env python3
+"""A reader of the aaa camera shared-memory protocol, version 1.x (docs/protocol.md).
+
+Standard library only (Python 3.11+); numpy is used for `Frame.rgb_array()` and
+`Frame.depth_array()` when it can be imported. Linux and macOS, little-endian machines.
+
+    python3 tools/python/aaa_shm_reader.py --namespace NS [--frames N] [--verify-pattern]
+
+prints one JSON summary line on stdout (`--timeout S` per frame, `--wait S` for a writer that
+is missing, starting or switching segments). Exit status: 0 success; 1 a frame failed verification,
+frame numbers did not increase, or fewer than N frames arrived (timeout, writer gone); 2 bad
+arguments or segments that cannot be used (missing, invalid, writer not live).
+
+As a library:
+
+    from aaa_shm_reader import Frame, open_waiting
+    with open_waiting("cam2", timeout_s=2.0) as reader:
+        frame = Frame()                    # reuse it for every read
+        if reader.wait_next(frame, timeout_s=1.0):
+            print(frame.frame_number, frame.metadata()["source_kind"])
+
+This reader never writes to shared memory and never unlinks a segment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import struct
+import sys
+import threading
+import time
+from array import array
+from multiprocessing import resource_tracker, shared_memory
+
+try:  # Optional: only for returning planes as arrays.
+    import numpy
+except ImportError:  # pragma: no cover - depends on the machine
+    numpy = None
+
+# --- Constants (docs/protocol.md, "Byte layout") -------------------------------------------
+
+MAGIC = b"AAACAMv1"
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+
+KIND_METADATA, KIND_RGB, KIND_DEPTH = 1, 2, 3
+
+SEGMENT_HEADER_LEN = 64
+CONTROL_OFFSET = 64
+SLOT_TABLE_OFFSET = 256
+SLOT_RECORD_LEN = 64
+STATUS_RECORD_LEN = 64
+SLOT_ALIGN = 64
+MIN_SLOTS, MAX_SLOTS = 2, 64
+MIN_JSON_CAPACITY, MAX_JSON_CAPACITY = 1024, 1 << 20
+MAX_DIMENSION_PX = 16_384
+MAX_NAMESPACE_LEN = 14
+NAMESPACE_ENV = "AAA_NAMESPACE"
+
+# Control block fields (absolute offsets in the metadata segment).
+OFF_STATE = 64
+OFF_WRITER_PID = 68
+OFF_HEARTBEAT = 72
+OFF_STARTED_WALL = 80
+OFF_LATEST = 88
+OFF_WAKE = 96
+OFF_WIDTH = 100
+OFF_HEIGHT = 104
+OFF_COLOR_FORMAT = 108
+OFF_COLOR_STRIDE = 112
+OFF_DEPTH_FORMAT = 116
+OFF_DEPTH_STRIDE = 120
+OFF_METADATA_CAPACITY = 124
+OFF_STATUS_CAPACITY = 128
+
+# Slot record fields (relative to the record).
+SLOT_SEQ = 0
+SLOT_PUBLISH_SEQ = 8
+SLOT_FRAME_NUMBER = 16
+SLOT_CAPTURE_WALL = 24
+SLOT_CAPTURE_MONO = 32
+SLOT_PUBLISH_MONO = 40
+SLOT_METADATA_LEN = 48
+
+# Status record fields (relative to the record).
+STATUS_SEQ = 0
+STATUS_LEN = 8
+
+STATE_INITIALIZING, STATE_LIVE, STATE_CLOSED, STATE_REPLACED = 0, 1, 2, 3
+
+COLOR_RGB8 = 1
+DEPTH_NONE, DEPTH_Z16 = 0, 1
+
+HEARTBEAT_TIMEOUT_NS = 150_000_000
+LIVENESS_CHECK_INTERVAL_S = 0.025
+# Without a futex in the standard library, waiting polls the wake word this often.
+POLL_INTERVAL_S = 0.0005
+# Seqlock read attempts before giving up until the next publish (as the Rust reader does).
+MAX_READ_ATTEMPTS = 64
+
+M64 = (1 << 64) - 1
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+class ProtocolError(Exception):
+    """Base class of every error this module raises on purpose."""
+
+
+class NamespaceError(ProtocolError):
+    pass
+
+
+class SegmentNotFound(ProtocolError):
+    may_appear_soon = True
+
+    def __init__(self, segment: str):
+        super().__init__(f"shared-memory segment {segment} does not exist")
+        self.segment = segment
+
+
+class SegmentUnavailable(ProtocolError):
+    """The segment exists but cannot be opened or mapped (permissions, empty, ...)."""
+
+
+class LayoutError(ProtocolError):
+    """What is wrong with a segment's bytes (without the segment name)."""
+
+
+class InvalidSegment(ProtocolError):
+    def __init__(self, segment: str, problem: LayoutError):
+        super().__init__(f"shared-memory segment {segment} is invalid: {problem}")
+        self.segment = segment
+        self.problem = problem
+
+
+class SessionMismatch(ProtocolError):
+    may_appear_soon = True
+
+    def __init__(self, segment: str, expected: int, found: int):
+        super().__init__(
+            f"shared-memory segment {segment} belongs to writer session {found:#x}, "
+            f"expected {expected:#x} (writer restarted; try again)"
+        )
+
+
+class NotLive(ProtocolError):
+    def __init__(self, namespace: str, liveness: "Liveness"):
+        super().__init__(f"segments of namespace {namespace} are not usable: {liveness}")
+        self.liveness = liveness
+        # A writer that is starting, or moving to new segments, is there again shortly.
+        self.may_appear_soon = liveness.kind in ("starting", "replaced")
+
+
+class WriterGone(ProtocolError):
+    def __init__(self, liveness: "Liveness"):
+        super().__init__(str(liveness))
+        self.liveness = liveness
+
+
+class Corrupt(ProtocolError):
+    def __init__(self, segment: str, problem: str):
+        super().__init__(f"shared-memory segment {segment} is corrupt: {problem}")
+
+
+# --- Names ----------------------------------------------------------------------------------
+
+
+def validate_namespace(namespace: str) -> str:
+    ok = len(namespace) <= MAX_NAMESPACE_LEN and all(
+        c.isascii() and (c.isalnum() or c == "-") for c in namespace
+    )
+    if not ok:
+        raise NamespaceError(
+            f"invalid namespace {namespace!r}: use at most {MAX_NAMESPACE_LEN} characters "
+            "from a-z, A-Z, 0-9 and '-'"
+        )
+    return namespace
+
+
+def segment_names(namespace: str) -> dict[str, str]:
+    """The three segment names (without the leading slash that shm_open adds)."""
+    validate_namespace(namespace)
+    prefix = "aaa_" if namespace == "" else f"aaa_{namespace}_"
+    return {
+        "rgb": prefix + "rgb_frame",
+        "depth": prefix + "depth_frame",
+        "metadata": prefix + "metadata",
+    }
+
+
+# --- Opening segments without the resource tracker -----------------------------------------
+
+_tracker_lock = threading.Lock()
+
+
+def _open_untracked(name: str) -> shared_memory.SharedMemory:
+    """Maps an existing segment so that Python never unlinks it.
+
+    Python 3.8-3.12 register every segment they open with the resource tracker, which unlinks
+    it when this process exits (bpo-39959). 3.13 has `track=False`. On older versions we stop
+    the registration from happening at all rather than unregistering afterwards: between a
+    register and an unregister, a SIGKILL of this process would make the tracker unlink the
+    writer's live segments.
+    """
+    try:
+        return shared_memory.SharedMemory(name=name, track=False)  # Python 3.13+
+    except TypeError:
+        pass
+    with _tracker_lock:
+        register = resource_tracker.register
+
+        def register_except_ours(rname, rtype):
+            if rtype != "shared_memory" or rname.lstrip("/") != name:
+                register(rname, rtype)
+
+        resource_tracker.register = register_except_ours
+        try:
+            return shared_memory.SharedMemory(name=name)
+        finally:
+            resource_tracker.register = register
+
+
+def _open_segment(name: str) -> shared_memory.SharedMemory:
+    try:
+        return _open_untracked(name)
+    except FileNotFoundError:
+        raise SegmentNotFound(name) from None
+    except PermissionError:
+        raise SegmentUnavailable(
+            f"permission denied on shared-memory segment {name} (owned by another user; "
+            "run as that user or give the segments to yours)"
+        ) from None
+    except ValueError as error:  # mmap of a 0-byte segment
+        raise SegmentUnavailable(f"shared-memory segment {name}: segment is empty ({error})") from None
+    except OSError as error:
+        raise SegmentUnavailable(f"shared-memory segment {name}: {error}") from None
+
+
+# --- Header parsing (pure functions on private copies of the bytes) -------------------------
+
+
+def _field(field: str, expected: str, found: int) -> LayoutError:
+    return LayoutError(f"field {field}: expected {expected}, found {found}")
+
+
+def parse_segment_header(data: bytes, kind: int, mapped_len: int) -> dict:
+    """Validates the common 64-byte header; `mapped_len` is the segment size the OS reports."""
+    if len(data) < SEGMENT_HEADER_LEN or mapped_len < SEGMENT_HEADER_LEN:
+        raise LayoutError(
+            f"too small: expected at least {SEGMENT_HEADER_LEN} bytes, "
+            f"found {min(mapped_len, len(data))}"
+        )
+    magic = data[0:8]
+    if magic != MAGIC:
+        raise LayoutError(
+            f'bad magic: expected "{MAGIC.decode()}", found {magic.decode("utf-8", "replace")!r}'
+        )
+    major, minor, found_kind, session_id = struct.unpack_from("<HHIQ", data, 8)
+    if major != VERSION_MAJOR:
+        raise LayoutError(
+            f"unsupported protocol version: expected {VERSION_MAJOR}.x, found {major}.{minor}"
+        )
+    if found_kind != kind:
+        raise LayoutError(f"wrong segment kind: expected {kind}, found {found_kind}")
+    if session_id == 0:
+        raise _field("session_id", "non-zero", 0)
+    data_offset, slot_count, slot_stride, total_len = struct.unpack_from("<IIQQ", data, 24)
+    min_data_offset = SLOT_TABLE_OFFSET if kind == KIND_METADATA else SEGMENT_HEADER_LEN
+    if data_offset < min_data_offset or data_offset % SLOT_ALIGN:
+        raise _field(
+            "data_offset", f"a multiple of {SLOT_ALIGN} of at least {min_data_offset}", data_offset
+        )
+    if not MIN_SLOTS <= slot_count <= MAX_SLOTS:
+        raise _field("slot_count", f"{MIN_SLOTS}..={MAX_SLOTS}", slot_count)
+    if slot_stride == 0 or slot_stride % SLOT_ALIGN:
+        raise _field("slot_stride", f"a non-zero multiple of {SLOT_ALIGN}", slot_stride)
+    computed = data_offset + slot_count * slot_stride
+    if computed != total_len:
+        raise _field("total_len", f"data_offset + slot_count * slot_stride = {computed}", total_len)
+    if total_len > mapped_len:
+        raise LayoutError(f"too small: expected at least {total_len} bytes, found {mapped_len}")
+    return {
+        "version_minor": minor,
+        "session_id": session_id,
+        "data_offset": data_offset,
+        "slot_count": slot_count,
+        "slot_stride": slot_stride,
+        "total_len": total_len,
+    }
+
+
+def status_record_offset(slot_count: int) -> int:
+    return SLOT_TABLE_OFFSET + slot_count * SLOT_RECORD_LEN
+
+
+def parse_control_header(data: bytes, segment: dict) -> dict:
+    """Validates the immutable control-block fields (first 256 bytes of the metadata segment)."""
+    if len(data) < SLOT_TABLE_OFFSET:
+        raise LayoutError(f"too small: expected at least {SLOT_TABLE_OFFSET} bytes, found {len(data)}")
+
+    def u32(offset: int) -> int:
+        return struct.unpack_from("<I", data, offset)[0]
+
+    width, height = u32(OFF_WIDTH), u32(OFF_HEIGHT)
+    color_format = u32(OFF_COLOR_FORMAT)
+    if color_format != COLOR_RGB8:
+        raise _field("color_format", "1 (rgb8)", color_format)
+    depth_format = u32(OFF_DEPTH_FORMAT)
+    if depth_format not in (DEPTH_NONE, DEPTH_Z16):
+        raise _field("depth_format", "0 (none) or 1 (z16)", depth_format)
+    if not (1 <= width <= MAX_DIMENSION_PX and 1 <= height <= MAX_DIMENSION_PX):
+        raise LayoutError(
+            f"field width/height: expected 1..={MAX_DIMENSION_PX} each, found {width}x{height}"
+        )
+    color_stride = u32(OFF_COLOR_STRIDE)
+    if color_stride != width * 3:
+        raise _field("color_stride", str(width * 3), color_stride)
+    expected_depth_stride = width * 2 if depth_format == DEPTH_Z16 else 0
+    depth_stride = u32(OFF_DEPTH_STRIDE)
+    if depth_stride != expected_depth_stride:
+        raise _field("depth_stride", str(expected_depth_stride), depth_stride)
+    metadata_capacity, status_capacity = u32(OFF_METADATA_CAPACITY), u32(OFF_STATUS_CAPACITY)
+    capacities = (("metadata_capacity", metadata_capacity), ("status_capacity", status_capacity))
+    for field, capacity in capacities:
+        if not MIN_JSON_CAPACITY <= capacity <= MAX_JSON_CAPACITY:
+            raise _field(field, f"{MIN_JSON_CAPACITY}..={MAX_JSON_CAPACITY}", capacity)
+    if segment["slot_stride"] < metadata_capacity:
+        raise _field(
+            "slot_stride", f"at least metadata_capacity = {metadata_capacity}", segment["slot_stride"]
+        )
+    status_end = status_record_offset(segment["slot_count"]) + STATUS_RECORD_LEN + status_capacity
+    if segment["data_offset"] < status_end:
+        raise _field(
+            "data_offset",
+            f"at least {status_end} (after the slot table and status record)",
+            segment["data_offset"],
+        )
+    return {
+        "writer_pid": u32(OFF_WRITER_PID),
+        "started_wall_ns": struct.unpack_from("<Q", data, OFF_STARTED_WALL)[0],
+        "width": width,
+        "height": height,
+        "color_stride": color_stride,
+        "has_depth": depth_format == DEPTH_Z16,
+        "depth_stride": depth_stride,
+        "metadata_capacity": metadata_capacity,
+        "status_capacity": status_capacity,
+    }
+
+
+# --- Liveness -------------------------------------------------------------------------------
+
+
+def monotonic_now_ns() -> int:
+    """CLOCK_MONOTONIC, the clock of the heartbeat and of every *_mono_ns field."""
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+def process_exists(pid: int) -> bool:
+    """kill(pid, 0): ESRCH means gone; EPERM means alive but someone else's (a root daemon)."""
+    if pid <= 0 or pid > 0x7FFF_FFFF:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class Liveness:
+    """One of: live, starting, closed, replaced, process_gone, heartbeat_stale."""
+
+    def __init__(self, kind: str, pid: int, age_ns: int | None = None):
+        self.kind, self.pid, self.age_ns = kind, pid, age_ns
+
+    @property
+    def is_live(self) -> bool:
+        return self.kind == "live"
+
+    @staticmethod
+    def judge(state: int, pid: int, heartbeat_mono_ns: int, now_mono_ns: int) -> "Liveness":
+        if state == STATE_CLOSED:
+            return Liveness("closed", pid)
+        if state == STATE_REPLACED:
+            return Liveness("replaced", pid)
+        if state == STATE_INITIALIZING:
+            return Liveness("starting" if process_exists(pid) else "process_gone", pid)
+        # Any other value is judged like LIVE (as the Rust reader does).
+        if not process_exists(pid):
+            return Liveness("process_gone", pid)
+        age_ns = max(0, now_mono_ns - heartbeat_mono_ns)
+        if age_ns > HEARTBEAT_TIMEOUT_NS:
+            return Liveness("heartbeat_stale", pid, age_ns)
+        return Liveness("live", pid)
+
+    def __str__(self) -> str:
+        return {
+            "live": f"writer alive (pid {self.pid})",
+            "starting": f"writer starting (pid {self.pid})",
+            "closed": f"writer stopped (pid {self.pid} shut down cleanly)",
+            "replaced": f"writer (pid {self.pid}) moved to new segments with a new geometry",
+            "process_gone": f"writer gone (process {self.pid} no longer exists)",
+            "heartbeat_stale": f"writer unresponsive (pid {self.pid}, no heartbeat for "
+            f"{(self.age_ns or 0) // 1_000_000} ms)",
+        }[self.kind]
+
+
+# --- Frames ---------------------------------------------------------------------------------
+
+
+class Frame:
+    """One frame copied out of shared memory; create once and pass to every read.
+
+    The buffers are allocated on the first read (or when the geometry changes) and reused.
+    Reads copy straight into them: after a read that returned False or raised, the planes may
+    hold a torn mix and must not be used (the header fields still name the last good frame).
+    """
+
+    def __init__(self):
+        self.width = self.height = 0
+        self.has_depth = False
+        self.publish_seq = 0
+        self.frame_number = 0
+        self.capture_wall_ns = 0
+        self.capture_mono_ns = 0
+        self.publish_mono_ns = 0
+        self.rgb = bytearray()
+        self.depth = bytearray()
+        self._metadata = bytearray()
+        self.metadata_len = 0
+
+    def _prepare(self, width: int, height: int, has_depth: bool, metadata_capacity: int):
+        self.width, self.height, self.has_depth = width, height, has_depth
+        rgb_len, depth_len = width * height * 3, (width * height * 2 if has_depth else 0)
+        if len(self.rgb) != rgb_len:
+            self.rgb = bytearray(rgb_len)
+        if len(self.depth) != depth_len:
+            self.depth = bytearray(depth_len)
+        if len(self._metadata) < metadata_capacity:
+            self._metadata = bytearray(metadata_capacity)
+
+    @property
+    def metadata_json(self) -> bytes:
+        return bytes(self._metadata[: self.metadata_len])
+
+    def metadata(self) -> dict:
+        """The frame's metadata JSON, parsed (see docs/protocol.md, "Frame metadata")."""
+        return json.loads(self._metadata[: self.metadata_len])
+
+    def rgb_array(self):
+        """The colour plane as a (height, width, 3) uint8 numpy array.
+
+        A view of this frame's buffer, no copy: the next read overwrites it (`.copy()` keeps it).
+        """
+        if numpy is None:
+            raise RuntimeError("numpy is not installed; use Frame.rgb (bytes, RGB8 rows)")
+        rgb = numpy.frombuffer(self.rgb, dtype=numpy.uint8)
+        return rgb.reshape(self.height, self.width, 3)
+
+    def depth_array(self):
+        """The depth plane as a (height, width) uint16 array of depth units (a view, like
+        `rgb_array`), or None without depth. Metres = units * metadata()["depth_scale_m"]."""
+        if not self.has_depth:
+            return None
+        if numpy is None:
+            raise RuntimeError("numpy is not installed; use Frame.depth (little-endian u16 bytes)")
+        return numpy.frombuffer(self.depth, dtype="<u2").reshape(self.height, self.width)
+
+
+# --- The reader -----------------------------------------------------------------------------
+
+
+class Reader:
+    """A client of one namespace. Opens and validates the three segments, reads frames with
+    the per-slot seqlock, and waits for new frames by polling the wake word."""
+
+    def __init__(self, namespace: str = ""):
+        if sys.byteorder != "little":
+            raise ProtocolError("the protocol is only defined for little-endian machines")
+        self.namespace = namespace
+        self.names = segment_names(namespace)
+        self._segments: list[shared_memory.SharedMemory] = []
+        self._views: list[memoryview] = []
+        self.last_returned = 0
+        # Seqlock reads that raced a write and were retried (informational).
+        self.retries = 0
+        # Held except inside `_order`; see there.
+        self._order_lock = threading.Lock()
+        self._order_lock.acquire()
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+        liveness = self.liveness()
+        if not liveness.is_live:
+            self.close()
+            raise NotLive(self._namespace_label(), liveness)
+
+    def _namespace_label(self) -> str:
+        return self.namespace or "(default)"
+
+    def _view(self, segment, start: int, end: int, fmt: str | None = None) -> memoryview:
+        view = segment.buf[start:end]
+        self._views.append(view)
+        if fmt is not None:
+            view = view.cast(fmt)
+            self._views.append(view)
+        return view
+
+    def _open(self):
+        control_name = self.names["metadata"]
+        control = _open_segment(control_name)
+        self._segments.append(control)
+        mapped_len = control.size
+        head = bytes(control.buf[: min(mapped_len, SLOT_TABLE_OFFSET)])
+        try:
+            metadata = parse_segment_header(head, KIND_METADATA, mapped_len)
+        except LayoutError as problem:
+            raise InvalidSegment(control_name, problem) from None
+        # The metadata header passed: the segment holds at least data_offset >= 256 bytes.
+        self._q = self._view(control, 0, metadata["data_offset"], "Q")
+        self._i = self._view(control, 0, metadata["data_offset"], "I")
+        if self._q.itemsize != 8 or self._i.itemsize != 4:
+            raise ProtocolError("this Python's native Q/I formats are not 8/4 bytes")
+        # Load the state first, then re-read the header: a writer makes the header complete
+        # before it stores LIVE.
+        state = self._i[OFF_STATE // 4]
+        self._order()  # the Acquire of the state load
+        head = bytes(control.buf[:SLOT_TABLE_OFFSET])
+        if state == STATE_INITIALIZING:
+            pid = struct.unpack_from("<I", head, OFF_WRITER_PID)[0]
+            raise NotLive(self._namespace_label(), Liveness.judge(state, pid, 0, 0))
+        try:
+            header = parse_control_header(head, metadata)
+        except LayoutError as problem:
+            raise InvalidSegment(control_name, problem) from None
+
+        def open_plane(name: str, kind: int, plane_len: int):
+            segment = _open_segment(name)
+            self._segments.append(segment)
+            plane_head = bytes(segment.buf[: min(segment.size, SEGMENT_HEADER_LEN)])
+            try:
+                plane = parse_segment_header(plane_head, kind, segment.size)
+            except LayoutError as problem:
+                raise InvalidSegment(name, problem) from None
+            if plane["session_id"] != metadata["session_id"]:
+                raise SessionMismatch(name, metadata["session_id"], plane["session_id"])
+            if plane["slot_count"] != metadata["slot_count"] or plane["slot_stride"] < plane_len:
+                raise InvalidSegment(
+                    name,
+                    _field(
+                        "slot_count/slot_stride",
+                        f"{metadata['slot_count']} slots of at least {plane_len} bytes",
+                        plane["slot_stride"],
+                    ),
+                )
+            return segment, plane
+
+        width, height = header["width"], header["height"]
+        self._rgb_segment, self._rgb_header = open_plane(
+            self.names["rgb"], KIND_RGB, width * height * 3
+        )
+        self._depth_segment = self._depth_header = None
+        if header["has_depth"]:
+            self._depth_segment, self._depth_header = open_plane(
+                self.names["depth"], KIND_DEPTH, width * height * 2
+            )
+        self._control = control
+        self._metadata_header = metadata
+        self.header = header
+        self.slot_count = metadata["slot_count"]
+        self.session_id = metadata["session_id"]
+        self.writer_pid = header["writer_pid"]
+
+    def close(self):
+        """Unmaps the segments (never unlinks them)."""
+        for view in reversed(self._views):
+            view.release()
+        self._views.clear()
+        for segment in self._segments:
+            with contextlib.suppress(Exception):
+                segment.close()
+        self._segments.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # Shared words. Reading them as native 'Q'/'I' items of a memoryview makes CPython do one
+    # 8- or 4-byte load (a memcpy of a fixed size); struct's '<Q' would load byte by byte and
+    # could combine bytes of two different values.
+    def _u64(self, offset: int) -> int:
+        return self._q[offset // 8]
+
+    def _u32(self, offset: int) -> int:
+        return self._i[offset // 4]
+
+    def _order(self):
+        """Stands in for the acquire fences of the read algorithm, which Python lacks.
+
+        Releasing and re-acquiring an uncontended lock executes an atomic store-release and
+        an atomic read-modify-write with acquire semantics in CPython's implementations
+        (glibc semaphores or pthread mutexes up to 3.12, PyMutex from 3.13). Loads before the
+        call then complete before loads after it, also on ARM. This is how CPython happens to
+        work, not something the language promises; on x86-64 loads are never reordered with
+        each other, so there it costs ~50 ns and changes nothing.
+        """
+        self._order_lock.release()
+        self._order_lock.acquire()
+
+    @property
+    def geometry(self) -> dict:
+        h = self.header
+        depth = "z16" if h["has_depth"] else None
+        return {"width": h["width"], "height": h["height"], "color": "rgb8", "depth": depth}
+
+    def frames_published(self) -> int:
+        return self._u64(OFF_LATEST)
+
+    def liveness(self) -> Liveness:
+        state = self._u32(OFF_STATE)
+        heartbeat = self._u64(OFF_HEARTBEAT)
+        return Liveness.judge(state, self.writer_pid, heartbeat, monotonic_now_ns())
+
+    def read_latest(self, frame: Frame) -> bool:
+        """Copies the newest frame into `frame` if it is newer than the last one returned.
+        False: nothing newer (writer alive). Raises WriterGone when the writer is gone."""
+        if self._read_newer(frame):
+            return True
+        liveness = self.liveness()
+        if not liveness.is_live:
+            raise WriterGone(liveness)
+        return False
+
+    def wait_for_publish(self, timeout_s: float) -> bool:
+        """Blocks until a frame newer than the last returned one is published (True) or the
+        timeout passes (False); raises WriterGone when the writer stops or dies."""
+        deadline = time.monotonic() + timeout_s
+        next_liveness_check = 0.0
+        while True:
+            # The wake word is loaded before `latest` is checked, so a publish between the
+            # check and the sleep changes the word and ends the sleep.
+            observed = self._u32(OFF_WAKE)
+            if self._u64(OFF_LATEST) > self.last_returned:
+                return True
+            now = time.monotonic()
+            if now >= next_liveness_check:
+                liveness = self.liveness()
+                if not liveness.is_live:
+                    raise WriterGone(liveness)
+                next_liveness_check = now + LIVENESS_CHECK_INTERVAL_S
+            if now >= deadline:
+                return False
+            wake_at = min(deadline, next_liveness_check)
+            while self._u32(OFF_WAKE) == observed and time.monotonic() < wake_at:
+                time.sleep(POLL_INTERVAL_S)
+
+    def wait_next(self, frame: Frame, timeout_s: float) -> bool:
+        """Waits for a frame newer than the last returned one and copies it into `frame`."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self.wait_for_publish(max(0.0, deadline - time.monotonic())):
+                return False
+            if self._read_newer(frame):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+
+    def _read_newer(self, frame: Frame) -> bool:
+        for _ in range(MAX_READ_ATTEMPTS):
+            latest = self._u64(OFF_LATEST)
+            if latest <= self.last_returned:
+                return False
+            if self._try_read_slot(latest, frame):
+                self.last_returned = latest
+                return True
+            self.retries += 1
+        return False
+
+    def _try_read_slot(self, publish_seq: int, frame: Frame) -> bool:
+        """One seqlock read of the slot holding `publish_seq`. False: raced, try again."""
+        slot = (publish_seq - 1) % self.slot_count
+        record = SLOT_TABLE_OFFSET + slot * SLOT_RECORD_LEN
+        before = self._u64(record + SLOT_SEQ)
+        if before & 1:
+            return False  # being written
+        self._order()  # the Acquire of the sequence load: nothing below is read before it
+        if self._u64(record + SLOT_PUBLISH_SEQ) != publish_seq:
+            return False  # the writer lapped the ring past this frame
+        frame_number = self._u64(record + SLOT_FRAME_NUMBER)
+        capture_wall_ns = self._u64(record + SLOT_CAPTURE_WALL)
+        capture_mono_ns = self._u64(record + SLOT_CAPTURE_MONO)
+        publish_mono_ns = self._u64(record + SLOT_PUBLISH_MONO)
+        metadata_len = self._u32(record + SLOT_METADATA_LEN)
+        h = self.header
+        capacity = h["metadata_capacity"]
+        frame._prepare(h["width"], h["height"], h["has_depth"], capacity)
+
+        # The ranges come from headers validated against the mapped sizes at open.
+        offset = self._rgb_header["data_offset"] + slot * self._rgb_header["slot_stride"]
+        frame.rgb[:] = self._rgb_segment.buf[offset : offset + len(frame.rgb)]
+        if self._depth_segment is not None:
+            offset = self._depth_header["data_offset"] + slot * self._depth_header["slot_stride"]
+            frame.depth[:] = self._depth_segment.buf[offset : offset + len(frame.depth)]
+        copied = min(metadata_len, capacity)
+        offset = self._metadata_header["data_offset"] + slot * self._metadata_header["slot_stride"]
+        frame._metadata[:copied] = self._control.buf[offset : offset + copied]
+
+        # The Acquire fence: every byte above is read before the sequence is read again.
+        # See docs/protocol.md, "Readers without fences".
+        self._order()
+        if self._u64(record + SLOT_SEQ) != before:
+            return False
+        if metadata_len > capacity:
+            raise Corrupt(
+                self.names["metadata"],
+                f"slot {slot} metadata length {metadata_len} exceeds its capacity {capacity}",
+            )
+        frame.publish_seq = publish_seq
+        frame.frame_number = frame_number
+        frame.capture_wall_ns = capture_wall_ns
+        frame.capture_mono_ns = capture_mono_ns
+        frame.publish_mono_ns = publish_mono_ns
+        frame.metadata_len = metadata_len
+        return True
+
+    def writer_status(self) -> dict | None:
+        """The writer-status record, None if the writer never wrote one."""
+        capacity = self.header["status_capacity"]
+        record = status_record_offset(self.slot_count)
+        for _ in range(MAX_READ_ATTEMPTS):
+            before = self._u64(record + STATUS_SEQ)
+            if before == 0:
+                return None
+            if before & 1:
+                time.sleep(0)
+                continue
+            self._order()
+            length = self._u32(record + STATUS_LEN)
+            start = record + STATUS_RECORD_LEN
+            data = bytes(self._control.buf[start : start + min(length, capacity)])
+            self._order()
+            if self._u64(record + STATUS_SEQ) != before:
+                continue
+            if length > capacity:
+                raise Corrupt(
+                    self.names["metadata"],
+                    f"writer status length {length} exceeds its capacity {capacity}",
+                )
+            return json.loads(data)
+        return None
+
+
+def open_waiting(namespace: str, timeout_s: float) -> Reader:
+    """Opens the namespace, retrying for up to `timeout_s` seconds while a writer may appear
+    soon: segments missing, writer starting, or writer moving to new segments (replaced,
+    session mismatch). Other errors are raised at once."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return Reader(namespace)
+        except ProtocolError as error:
+            if not getattr(error, "may_appear_soon", False) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
+
+
+# --- Metadata schema ------------------------------------------------------------------------
+
+SOURCE_KINDS = ("realsense", "webcam", "synthetic", "other")
+DISTORTION_MODELS = ("none", "brown_conrady", "modified_brown_conrady", "inverse_brown_conrady", "other")
+
+
+def _is_uint(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= M64
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def metadata_problem(metadata) -> str | None:
+    """What is wrong with a parsed frame-metadata object, None if it has the 1.x schema.
+    Unknown fields are allowed (a later minor version may add them)."""
+    if not isinstance(metadata, dict):
+        return "not a JSON object"
+    checks = {
+        "frame_number": _is_uint,
+        "capture_wall_ns": _is_uint,
+        "capture_mono_ns": _is_uint,
+        "fps": _is_number,
+        "source_kind": lambda v: v in SOURCE_KINDS,
+        "source_description": lambda v: isinstance(v, str),
+        "depth_aligned_to_color": lambda v: isinstance(v, bool),
+    }
+    for field, ok in checks.items():
+        if field not in metadata:
+            return f"missing field {field}"
+        if not ok(metadata[field]):
+            return f"field {field} has an invalid value {metadata[field]!r}"
+    scale = metadata.get("depth_scale_m")
+    if scale is not None and not _is_number(scale):
+        return f"field depth_scale_m has an invalid value {scale!r}"
+    intrinsics = metadata.get("intrinsics")
+    if intrinsics is not None:
+        if not isinstance(intrinsics, dict):
+            return "field intrinsics is not an object"
+        for field in ("width", "height"):
+            if not (_is_uint(intrinsics.get(field)) and intrinsics[field] <= 0xFFFF_FFFF):
+                return f"field intrinsics.{field} has an invalid value {intrinsics.get(field)!r}"
+        for field in ("fx", "fy", "ppx", "ppy"):
+            if not _is_number(intrinsics.get(field)):
+                return f"field intrinsics.{field} has an invalid value {intrinsics.get(field)!r}"
+        if intrinsics.get("model") not in DISTORTION_MODELS:
+            return f"field intrinsics.model has an invalid value {intrinsics.get('model')!r}"
+        coeffs = intrinsics.get("coeffs")
+        if not (isinstance(coeffs, list) and len(coeffs) == 5 and all(map(_is_number, coeffs))):
+            return f"field intrinsics.coeffs has an invalid value {coeffs!r}"
+    return None
+
+
+# --- The self-verifying test pattern (shmproto/src/test_pattern.rs) -------------------------
+
+GOLDEN = 0x9E37_79B9_7F4A_7C15
+
+
+def splitmix64(x: int) -> int:
+    x = (x + GOLDEN) & M64
+    x = ((x ^ (x >> 30)) * 0xBF58_476D_1CE4_E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D0_49BB_1331_11EB) & M64
+    return x ^ (x >> 31)
+
+
+def plane_seeds(frame_number: int) -> tuple[int, int]:
+    """(colour seed, depth seed) of a frame."""
+    return splitmix64(frame_number), splitmix64(~frame_number & M64)
+
+
+_index_products: dict[int, int] = {}
+
+
+def _index_product_bytes(length: int) -> int:
+    """`length` bytes of the words (index * GOLDEN) mod 2^64, little-endian, as an integer.
+
+    A plane is these words XOR its seed word, so one cached sequence per plane size makes
+    verification a big-integer XOR instead of a Python loop per word."""
+    cached = _index_products.get(length)
+    if cached is None:
+        words = array("Q", ((i * GOLDEN) & M64 for i in range(length // 8 + 1)))
+        if sys.byteorder != "little":
+            words.byteswap()
+        cached = int.from_bytes(words.tobytes()[:length], "little")
+        _index_products[length] = cached
+    return cached
+
+
+def pattern_matches(plane, seed: int) -> bool:
+    """Whether `plane` is the pattern of `seed`: word i is (seed ^ (i * GOLDEN)) as 8 bytes
+    little-endian, the last word truncated to the plane's length."""
+    length = len(plane)
+    seeds = (seed.to_bytes(8, "little") * (length // 8 + 1))[:length]
+    found = int.from_bytes(plane, "little") ^ int.from_bytes(seeds, "little")
+    return found == _index_product_bytes(length)
+
+
+def verify_pattern_of(frame: Frame) -> str | None:
+    """Why `frame` is not the test pattern of its frame number, None if it is."""
+    n = frame.frame_number
+    rgb_seed, depth_seed = plane_seeds(n)
+    if not pattern_matches(frame.rgb, rgb_seed):
+        return f"colour plane does not belong to frame {n}"
+    if frame.has_depth and not pattern_matches(frame.depth, depth_seed):
+        return f"depth plane does not belong to frame {n}"
+    try:
+        metadata = frame.metadata()
+    except ValueError as error:
+        return f"metadata does not belong to frame {n}: {error}"
+    problem = metadata_problem(metadata)
+    if problem is None and metadata["frame_number"] != n:
+        problem = f"frame_number {metadata['frame_number']}"
+    elif problem is None and metadata["source_description"] != f"test pattern frame {n}":
+        problem = f"description {metadata['source_description']!r}"
+    elif problem is None and metadata["capture_mono_ns"] != frame.capture_mono_ns:
+        problem = "capture time differs from the slot's"
+    return None if problem is None else f"metadata does not belong to frame {n}: {problem}"
+
+
+# --- Command line ---------------------------------------------------------------------------
+
+
+def _check_frame(frame: Frame, verify_pattern: bool) -> str | None:
+    if verify_pattern:
+        return verify_pattern_of(frame)
+    try:
+        return metadata_problem(frame.metadata())
+    except ValueError as error:
+        return f"metadata is not valid JSON: {error}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Read frames of the aaa camera shared-memory protocol.")
+    parser.add_argument("--namespace", help=f"segment namespace (default: ${NAMESPACE_ENV}, else none)")
+    parser.add_argument("--frames", type=int, default=1, help="frames to read (default 1)")
+    parser.add_argument(
+        "--verify-pattern", action="store_true", help="check the self-verifying test pattern"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds to wait for each frame (default 5)"
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=2.0,
+        help="seconds to wait for a writer that is missing, starting or replacing its segments "
+        "(default 2)",
+    )
+    args = parser.parse_args(argv)
+    namespace = args.namespace if args.namespace is not None else os.environ.get(NAMESPACE_ENV, "")
+
+    summary = {"namespace": namespace, "frames": 0, "failures": 0}
+    started = time.monotonic()
+    try:
+        reader = open_waiting(namespace, args.wait)
+    except ProtocolError as error:
+        summary["error"] = str(error)
+        print(json.dumps(summary))
+        print(f"aaa_shm_reader: {error}", file=sys.stderr)
+        return 2
+
+    frame = Frame()
+    frame_numbers: list[int] = []
+    first_failure = None
+    error = None
+    retries = reopened = 0
+    try:
+        while True:
+            summary.update(
+                writer_pid=reader.writer_pid,
+                session_id=f"{reader.session_id:#x}",
+                geometry=reader.geometry,
+                slot_count=reader.slot_count,
+            )
+            try:
+                while len(frame_numbers) < args.frames:
+                    if not reader.wait_next(frame, args.timeout):
+                        error = f"no new frame within {args.timeout} s"
+                        break
+                    frame_numbers.append(frame.frame_number)
+                    problem = _check_frame(frame, args.verify_pattern)
+                    if problem is not None:
+                        summary["failures"] += 1
+                        first_failure = first_failure or problem
+                with contextlib.suppress(ProtocolError, ValueError):
+                    status = reader.writer_status()
+                    summary["writer_status"] = status and status.get("state")
+                break
+            except WriterGone as gone:
+                if gone.liveness.kind != "replaced":
+                    raise
+                # The writer moved to new segments (new geometry): follow it.
+                retries += reader.retries
+                reader.close()
+                reader = open_waiting(namespace, args.wait)
+                reopened += 1
+    except ProtocolError as exc:
+        error = str(exc)
+    finally:
+        retries += reader.retries
+        reader.close()
+    summary.update(retries=retries, reopened=reopened)
+    increasing = all(a < b for a, b in zip(frame_numbers, frame_numbers[1:]))
+    summary.update(
+        frames=len(frame_numbers),
+        frame_numbers=frame_numbers,
+        strictly_increasing=increasing,
+        first_failure=first_failure,
+        verified=args.verify_pattern,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    if error is not None:
+        summary["error"] = error
+    print(json.dumps(summary))
+    if error is not None:
+        print(f"aaa_shm_reader: {error}", file=sys.stderr)
+    failed = summary["failures"] > 0 or not increasing or len(frame_numbers) < args.frames
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
