@@ -2,6 +2,8 @@
 //! test (the real `FrameSource` trait, real frames).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::Vec2;
@@ -46,6 +48,18 @@ fn send_frames(sender: &mut FrameSender, numbers: std::ops::RangeInclusive<u64>)
     for number in numbers {
         sender.send_frame(plane_frame(number, WIDTH, HEIGHT, 1500));
     }
+}
+
+/// Counts the requests for an immediate repaint (what a worker does per frame).
+fn count_immediate_repaints(ctx: &egui::Context) -> Arc<AtomicU32> {
+    let woken = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&woken);
+    ctx.set_request_repaint_callback(move |info| {
+        if info.delay.is_zero() {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    woken
 }
 
 /// Steps the UI until `done` holds (workers on other threads wake it on their own time).
@@ -98,10 +112,17 @@ fn freeze_holds_the_frame_while_the_source_advances_and_unfreeze_jumps_to_the_ne
     harness.run();
     assert_eq!(harness.state().displayed_frame_number(), Some(3));
 
+    let woken = count_immediate_repaints(&harness.ctx);
     harness.get_by_label("Freeze").click();
     harness.run();
     harness.get_by_label("FROZEN");
+    woken.store(0, Ordering::Relaxed);
     send_frames(&mut daemon_tx, 4..=9);
+    assert_eq!(
+        woken.load(Ordering::Relaxed),
+        0,
+        "frames do not wake a frozen viewer"
+    );
     harness.run();
     assert_eq!(harness.state().displayed_frame_number(), Some(3));
     harness.get_by_label("frame 3");
@@ -112,6 +133,14 @@ fn freeze_holds_the_frame_while_the_source_advances_and_unfreeze_jumps_to_the_ne
     assert_eq!(frozen, Some(3));
 
     harness.get_by_label("Unfreeze").click();
+    harness.run();
+    woken.store(0, Ordering::Relaxed);
+    send_frames(&mut daemon_tx, 9..=9);
+    assert_eq!(
+        woken.load(Ordering::Relaxed),
+        1,
+        "each frame wakes a live viewer"
+    );
     harness.run();
     assert_eq!(harness.state().displayed_frame_number(), Some(9));
     harness.get_by_label("frame 9");
