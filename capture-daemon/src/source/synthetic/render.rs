@@ -2,9 +2,9 @@
 //!
 //! Ray casting every pixel costs about 6 ms at 640x480 and 20 ms at 1280x720 (20 to 60 % of a
 //! core at 30 fps: the benchmark prints it as the first frame's time); instead:
-//! 1. The static part (sky and floor) is ray cast once into a cached layer: colour bytes, depth
-//!    bytes and the float depth of every pixel. It is rebuilt only when the brightness changes
-//!    (a new geometry means a new [`Renderer`]).
+//! 1. The static part (sky and floor) is ray cast once into a cached layer of colour and depth
+//!    bytes. It is rebuilt only when the brightness changes (a new geometry means a new
+//!    [`Renderer`]).
 //! 2. Each frame copies the cached layer into the output planes (two `memcpy`s), then ray casts
 //!    the moving objects only where they can be. The image of an object's bounding sphere is
 //!    an ellipse; for every image row the renderer solves for the column interval of that
@@ -36,9 +36,6 @@ struct StaticLayer {
     brightness: f32,
     rgb: Vec<u8>,
     depth: Vec<u8>,
-    /// Depth of the floor at each pixel in metres, `f32::INFINITY` for the sky. Kept as float
-    /// so that objects resting on the floor are depth-tested exactly as in a full ray cast.
-    depth_m: Vec<f32>,
 }
 
 /// Renders frames of one geometry.
@@ -158,12 +155,14 @@ impl Renderer {
             let row_start = v * self.width;
 
             // Z-buffer the row: static depth first, then each object over its span, in object
-            // order with a strict comparison (the same decisions as `render_reference`).
-            let static_depths = &layer.depth_m[row_start + start..row_start + end];
-            for (nearest, static_depth_m) in
-                scratch.depth_m[start..end].iter_mut().zip(static_depths)
+            // order with a strict comparison (the same decisions as `render_reference`). The
+            // floor depth is recomputed (one division, vectorised) rather than cached: it is
+            // the very f32 the static layer used, and cheaper than reading another cache.
+            for (nearest, &x) in scratch.depth_m[start..end]
+                .iter_mut()
+                .zip(&self.x_of_column[start..end])
             {
-                *nearest = static_depth_m.min(MAX_RANGE_M);
+                *nearest = self.scene.floor_depth_m(x, y).min(MAX_RANGE_M);
             }
             scratch.owner[start..end].fill(NO_OBJECT);
             for (index, (object, &(span_start, span_end))) in objects.iter().zip(&spans).enumerate()
@@ -218,7 +217,6 @@ impl Renderer {
             brightness,
             rgb: vec![0; pixel_count * 3],
             depth: vec![0; pixel_count * 2],
-            depth_m: vec![f32::INFINITY; pixel_count],
         };
         for v in 0..self.height {
             for u in 0..self.width {
@@ -232,7 +230,6 @@ impl Renderer {
                     brightness,
                     depth_m,
                 );
-                layer.depth_m[index] = depth_m;
             }
         }
         tracing::debug!(
@@ -248,9 +245,11 @@ impl Renderer {
     fn static_pixel(&self, u: usize, v: usize) -> (Color, f32) {
         let (x, y) = (self.x_of_column[u], self.y_of_row[v]);
         let sky = sky_color((v as f32 + 0.5) / self.height as f32);
-        match self.scene.floor_depth_m(x, y) {
-            Some(depth_m) => (self.scene.floor_color(x, y, depth_m, sky), depth_m),
-            None => (sky, f32::INFINITY),
+        let depth_m = self.scene.floor_depth_m(x, y);
+        if depth_m.is_finite() {
+            (self.scene.floor_color(x, y, depth_m, sky), depth_m)
+        } else {
+            (sky, depth_m)
         }
     }
 
