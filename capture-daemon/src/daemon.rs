@@ -7,13 +7,15 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use shmproto::control::Command;
 use shmproto::{
     FrameMetadata, Geometry, Namespace, SegmentOwner, SourceState, Writer, WriterConfig,
     WriterStatus,
 };
 use tracing::{debug, error, info, trace, warn};
 
-use crate::capture::{self, CaptureEvent};
+use crate::capture::{self, Capture, CaptureEvent, Reply};
+use crate::control_server::{self, ControlServer};
 use crate::metrics::MetricsMeter;
 use crate::pidfile::PidFile;
 use crate::runtime::{self, RuntimePaths};
@@ -43,6 +45,10 @@ struct Publisher {
     state: SourceState,
     message: Option<String>,
     meter: MetricsMeter,
+    /// Publishing paused by a client (`pause`); frames are still read and dropped.
+    paused: bool,
+    /// The source is open and delivering (as opposed to failed or starting).
+    source_open: bool,
 }
 
 impl Publisher {
@@ -62,18 +68,25 @@ impl Publisher {
             state: SourceState::Starting,
             message: None,
             meter: MetricsMeter::new(config.source.requested_fps()),
+            paused: false,
+            source_open: false,
         };
         publisher.recreate_writer(config.source.requested_geometry())?;
         Ok(publisher)
     }
 
-    /// Closes the current segments (readers notice at once) and creates new ones.
+    /// Creates the segments, or moves to new ones for a new geometry (readers of the old ones
+    /// are told to open again).
     fn recreate_writer(&mut self, geometry: Geometry) -> anyhow::Result<()> {
-        // The new writer takes the same names: the old one must be gone first.
-        self.writer = None;
-        let mut config = WriterConfig::new(self.namespace.clone(), geometry);
-        config.owner = self.owner;
-        let writer = Writer::create(config).context("cannot create the shared-memory segments")?;
+        let writer = match self.writer.take() {
+            Some(old) => old.replace(geometry),
+            None => {
+                let mut config = WriterConfig::new(self.namespace.clone(), geometry);
+                config.owner = self.owner;
+                Writer::create(config)
+            }
+        }
+        .context("cannot create the shared-memory segments")?;
         if let Some(found) = writer.reclaimed() {
             warn!("reclaimed shared memory left behind: {found}");
         }
@@ -134,11 +147,54 @@ impl Publisher {
             self.recreate_writer(geometry)?;
         }
         self.meter.source_reopened();
-        self.set_state(SourceState::Streaming, None);
+        self.source_open = true;
+        self.set_state(self.running_state(), None);
         Ok(())
     }
 
+    fn running_state(&self) -> SourceState {
+        if self.paused {
+            SourceState::Paused
+        } else {
+            SourceState::Streaming
+        }
+    }
+
+    /// Answers the commands the main loop owns; source commands go to the capture thread.
+    fn serve(&mut self, command: Command, reply: Reply, capture: &Capture) {
+        let answer = match command {
+            Command::Ping => Ok(serde_json::json!({
+                "pid": std::process::id(),
+                "version": env!("CARGO_PKG_VERSION"),
+                "namespace": self.namespace.as_str(),
+            })),
+            Command::Pause | Command::Resume => {
+                self.paused = matches!(command, Command::Pause);
+                info!(
+                    "publishing {} by a client",
+                    if self.paused { "paused" } else { "resumed" }
+                );
+                if self.source_open {
+                    let state = self.running_state();
+                    self.set_state(state, None);
+                }
+                Ok(serde_json::json!({ "paused": self.paused }))
+            }
+            Command::Metrics => serde_json::to_value(&self.meter.metrics).map_err(|error| {
+                shmproto::control::CommandError::new(
+                    shmproto::control::ErrorCode::DeviceError,
+                    error.to_string(),
+                )
+            }),
+            source_command => return capture.command(source_command, reply),
+        };
+        let _ = reply.send(answer);
+    }
+
     fn publish(&mut self, frame: &CapturedFrame) {
+        if self.paused {
+            return;
+        }
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
@@ -188,9 +244,10 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
     })?;
 
     let mut publisher = Publisher::new(&config)?;
-    let source = config.source.clone();
-    let capture = capture::spawn(Box::new(move || source.open()))
+    let capture = capture::spawn(Box::new(config.source.clone()))
         .context("cannot start the capture thread")?;
+    let control: ControlServer = control_server::start(&paths.socket, config.owner)
+        .with_context(|| format!("cannot open the command socket {}", paths.socket.display()))?;
     info!(
         "daemon started (pid {}, namespace {}, source {})",
         std::process::id(),
@@ -213,10 +270,16 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
                 }
                 capture.recycle(frame);
             }
-            Ok(CaptureEvent::Opened { geometry, info }) => {
+            Ok(CaptureEvent::Opened {
+                geometry,
+                info,
+                fps,
+            }) => {
+                publisher.meter.metrics.target_fps = f64::from(fps);
                 publisher.source_opened(geometry, info)?;
             }
             Ok(CaptureEvent::Failed { error, retry_in }) => {
+                publisher.source_open = false;
                 warn!("{error}; retrying in {} ms", retry_in.as_millis());
                 publisher.meter.source_failed(&error);
                 publisher.set_state(
@@ -245,6 +308,9 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
                 std::thread::sleep(IDLE_TICK);
             }
         }
+        while let Ok((command, reply)) = control.requests.try_recv() {
+            publisher.serve(command, reply, &capture);
+        }
         if publisher.meter.tick() {
             debug!(
                 "{:.1} fps, {:.1}% cpu, {} frames",
@@ -262,6 +328,7 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
     );
     // Dropping the writer marks the segments closed (readers notice at once) and unlinks
     // them; dropping the pid file removes it.
+    drop(control);
     drop(publisher);
     drop(pid_file);
     Ok(())

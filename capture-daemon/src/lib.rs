@@ -4,6 +4,8 @@
 
 pub mod capture;
 pub mod cleanup;
+pub mod control_server;
+pub mod ctl;
 pub mod daemon;
 pub mod metrics;
 pub mod pidfile;

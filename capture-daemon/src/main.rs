@@ -12,7 +12,7 @@ use capture_daemon::source::realsense::{RealsenseConfig, RealsenseInput};
 use capture_daemon::source::synthetic::SyntheticConfig;
 use capture_daemon::source::webcam::WebcamConfig;
 use capture_daemon::watch::WatchLimit;
-use capture_daemon::{cleanup, status, watch};
+use capture_daemon::{cleanup, ctl, status, watch};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shmproto::{Namespace, SegmentOwner, MAX_DIMENSION_PX};
 
@@ -54,9 +54,57 @@ enum Command {
     },
     /// Remove segments and pid file left by a dead daemon; refuses while one is alive.
     Cleanup,
+    /// Send a command to the running daemon: list/get/set controls, pause, resume, mode, metrics.
+    Ctl {
+        #[command(subcommand)]
+        action: CtlAction,
+        /// Print the daemon's JSON answer.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Read frames like a client: fps, latency, gaps, stamp verification of synthetic frames.
     /// Exit status non-zero when the daemon is missing or gone, or frames fail verification.
     Watch(WatchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum CtlAction {
+    /// The source's controls with ranges, defaults and values.
+    List,
+    /// One control.
+    Get { name: String },
+    /// Set a control (toggles take 0 or 1).
+    Set {
+        name: String,
+        #[arg(allow_negative_numbers = true)]
+        value: f64,
+    },
+    /// Stop publishing frames (the camera keeps running).
+    Pause,
+    /// Publish frames again.
+    Resume,
+    /// Reopen the source at another resolution and frame rate.
+    Mode { width: u32, height: u32, fps: f32 },
+    /// Frame rate, counts, timings, CPU and memory of the daemon.
+    Metrics,
+    /// Check the command channel.
+    Ping,
+}
+
+impl CtlAction {
+    fn command(self) -> shmproto::control::Command {
+        use shmproto::control::Command;
+        match self {
+            CtlAction::List => Command::ListControls,
+            CtlAction::Get { name } => Command::GetControl { name },
+            CtlAction::Set { name, value } => Command::SetControl { name, value },
+            CtlAction::Pause => Command::Pause,
+            CtlAction::Resume => Command::Resume,
+            CtlAction::Mode { width, height, fps } => Command::SetMode { width, height, fps },
+            CtlAction::Metrics => Command::Metrics,
+            CtlAction::Ping => Command::Ping,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -253,6 +301,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for name in removed {
                 println!("removed {name}");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Ctl { action, json }) => {
+            init_logging(cli.log_file.as_ref(), "warn")?;
+            println!(
+                "{}",
+                ctl::run(&namespace, &runtime_dir, action.command(), json)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Watch(args)) => {

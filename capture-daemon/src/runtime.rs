@@ -4,20 +4,7 @@ use std::path::{Path, PathBuf};
 
 use shmproto::{Namespace, SegmentOwner};
 
-/// Environment variable overriding the directory of pid, socket and log files.
-pub const RUNTIME_DIR_ENV: &str = "AAA_RUNTIME_DIR";
-
-/// The directory of the daemon's pid file (and socket): `--runtime-dir`, else
-/// `$AAA_RUNTIME_DIR`, else `/tmp` (where the seed kept `aaa_camera_daemon.pid`, and which
-/// both root and the desktop user can reach).
-pub fn runtime_dir(flag: Option<&Path>) -> PathBuf {
-    match flag {
-        Some(dir) => dir.to_path_buf(),
-        None => std::env::var_os(RUNTIME_DIR_ENV)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/tmp")),
-    }
-}
+pub use shmproto::{runtime_dir, RUNTIME_DIR_ENV};
 
 /// The files of one namespace's daemon.
 #[derive(Debug, Clone)]
@@ -28,10 +15,9 @@ pub struct RuntimePaths {
 
 impl RuntimePaths {
     pub fn new(dir: &Path, namespace: &Namespace) -> Self {
-        let stem = namespace.file_stem();
         RuntimePaths {
-            pid_file: dir.join(format!("{stem}.pid")),
-            socket: dir.join(format!("{stem}.sock")),
+            pid_file: dir.join(format!("{}.pid", namespace.file_stem())),
+            socket: namespace.control_socket(dir),
         }
     }
 }

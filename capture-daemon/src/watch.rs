@@ -36,6 +36,8 @@ pub struct WatchSummary {
     pub verify_failures: u64,
     /// Frames that could be verified (synthetic source only).
     pub frames_verified: u64,
+    /// Times the daemon moved to new segments (resolution change) and watch followed.
+    pub reconfigurations: u64,
     pub width: u32,
     pub height: u32,
     pub source_kind: Option<String>,
@@ -84,9 +86,8 @@ pub fn watch(
             return Ok(summary);
         }
     };
-    let geometry = reader.geometry();
-    summary.width = geometry.width;
-    summary.height = geometry.height;
+    summary.width = reader.geometry().width;
+    summary.height = reader.geometry().height;
 
     let started = Instant::now();
     let mut frame = FrameBuf::new();
@@ -127,6 +128,20 @@ pub fn watch(
                 check_frame(&frame, &mut summary);
             }
             Ok(false) => {}
+            Err(ReadError::WriterGone(liveness)) if liveness.is_replaced() => {
+                match Reader::open_waiting(namespace, Duration::from_secs(2)) {
+                    Ok(new_reader) => {
+                        reader = new_reader;
+                        summary.reconfigurations += 1;
+                        summary.width = reader.geometry().width;
+                        summary.height = reader.geometry().height;
+                    }
+                    Err(error) => {
+                        summary.error = Some(open_problem(namespace, &error));
+                        break;
+                    }
+                }
+            }
             Err(ReadError::WriterGone(liveness)) => {
                 summary.error = Some(format!("daemon gone: {liveness}"));
                 break;

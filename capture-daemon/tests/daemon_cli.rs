@@ -1,108 +1,11 @@
 //! End-to-end: the real `aaa-camera-daemon` binary, real shared memory, real signals.
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use shmproto::{Namespace, Reader};
+mod common;
 
-const DAEMON: &str = env!("CARGO_BIN_EXE_aaa-camera-daemon");
-
-struct Fixture {
-    namespace: Namespace,
-    runtime_dir: tempfile::TempDir,
-}
-
-impl Fixture {
-    fn new(tag: &str) -> Self {
-        Fixture {
-            namespace: Namespace::new(&format!("{tag}{}", std::process::id()))
-                .expect("test namespace"),
-            runtime_dir: tempfile::tempdir().expect("runtime dir"),
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(DAEMON);
-        command
-            .arg("--namespace")
-            .arg(self.namespace.as_str())
-            .arg("--runtime-dir")
-            .arg(self.runtime_dir.path())
-            .args(args)
-            .env_remove("AAA_NAMESPACE")
-            .env("RUST_LOG", "info");
-        command
-    }
-
-    fn output(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run aaa-camera-daemon")
-    }
-
-    fn spawn_synthetic(&self, extra: &[&str]) -> Child {
-        let mut args = vec!["run", "--source", "synthetic"];
-        args.extend_from_slice(extra);
-        let child = self
-            .command(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn daemon");
-        self.wait_live();
-        child
-    }
-
-    /// Waits until a reader can attach (the daemon is publishing).
-    fn wait_live(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Reader::open(&self.namespace).is_err() {
-            assert!(Instant::now() < deadline, "daemon did not come up");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn pid_file(&self) -> std::path::PathBuf {
-        self.runtime_dir
-            .path()
-            .join(format!("{}.pid", self.namespace.file_stem()))
-    }
-
-    fn segments_in_dev_shm(&self) -> Vec<String> {
-        let names = [
-            self.namespace.rgb_segment(),
-            self.namespace.depth_segment(),
-            self.namespace.metadata_segment(),
-        ];
-        names
-            .into_iter()
-            .filter(|name| Path::new("/dev/shm").join(name).exists())
-            .collect()
-    }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_str(stdout(output).trim()).unwrap_or_else(|error| {
-        panic!(
-            "not JSON ({error}): stdout {:?} stderr {:?}",
-            stdout(output),
-            stderr(output)
-        )
-    })
-}
-
-fn sigterm(child: &Child) {
-    // SAFETY: sending SIGTERM to our own child process.
-    let result = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(result, 0, "SIGTERM failed");
-}
+use common::{json, sigterm, stderr, stdout, Fixture, DAEMON};
 
 #[test]
 fn synthetic_frames_are_published_and_verify() {

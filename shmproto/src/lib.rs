@@ -42,6 +42,7 @@
 //! ```
 
 mod clock;
+pub mod control;
 mod error;
 mod frame;
 mod geometry;
@@ -66,7 +67,9 @@ pub use inspect::{inspect, remove_stale, NamespaceReport, SegmentReport, WriterR
 pub use layout::LayoutError;
 pub use liveness::{process_exists, Liveness, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT};
 pub use metadata::{DistortionModel, FrameMetadata, Intrinsics, SourceKind};
-pub use names::{Namespace, NamespaceError, MAX_NAMESPACE_LEN, NAMESPACE_ENV};
+pub use names::{
+    runtime_dir, Namespace, NamespaceError, MAX_NAMESPACE_LEN, NAMESPACE_ENV, RUNTIME_DIR_ENV,
+};
 pub use reader::{probe, Reader};
 pub use segment::{SegmentError, SegmentStat};
 pub use status::{SourceState, WriterStatus};

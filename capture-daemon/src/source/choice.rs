@@ -1,5 +1,6 @@
 //! Which source the daemon runs, as chosen on the command line.
 
+use shmproto::control::{CommandError, ErrorCode};
 use shmproto::{Geometry, SourceKind};
 
 use super::realsense::{open_realsense, RealsenseConfig};
@@ -48,6 +49,67 @@ impl SourceChoice {
             SourceChoice::Synthetic(config) => Ok(Box::new(SyntheticSource::new(*config)?)),
             SourceChoice::Realsense(config) => open_realsense(config),
             SourceChoice::Webcam(config) => open_webcam(config),
+        }
+    }
+}
+
+impl crate::capture::SourceFactory for SourceChoice {
+    fn open(&mut self) -> Result<Box<dyn Source>, SourceError> {
+        SourceChoice::open(self)
+    }
+
+    fn set_mode(&mut self, width: u32, height: u32, fps: f32) -> Result<(), CommandError> {
+        let geometry = Geometry::rgbd(width, height);
+        geometry
+            .validate()
+            .map_err(|error| CommandError::new(ErrorCode::OutOfRange, error.to_string()))?;
+        let whole_fps = || -> Result<u32, CommandError> {
+            if (1.0..=1000.0).contains(&fps) && fps.fract() == 0.0 {
+                Ok(fps as u32)
+            } else {
+                Err(CommandError::new(
+                    ErrorCode::OutOfRange,
+                    format!("fps must be a whole number from 1 to 1000 for cameras, got {fps}"),
+                ))
+            }
+        };
+        match self {
+            SourceChoice::Synthetic(config) => {
+                if !(0.0..=1000.0).contains(&fps) {
+                    return Err(CommandError::new(
+                        ErrorCode::OutOfRange,
+                        format!("fps must be from 0 (unpaced) to 1000, got {fps}"),
+                    ));
+                }
+                config.width = width;
+                config.height = height;
+                config.fps = fps;
+            }
+            SourceChoice::Realsense(config) => {
+                if matches!(config.input, super::realsense::RealsenseInput::Recording(_)) {
+                    return Err(CommandError::new(
+                        ErrorCode::Unsupported,
+                        "a recording plays at the size and rate it was recorded at",
+                    ));
+                }
+                config.fps = whole_fps()?;
+                config.width = width;
+                config.height = height;
+            }
+            SourceChoice::Webcam(config) => {
+                config.fps = whole_fps()?;
+                config.width = width;
+                config.height = height;
+            }
+        }
+        Ok(())
+    }
+
+    fn mode(&self) -> (u32, u32, f32) {
+        match self {
+            SourceChoice::Synthetic(config) => (config.width, config.height, config.fps),
+            SourceChoice::Realsense(config) => (config.width, config.height, config.fps as f32),
+            SourceChoice::Webcam(config) => (config.width, config.height, config.fps as f32),
         }
     }
 }

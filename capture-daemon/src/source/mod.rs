@@ -1,5 +1,6 @@
 //! Camera sources behind one trait: the daemon publishes whatever a [`Source`] delivers.
 
+use shmproto::control::{CommandError, ControlInfo, ErrorCode};
 use shmproto::{Geometry, Intrinsics, SourceKind};
 
 pub mod choice;
@@ -69,4 +70,23 @@ pub trait Source: Send {
     /// buffers only when they are too small. Sources pace themselves (a camera by its clock, the
     /// synthetic scene by its configured fps).
     fn next_frame(&mut self, frame: &mut CapturedFrame) -> Result<(), SourceError>;
+
+    /// The source's controls (exposure, gain, ...) with ranges and current values.
+    fn controls(&self) -> Vec<ControlInfo> {
+        Vec::new()
+    }
+
+    /// Sets one control; returns it as it is afterwards.
+    fn set_control(&mut self, name: &str, value: f64) -> Result<ControlInfo, CommandError> {
+        let _ = value;
+        Err(unknown_control(name))
+    }
+}
+
+/// The error for a control name a source does not have.
+pub fn unknown_control(name: &str) -> CommandError {
+    CommandError::new(
+        ErrorCode::UnknownControl,
+        format!("this source has no control named {name:?}"),
+    )
 }

@@ -47,6 +47,7 @@ pub use stamp::{
     StampPlane, StampRow, MIN_CONTRAST, STAMP_MIN_WIDTH_PX,
 };
 
+use shmproto::control::{CommandError, ControlInfo, ControlKind, ErrorCode};
 use shmproto::{Geometry, Intrinsics, SourceKind};
 
 use super::{CapturedFrame, Source, SourceError, SourceInfo};
@@ -307,6 +308,48 @@ impl Source for SyntheticSource {
         self.render_frame(frame_number, frame)?;
         self.next_frame_number += 1;
         Ok(())
+    }
+
+    fn controls(&self) -> Vec<ControlInfo> {
+        let range = |name: &str, label: &str, max: f32, step: f64, value: f32| ControlInfo {
+            name: name.to_owned(),
+            label: label.to_owned(),
+            kind: ControlKind::Range {
+                min: 0.0,
+                max: f64::from(max),
+                step,
+            },
+            default: 1.0,
+            value: f64::from(value),
+            unit: None,
+        };
+        vec![
+            range(
+                "brightness",
+                "Brightness",
+                MAX_BRIGHTNESS,
+                0.05,
+                self.brightness,
+            ),
+            range("speed", "Scene speed", MAX_SPEED, 0.1, self.speed()),
+        ]
+    }
+
+    fn set_control(&mut self, name: &str, value: f64) -> Result<ControlInfo, CommandError> {
+        let Some(control) = self.controls().into_iter().find(|c| c.name == name) else {
+            return Err(super::unknown_control(name));
+        };
+        control.check(value)?;
+        let refused =
+            |error: ControlError| CommandError::new(ErrorCode::OutOfRange, error.to_string());
+        match name {
+            "brightness" => self.set_brightness(value as f32).map_err(refused)?,
+            _ => self.set_speed(value as f32).map_err(refused)?,
+        }
+        self.controls()
+            .into_iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| super::unknown_control(name))
     }
 }
 
