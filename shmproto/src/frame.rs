@@ -22,6 +22,10 @@ pub struct FrameHeader {
 /// One frame copied out of shared memory: colour, optional depth and metadata, all from the
 /// same publish. Create one per reader and pass it to every read; its buffers grow on the
 /// first read (or a geometry change) and are reused afterwards.
+///
+/// Reads copy straight into these buffers and validate afterwards: after a read that did not
+/// return `Ok(true)` the buffers may hold a discarded, torn copy. Use the contents only after
+/// a read that returned `Ok(true)`.
 #[derive(Debug, Clone, Default)]
 pub struct FrameBuf {
     pub(crate) geometry: Option<Geometry>,

@@ -11,8 +11,9 @@ use crate::geometry::{ColorFormat, DepthFormat, Geometry};
 pub const MAGIC: [u8; 8] = *b"AAACAMv1";
 /// Incompatible layout changes bump the major version; readers refuse other majors.
 pub const VERSION_MAJOR: u16 = 1;
-/// Compatible additions (new fields in reserved space) bump the minor version.
-pub const VERSION_MINOR: u16 = 0;
+/// Compatible additions (new fields in reserved space, new state values) bump the minor
+/// version. 1.1 added the REPLACED state.
+pub const VERSION_MINOR: u16 = 1;
 
 /// Size of the common header at the start of every segment.
 pub const SEGMENT_HEADER_LEN: usize = 64;
@@ -332,12 +333,14 @@ impl ControlHeader {
             color,
             depth,
         };
-        if geometry.validate().is_err() {
-            return Err(field_error(
-                "width/height",
-                format!("1..={} each", crate::MAX_DIMENSION_PX),
-                u64::from(width) << 32 | u64::from(height),
-            ));
+        for (field, side) in [("width", width), ("height", height)] {
+            if !(1..=crate::MAX_DIMENSION_PX).contains(&side) {
+                return Err(field_error(
+                    field,
+                    format!("1..={}", crate::MAX_DIMENSION_PX),
+                    side.into(),
+                ));
+            }
         }
         let color_stride = u32_at(bytes, OFF_COLOR_STRIDE);
         if color_stride as usize != geometry.color_stride() {
@@ -539,7 +542,7 @@ mod tests {
         let error = SegmentHeader::parse(&rgb, SegmentKind::Rgb, layout.rgb.total_len).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unsupported protocol version: expected 1.x, found 2.0"
+            format!("unsupported protocol version: expected 1.x, found 2.{VERSION_MINOR}")
         );
         let depth = layout.depth.unwrap().encode(SegmentKind::Depth);
         let error = SegmentHeader::parse(&depth, SegmentKind::Rgb, u64::MAX).unwrap_err();
@@ -560,7 +563,13 @@ mod tests {
         let header =
             SegmentHeader::parse(&bytes, SegmentKind::Metadata, bytes.len() as u64).unwrap();
         let error = ControlHeader::parse(&bytes, &header).unwrap_err();
-        assert!(error.to_string().contains("width/height"), "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "field width: expected 1..={MAX_DIMENSION_PX}, found 4294967295",
+                MAX_DIMENSION_PX = crate::MAX_DIMENSION_PX
+            )
+        );
     }
 
     proptest! {

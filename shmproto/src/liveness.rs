@@ -29,6 +29,8 @@ pub enum Liveness {
     ProcessGone { pid: u32 },
     /// The process may exist but has not stamped its heartbeat for `age`.
     HeartbeatStale { pid: u32, age: Duration },
+    /// The state word holds a value this version does not know (a newer writer): not usable.
+    UnknownState { pid: u32, state: u32 },
 }
 
 impl Liveness {
@@ -48,14 +50,16 @@ impl Liveness {
             | Liveness::Closed { pid }
             | Liveness::Replaced { pid }
             | Liveness::ProcessGone { pid }
-            | Liveness::HeartbeatStale { pid, .. } => pid,
+            | Liveness::HeartbeatStale { pid, .. }
+            | Liveness::UnknownState { pid, .. } => pid,
         }
     }
 
     /// Judges liveness from the control block's state word, heartbeat and pid.
     pub(crate) fn judge(state: u32, pid: u32, heartbeat_mono_ns: u64, now_mono_ns: u64) -> Self {
-        use crate::layout::{STATE_CLOSED, STATE_INITIALIZING, STATE_REPLACED};
+        use crate::layout::{STATE_CLOSED, STATE_INITIALIZING, STATE_LIVE, STATE_REPLACED};
         match state {
+            STATE_LIVE => {}
             STATE_CLOSED => return Liveness::Closed { pid },
             STATE_REPLACED => return Liveness::Replaced { pid },
             STATE_INITIALIZING => {
@@ -65,7 +69,12 @@ impl Liveness {
                     Liveness::ProcessGone { pid }
                 }
             }
-            _ => {}
+            unknown => {
+                return Liveness::UnknownState {
+                    pid,
+                    state: unknown,
+                }
+            }
         }
         if !process_exists(pid) {
             return Liveness::ProcessGone { pid };
@@ -94,6 +103,10 @@ impl fmt::Display for Liveness {
             Liveness::ProcessGone { pid } => {
                 write!(f, "writer gone (process {pid} no longer exists)")
             }
+            Liveness::UnknownState { pid, state } => write!(
+                f,
+                "writer (pid {pid}) is in state {state}, unknown to this protocol version"
+            ),
             Liveness::HeartbeatStale { pid, age } => write!(
                 f,
                 "writer unresponsive (pid {pid}, no heartbeat for {} ms)",

@@ -22,6 +22,17 @@ pub enum SegmentError {
     PermissionDenied { segment: String },
     #[error("shared-memory segment {segment}: {source}")]
     Os { segment: String, source: io::Error },
+    /// The segment belongs to another (non-root) user, or others may read or write it: its
+    /// frames cannot be trusted to come from our daemon.
+    #[error(
+        "shared-memory segment {segment} is not trustworthy: owned by uid {uid} with mode {mode:o} (expected owner uid {expected_uid} or root, mode 600)"
+    )]
+    Untrusted {
+        segment: String,
+        uid: u32,
+        mode: u32,
+        expected_uid: u32,
+    },
 }
 
 impl SegmentError {
@@ -85,10 +96,11 @@ impl Segment {
         })
     }
 
-    /// Maps an existing segment whole.
+    /// Maps an existing segment whole, after checking that it is private to us or root.
     pub(crate) fn open(name: &str) -> Result<Self, SegmentError> {
         // Check the size first: mapping an empty segment fails with an obscure EINVAL.
         let stat = stat(name)?;
+        check_trusted(name, &stat)?;
         if stat.len == 0 {
             return Err(SegmentError::Os {
                 segment: name.to_owned(),
@@ -248,6 +260,24 @@ pub fn stat(name: &str) -> Result<SegmentStat, SegmentError> {
     })
 }
 
+/// A segment is trusted when only its owner may access it and that owner is us or root. Root
+/// trusts any owner: a daemon run through sudo hands its segments to the desktop user and
+/// must still recognise them, and root can read everything anyway.
+fn check_trusted(name: &str, stat: &SegmentStat) -> Result<(), SegmentError> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    let owner_ok = euid == 0 || stat.uid == euid || stat.uid == 0;
+    if owner_ok && stat.mode & 0o077 == 0 {
+        return Ok(());
+    }
+    Err(SegmentError::Untrusted {
+        segment: name.to_owned(),
+        uid: stat.uid,
+        mode: stat.mode,
+        expected_uid: euid,
+    })
+}
+
 /// Whether a segment of that name exists (whoever owns it).
 pub fn exists(name: &str) -> bool {
     match stat(name) {
@@ -319,6 +349,30 @@ mod tests {
             Segment::open(&name),
             Err(SegmentError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn segments_others_may_read_are_refused() {
+        let name = unique("open");
+        let _segment = Segment::create(&name, 4096).unwrap();
+        hand_over_mode(&name, 0o644);
+        match Segment::open(&name) {
+            Err(SegmentError::Untrusted { mode, .. }) => assert_eq!(mode, 0o644),
+            Err(other) => panic!("unexpected error: {other}"),
+            Ok(_) => panic!("a world-readable segment was trusted"),
+        }
+        unlink(&name).unwrap();
+    }
+
+    fn hand_over_mode(name: &str, mode: libc::mode_t) {
+        with_fd(name, libc::O_RDWR, |fd| {
+            // SAFETY: `fd` is an open descriptor of the test's own segment.
+            if unsafe { libc::fchmod(fd, mode) } != 0 {
+                return Err(last_errno());
+            }
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]
