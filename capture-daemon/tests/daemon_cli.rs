@@ -229,3 +229,55 @@ fn missing_realsense_is_a_clear_error() {
     sigterm(&daemon);
     let _ = daemon.wait();
 }
+
+#[test]
+fn under_sudo_everything_belongs_to_the_sudo_user_and_stays_private() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping: handing files to another user needs root");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let fixture = Fixture::new("sudo");
+    let log = fixture.runtime_dir.path().join("daemon.log");
+    let mut daemon = fixture
+        .command(&[
+            "--log-file",
+            log.to_str().unwrap_or_default(),
+            "run",
+            "--source",
+            "synthetic",
+        ])
+        .env("SUDO_UID", "65534")
+        .env("SUDO_GID", "65534")
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    fixture.wait_live();
+    let report = json(&fixture.output(&["status", "--json"]));
+    for segment in report["segments"].as_array().expect("segments") {
+        assert_eq!(
+            (segment["uid"].as_u64(), segment["gid"].as_u64()),
+            (Some(65534), Some(65534)),
+            "{segment}"
+        );
+        assert_eq!(segment["mode"], "600");
+    }
+    for path in [fixture.pid_file(), fixture.socket()] {
+        let metadata = std::fs::metadata(&path).expect("file exists");
+        assert_eq!(
+            (metadata.uid(), metadata.gid()),
+            (65534, 65534),
+            "{}",
+            path.display()
+        );
+        assert_eq!(metadata.mode() & 0o777, 0o600, "{}", path.display());
+    }
+    sigterm(&daemon);
+    let _ = daemon.wait();
+    let logged = std::fs::read_to_string(&log).expect("log file written");
+    assert!(
+        logged.contains("daemon started") && logged.contains("SIGTERM received"),
+        "{logged}"
+    );
+}
