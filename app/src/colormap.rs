@@ -89,14 +89,6 @@ impl DepthLut {
     pub fn color(&self, depth_units: u16) -> Color32 {
         self.colors[usize::from(depth_units)]
     }
-
-    /// Colours a whole depth plane.
-    pub fn colorize(&self, depth_units: &[u16]) -> Vec<Color32> {
-        depth_units
-            .iter()
-            .map(|&units| self.colors[usize::from(units)])
-            .collect()
-    }
 }
 
 #[cfg(test)]
@@ -123,7 +115,6 @@ mod tests {
         assert_eq!(lut.color(1500), turbo(0.5));
         assert_eq!(lut.color(100), turbo(0.0));
         assert_eq!(lut.color(60_000), turbo(1.0));
-        assert_eq!(lut.colorize(&[0, 1500]), vec![NO_DEPTH_COLOR, turbo(0.5)]);
         assert!(lut.is_for(0.001, range) && !lut.is_for(0.0001, range));
     }
 }
