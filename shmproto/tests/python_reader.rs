@@ -1,7 +1,8 @@
 //! The Python reader (`tools/python/aaa_shm_reader.py`) against the real writer: it follows
 //! docs/protocol.md closely enough to read verified frames, refuses garbage with a clear error,
-//! and never unlinks the segments it opened.
+//! refuses segments others may access, and never unlinks the segments it opened.
 
+use std::ffi::CString;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -197,4 +198,87 @@ fn python_reader_refuses_garbage_and_missing_segments() {
         segment_exists(&namespace.metadata_segment()),
         "the Python reader removed a segment it only opened"
     );
+}
+
+/// Sets a segment's mode bits, as a careless or hostile writer might.
+fn chmod_segment(name: &str, mode: libc::mode_t) {
+    let c_name = CString::new(format!("/{name}")).expect("segment names have no NUL byte");
+    // SAFETY: `c_name` is a valid NUL-terminated string that outlives the call; without
+    // O_CREAT, shm_open only opens an existing segment.
+    let fd = unsafe { libc::shm_open(c_name.as_ptr(), libc::O_RDWR, 0) };
+    assert!(
+        fd >= 0,
+        "shm_open {name}: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: `fd` is an open descriptor of a segment this test created or its writer child
+    // created; fchmod only changes its mode.
+    let result = unsafe { libc::fchmod(fd, mode) };
+    let error = std::io::Error::last_os_error();
+    // SAFETY: `fd` was returned by shm_open above and is closed exactly once, here.
+    unsafe { libc::close(fd) };
+    assert_eq!(result, 0, "fchmod {name}: {error}");
+}
+
+/// What the Rust reader says about the namespace, which the Python reader must repeat.
+fn rust_open_error(namespace: &Namespace) -> String {
+    match shmproto::Reader::open(namespace) {
+        Ok(_) => panic!("the Rust reader accepted segments others may access"),
+        Err(error) => error.to_string(),
+    }
+}
+
+fn assert_refused_as_untrusted(output: &Output, segment: &str, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "untrusted segment accepted: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "shared-memory segment {segment} is not trustworthy"
+        )),
+        "unclear error: {stderr}"
+    );
+    assert!(
+        stderr.contains(expected),
+        "the Python reader says {stderr:?}, the Rust reader {expected:?}"
+    );
+    assert!(!stderr.contains("Traceback"), "{stderr}");
+    let result = summary(output);
+    assert!(
+        result["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("not trustworthy")),
+        "{result}"
+    );
+}
+
+#[test]
+fn python_reader_refuses_segments_others_may_access() {
+    if !python_available() {
+        return;
+    }
+    // A control segment anyone may read: refused before its bytes are even looked at.
+    let namespace = unique_namespace("pyt");
+    let control_name = namespace.metadata_segment();
+    let _control = raw_segment(&control_name, &[0u8; 4096]);
+    chmod_segment(&control_name, 0o644);
+    let expected = rust_open_error(&namespace);
+    assert!(expected.contains("with mode 644"), "{expected}");
+    let output = run_python_reader(&namespace, &["--frames", "1", "--wait", "0"]);
+    assert_refused_as_untrusted(&output, &control_name, &expected);
+
+    // A real writer whose colour segment became group-readable: every segment is checked,
+    // not only the control segment.
+    let namespace = unique_namespace("pyt2");
+    let writer = spawn_writer(&namespace);
+    let rgb_name = namespace.rgb_segment();
+    chmod_segment(&rgb_name, 0o640);
+    let expected = rust_open_error(&namespace);
+    let output = run_python_reader(&namespace, &["--frames", "1", "--wait", "0"]);
+    assert_refused_as_untrusted(&output, &rgb_name, &expected);
+    let output = writer.wait_with_output().expect("writer runs to the end");
+    assert_eq!(output.status.code(), Some(0), "writer failed");
 }

@@ -9,7 +9,7 @@ Standard library only (Python 3.11+); numpy is used for `Frame.rgb_array()` and
 prints one JSON summary line on stdout (`--timeout S` per frame, `--wait S` for a writer that
 is missing, starting or switching segments). Exit status: 0 success; 1 a frame failed verification,
 frame numbers did not increase, or fewer than N frames arrived (timeout, writer gone); 2 bad
-arguments or segments that cannot be used (missing, invalid, writer not live).
+arguments or segments that cannot be used (missing, untrusted, invalid, writer not live).
 
 As a library:
 
@@ -19,7 +19,9 @@ As a library:
         if reader.wait_next(frame, timeout_s=1.0):
             print(frame.frame_number, frame.metadata()["source_kind"])
 
-This reader never writes to shared memory and never unlinks a segment.
+This reader never writes to shared memory and never unlinks a segment. It refuses segments
+that group or others may access, or that belong to a user other than itself and root
+(docs/protocol.md, "Permissions").
 """
 
 from __future__ import annotations
@@ -28,12 +30,18 @@ import argparse
 import contextlib
 import json
 import os
+import stat
 import struct
 import sys
 import threading
 import time
 from array import array
 from multiprocessing import resource_tracker, shared_memory
+
+try:  # What multiprocessing.shared_memory itself uses on POSIX; lets us fstat before mapping.
+    import _posixshmem
+except ImportError:  # pragma: no cover - depends on the platform
+    _posixshmem = None
 
 try:  # Optional: only for returning planes as arrays.
     import numpy
@@ -44,7 +52,8 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 MAGIC = b"AAACAMv1"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+# The minor version this reader implements (1.1: the REPLACED state). Readers accept any minor.
+VERSION_MINOR = 1
 
 KIND_METADATA, KIND_RGB, KIND_DEPTH = 1, 2, 3
 
@@ -125,6 +134,18 @@ class SegmentNotFound(ProtocolError):
 
 class SegmentUnavailable(ProtocolError):
     """The segment exists but cannot be opened or mapped (permissions, empty, ...)."""
+
+
+class SegmentUntrusted(ProtocolError):
+    """The segment belongs to another (non-root) user, or group or others may access it: its
+    frames cannot be trusted to come from our daemon."""
+
+    def __init__(self, segment: str, uid: int, mode: int, expected_uid: int):
+        super().__init__(
+            f"shared-memory segment {segment} is not trustworthy: owned by uid {uid} with mode "
+            f"{mode:o} (expected owner uid {expected_uid} or root, mode 600)"
+        )
+        self.segment, self.uid, self.mode, self.expected_uid = segment, uid, mode, expected_uid
 
 
 class LayoutError(ProtocolError):
@@ -225,20 +246,66 @@ def _open_untracked(name: str) -> shared_memory.SharedMemory:
             resource_tracker.register = register
 
 
+def check_trusted(segment: str, st: os.stat_result) -> None:
+    """Refuses a segment that group or others may access, or whose owner is neither this
+    process's effective uid nor root. A root reader trusts any owner (a daemon run through sudo
+    hands its segments to the desktop user). Same rule as `check_trusted` in segment.rs."""
+    euid = os.geteuid()
+    mode = stat.S_IMODE(st.st_mode)
+    owner_ok = euid == 0 or st.st_uid in (euid, 0)
+    if not owner_ok or mode & 0o077:
+        raise SegmentUntrusted(segment, st.st_uid, mode, euid)
+
+
+def _stat_segment(name: str) -> os.stat_result:
+    """Size, owner and mode of a segment, without mapping it."""
+    if _posixshmem is not None:
+        fd = _posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0)
+        try:
+            return os.fstat(fd)
+        finally:
+            os.close(fd)
+    return os.stat(os.path.join("/dev/shm", name))  # Linux without _posixshmem
+
+
 def _open_segment(name: str) -> shared_memory.SharedMemory:
+    """Checks the segment's owner, mode and size, then maps it (docs/protocol.md, section 6,
+    step 1)."""
+    permission_denied = SegmentUnavailable(
+        f"permission denied on shared-memory segment {name} (owned by another user; "
+        "run as that user or give the segments to yours)"
+    )
     try:
-        return _open_untracked(name)
+        st = _stat_segment(name)
     except FileNotFoundError:
         raise SegmentNotFound(name) from None
     except PermissionError:
-        raise SegmentUnavailable(
-            f"permission denied on shared-memory segment {name} (owned by another user; "
-            "run as that user or give the segments to yours)"
-        ) from None
+        raise permission_denied from None
+    except OSError as error:
+        raise SegmentUnavailable(f"shared-memory segment {name}: {error}") from None
+    check_trusted(name, st)
+    if st.st_size == 0:
+        raise SegmentUnavailable(f"shared-memory segment {name}: segment is empty (0 bytes)")
+    try:
+        shm = _open_untracked(name)
+    except FileNotFoundError:
+        raise SegmentNotFound(name) from None
+    except PermissionError:
+        raise permission_denied from None
     except ValueError as error:  # mmap of a 0-byte segment
         raise SegmentUnavailable(f"shared-memory segment {name}: segment is empty ({error})") from None
     except OSError as error:
         raise SegmentUnavailable(f"shared-memory segment {name}: {error}") from None
+    # Check again on the descriptor actually mapped: the name may have been replaced between
+    # the look above and the mapping. (`_fd` is CPython's; skip the check where it is missing.)
+    fd = getattr(shm, "_fd", -1)
+    if fd >= 0:
+        try:
+            check_trusted(name, os.fstat(fd))
+        except BaseException:
+            shm.close()
+            raise
+    return shm
 
 
 # --- Header parsing (pure functions on private copies of the bytes) -------------------------
@@ -313,10 +380,9 @@ def parse_control_header(data: bytes, segment: dict) -> dict:
     depth_format = u32(OFF_DEPTH_FORMAT)
     if depth_format not in (DEPTH_NONE, DEPTH_Z16):
         raise _field("depth_format", "0 (none) or 1 (z16)", depth_format)
-    if not (1 <= width <= MAX_DIMENSION_PX and 1 <= height <= MAX_DIMENSION_PX):
-        raise LayoutError(
-            f"field width/height: expected 1..={MAX_DIMENSION_PX} each, found {width}x{height}"
-        )
+    for field, side in (("width", width), ("height", height)):
+        if not 1 <= side <= MAX_DIMENSION_PX:
+            raise _field(field, f"1..={MAX_DIMENSION_PX}", side)
     color_stride = u32(OFF_COLOR_STRIDE)
     if color_stride != width * 3:
         raise _field("color_stride", str(width * 3), color_stride)
@@ -377,10 +443,10 @@ def process_exists(pid: int) -> bool:
 
 
 class Liveness:
-    """One of: live, starting, closed, replaced, process_gone, heartbeat_stale."""
+    """One of: live, starting, closed, replaced, process_gone, heartbeat_stale, unknown_state."""
 
-    def __init__(self, kind: str, pid: int, age_ns: int | None = None):
-        self.kind, self.pid, self.age_ns = kind, pid, age_ns
+    def __init__(self, kind: str, pid: int, age_ns: int | None = None, state: int | None = None):
+        self.kind, self.pid, self.age_ns, self.state = kind, pid, age_ns, state
 
     @property
     def is_live(self) -> bool:
@@ -394,7 +460,9 @@ class Liveness:
             return Liveness("replaced", pid)
         if state == STATE_INITIALIZING:
             return Liveness("starting" if process_exists(pid) else "process_gone", pid)
-        # Any other value is judged like LIVE (as the Rust reader does).
+        if state != STATE_LIVE:
+            # A value this version does not know (a newer writer): not usable.
+            return Liveness("unknown_state", pid, state=state)
         if not process_exists(pid):
             return Liveness("process_gone", pid)
         age_ns = max(0, now_mono_ns - heartbeat_mono_ns)
@@ -411,6 +479,8 @@ class Liveness:
             "process_gone": f"writer gone (process {self.pid} no longer exists)",
             "heartbeat_stale": f"writer unresponsive (pid {self.pid}, no heartbeat for "
             f"{(self.age_ns or 0) // 1_000_000} ms)",
+            "unknown_state": f"writer (pid {self.pid}) is in state {self.state}, "
+            "unknown to this protocol version",
         }[self.kind]
 
 
