@@ -281,4 +281,9 @@ fn python_reader_refuses_segments_others_may_access() {
     assert_refused_as_untrusted(&output, &rgb_name, &expected);
     let output = writer.wait_with_output().expect("writer runs to the end");
     assert_eq!(output.status.code(), Some(0), "writer failed");
+    // The writer distrusts the segment it no longer recognises and leaves it; remove it.
+    let c_name = CString::new(format!("/{rgb_name}")).expect("segment names have no NUL byte");
+    // SAFETY: `c_name` is a valid NUL-terminated string that outlives the call. A failure
+    // (the writer removed the segment after all) is fine.
+    unsafe { libc::shm_unlink(c_name.as_ptr()) };
 }
