@@ -11,6 +11,13 @@
 # Usage: scripts/setup-build-deps.sh
 set -euo pipefail
 
+# Not Debian (macOS, other distributions): nothing to install here; say what the build needs.
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "setup-build-deps: not a Debian system; the features need libclang (webcam) and pkg-config" >&2
+    echo "setup-build-deps: with librealsense2 (realsense): e.g. brew install llvm pkg-config librealsense" >&2
+    exit 0
+fi
+
 packages=(libclang1-14 pkg-config libusb-1.0-0)
 
 # A python without ensurepip (Debian's own python3 without python3-venv) cannot make venvs.

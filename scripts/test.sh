@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite: what `make test` and CI run.
-#   1. system packages the build and tests need (apt-get when root, else the exact command)
+#   1. system packages the build and tests need (apt-get when root, else the exact command):
+#      build dependencies, the app's run-time libraries, Xvfb and python3 for the end-to-end tests
 #   2. every crate's unit, integration and end-to-end tests (cargo-nextest), plus doc tests
+#   3. the end-to-end smoke test: the real daemon and the real app under Xvfb, a crash and a
+#      reconnection, a screenshot checked not to be blank (scripts/smoke_test.sh)
+#   4. the Makefile's targets as people use them (scripts/check_make_targets.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$(date +%s)
 
 bash scripts/setup-build-deps.sh
+bash scripts/setup-runtime-deps.sh --test
 
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --no-fail-fast
@@ -14,3 +20,8 @@ else
     cargo test --workspace --no-fail-fast --lib --bins --tests
 fi
 cargo test --workspace --doc
+
+bash scripts/smoke_test.sh
+bash scripts/check_make_targets.sh
+
+echo "test.sh: finished in $(($(date +%s) - started)) s"

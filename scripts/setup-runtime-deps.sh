@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the app `aaa` needs to open its window (eframe with glow: OpenGL
+# through Mesa, X11 or Wayland), listed in scripts/app-runtime-deps.txt; with --test also what
+# the end-to-end tests need: Xvfb (xvfb-run, xauth) and python3 (the screenshot check).
+#
+# Idempotent: when everything is installed it only checks (well under a second) and touches no
+# network. As root it runs apt-get (update first); otherwise it prints the exact command and
+# fails. Not a Debian system (macOS, other distributions): prints what to look for and succeeds.
+#
+# Usage: scripts/setup-runtime-deps.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_test=0
+case "${1:-}" in
+--test) with_test=1 ;;
+"") ;;
+*)
+    echo "usage: scripts/setup-runtime-deps.sh [--test]" >&2
+    exit 2
+    ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    if [[ "$(uname -s)" != Darwin ]]; then
+        echo "setup-runtime-deps: not a Debian system: install OpenGL (Mesa), libxkbcommon, the X11 libraries" >&2
+        echo "setup-runtime-deps: (Xcursor, Xi, Xrandr) and, for the tests, Xvfb and python3 yourself" >&2
+    fi
+    exit 0
+fi
+
+packages=()
+while read -r package; do
+    [[ -n "$package" && "$package" != \#* ]] && packages+=("$package")
+done <scripts/app-runtime-deps.txt
+
+if ((with_test)); then
+    # xvfb-run needs xauth; the screenshot check needs a python3 (any, only its standard library).
+    packages+=(xvfb xauth)
+    command -v python3 >/dev/null 2>&1 || packages+=(python3-minimal)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        missing+=("$package")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "setup-runtime-deps: all present (${#packages[@]} packages)"
+    exit 0
+fi
+
+command_line="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+if [[ "$(id -u)" != 0 ]]; then
+    echo "setup-runtime-deps: missing Debian packages: ${missing[*]}" >&2
+    echo "setup-runtime-deps: run as root: sudo sh -c '$command_line'" >&2
+    exit 1
+fi
+
+echo "setup-runtime-deps: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup-runtime-deps: done"
