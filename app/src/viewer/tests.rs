@@ -354,3 +354,18 @@ fn the_synthetic_scene_runs_in_the_app_through_a_local_source() {
     );
     assert!(readout.point_in_camera.is_some());
 }
+
+#[test]
+fn a_source_that_stops_delivering_turns_stale_without_anyone_waking_the_viewer() {
+    let (mut harness, mut daemon_tx) = viewer_with_fed_daemon(Path::new("unused"));
+    send_frames(&mut daemon_tx, 1..=1);
+    harness.run();
+    harness.get_by_label("live");
+    // The viewer asked to be woken just after the stale limit; that wake-up is this step.
+    std::thread::sleep(super::STALE_AFTER + Duration::from_millis(100));
+    harness.step();
+    harness.get_by_label_contains("stale: no frame for");
+    send_frames(&mut daemon_tx, 2..=2);
+    harness.run();
+    harness.get_by_label("live");
+}
