@@ -361,7 +361,8 @@ fn a_source_that_stops_delivering_turns_stale_without_anyone_waking_the_viewer()
     send_frames(&mut daemon_tx, 1..=1);
     harness.run();
     harness.get_by_label("live");
-    // The viewer asked to be woken just after the stale limit; that wake-up is this step.
+    // In the app the viewer's own delayed repaint request wakes it after the limit; here the test
+    // steps.
     std::thread::sleep(super::STALE_AFTER + Duration::from_millis(100));
     harness.step();
     harness.get_by_label_contains("stale: no frame for");
