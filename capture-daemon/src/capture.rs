@@ -89,6 +89,7 @@ pub fn spawn(factory: Box<dyn SourceFactory>) -> std::io::Result<Capture> {
         backoff: INITIAL_BACKOFF,
         pending_mode: None,
         last_error: String::new(),
+        controls_set: Vec::new(),
     };
     std::thread::Builder::new()
         .name("capture".into())
@@ -114,6 +115,8 @@ struct CaptureThread {
     backoff: Duration,
     pending_mode: Option<PendingMode>,
     last_error: String,
+    /// Controls clients set, in order, to set again when the source is reopened.
+    controls_set: Vec<(String, f64)>,
 }
 
 /// What the loop does after serving commands.
@@ -140,6 +143,7 @@ impl CaptureThread {
                     }
                 }
             };
+            self.restore_controls(source.as_mut());
             let geometry = source.geometry();
             self.answer_pending_mode(Ok(geometry));
             let opened = CaptureEvent::Opened {
@@ -247,9 +251,14 @@ impl CaptureThread {
                 .find(|control| control.name == name)
                 .ok_or_else(|| crate::source::unknown_control(&name))
                 .and_then(|control| to_json(&control)),
-            (Command::SetControl { name, value }, Some(source)) => source
-                .set_control(&name, value)
-                .and_then(|control| to_json(&control)),
+            (Command::SetControl { name, value }, Some(source)) => {
+                let set = source.set_control(&name, value);
+                if set.is_ok() {
+                    self.controls_set.retain(|(earlier, _)| *earlier != name);
+                    self.controls_set.push((name, value));
+                }
+                set.and_then(|control| to_json(&control))
+            }
             (other, Some(_)) => Err(CommandError::new(
                 ErrorCode::UnknownCommand,
                 format!("{other:?} is not a source command"),
@@ -257,6 +266,17 @@ impl CaptureThread {
         };
         let _ = reply.send(answer);
         Next::Continue
+    }
+
+    /// Sets again on a reopened source what clients set on the previous one.
+    fn restore_controls(&mut self, source: &mut dyn Source) {
+        for (name, value) in &self.controls_set {
+            if let Err(error) = source.set_control(name, *value) {
+                tracing::warn!(
+                    "could not restore control {name} = {value} after reopening: {error}"
+                );
+            }
+        }
     }
 
     /// Answers a pending mode change once the source reopened (or failed to).

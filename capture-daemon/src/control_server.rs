@@ -26,6 +26,9 @@ pub const MAX_CLIENTS: usize = 32;
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// A client that does not read its responses for this long is disconnected.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A client that sends no complete request for this long is disconnected, so idle or
+/// half-finished connections cannot hold client places for ever.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The listening socket; its file is removed on drop.
 pub struct ControlServer {
@@ -115,6 +118,7 @@ fn write_response(stream: &mut UnixStream, response: &Response) -> std::io::Resu
 
 fn serve_client(mut stream: UnixStream, sender: &Sender<(Command, Reply)>) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
     let Ok(read_half) = stream.try_clone() else {
         return;
     };

@@ -139,9 +139,12 @@ impl Publisher {
     fn source_opened(&mut self, geometry: Geometry, info: SourceInfo) -> anyhow::Result<()> {
         info!("source open: {} ({})", info.description, info.kind);
         self.info = info;
-        if self.geometry() != Some(geometry) {
+        // A reopened source numbers its frames from the start again; frame numbers must only
+        // grow within one writer session, so anything but the first open gets new segments.
+        let published = self.writer.as_ref().map_or(0, Writer::frames_published);
+        if self.geometry() != Some(geometry) || published > 0 {
             info!(
-                "source delivers {}x{}; recreating the segments",
+                "source delivers {}x{}; moving to new segments",
                 geometry.width, geometry.height
             );
             self.recreate_writer(geometry)?;

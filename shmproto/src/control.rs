@@ -78,9 +78,26 @@ pub enum ErrorCode {
     DeviceError,
 }
 
+impl ErrorCode {
+    /// The name on the wire: `out_of_range`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::UnknownCommand => "unknown_command",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::UnknownControl => "unknown_control",
+            ErrorCode::OutOfRange => "out_of_range",
+            ErrorCode::Unsupported => "unsupported",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::DeviceError => "device_error",
+        }
+    }
+}
+
 /// The error half of a response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{message} ({code:?})")]
+#[error("{message} ({})", code.as_str())]
 pub struct CommandError {
     pub code: ErrorCode,
     pub message: String,
@@ -233,7 +250,8 @@ pub fn parse_request(line: &[u8]) -> Result<Request, Response> {
             CommandError::new(ErrorCode::BadRequest, "missing \"cmd\" (a string)"),
         ));
     };
-    let cmd = cmd.to_owned();
+    // Echoed in error messages: keep it short whatever the client sent.
+    let cmd: String = cmd.chars().take(64).collect();
     serde_json::from_value::<Request>(value).map_err(|error| {
         let known = !error.to_string().starts_with("unknown variant");
         let code = if known {

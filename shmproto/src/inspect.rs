@@ -112,7 +112,10 @@ pub fn inspect(namespace: &Namespace) -> NamespaceReport {
 pub fn remove_stale(namespace: &Namespace) -> Result<Vec<String>, CreateError> {
     let report = inspect(namespace);
     if let Some(writer) = &report.writer {
-        if let Liveness::Live { pid } | Liveness::Starting { pid } = writer.liveness {
+        if let Liveness::Live { pid }
+        | Liveness::Starting { pid }
+        | Liveness::UnknownState { pid, .. } = writer.liveness
+        {
             return Err(CreateError::WriterAlive {
                 pid,
                 namespace: namespace.to_string(),

@@ -432,7 +432,9 @@ fn reclaim_namespace(namespace: &Namespace) -> Result<Option<String>, CreateErro
     }
     let found = match Session::open(namespace) {
         Ok(session) => match session.liveness() {
-            Liveness::Live { pid } | Liveness::Starting { pid } => {
+            Liveness::Live { pid }
+            | Liveness::Starting { pid }
+            | Liveness::UnknownState { pid, .. } => {
                 return Err(CreateError::WriterAlive {
                     pid,
                     namespace: namespace.to_string(),

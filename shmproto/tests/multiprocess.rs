@@ -129,7 +129,7 @@ fn sigkilled_writer_is_reported_gone_within_250ms_and_can_be_replaced() {
     }
     std::thread::sleep(Duration::from_millis(200));
     // The writer stays an unreaped zombie until after the readers report: its pid still
-    // exists, so only the heartbeat can tell them. That is the slow path being measured.
+    // exists, and the readers must see through that.
     let killed_at = monotonic_now_ns();
     writer.kill().expect("SIGKILL the writer");
     for reader in readers {
@@ -151,6 +151,29 @@ fn sigkilled_writer_is_reported_gone_within_250ms_and_can_be_replaced() {
         .expect("a new writer reclaims the dead writer's segments");
     let reclaimed = replacement.reclaimed().unwrap_or_default().to_owned();
     assert!(reclaimed.contains("gone"), "reclaim reason: {reclaimed:?}");
+}
+
+#[test]
+fn a_frozen_writer_is_reported_by_its_heartbeat() {
+    let namespace = unique_namespace("stop");
+    let ns = namespace.as_str();
+    let mut writer = spawn(&["write", "--namespace", ns, "--seconds", "60", "--fps", "30"]);
+    wait_ready(&mut writer);
+    let mut reader = spawn(&["read", "--namespace", ns, "--seconds", "30", "--until-gone"]);
+    wait_ready(&mut reader);
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: stopping our own child process.
+    assert_eq!(
+        unsafe { libc::kill(writer.id() as libc::pid_t, libc::SIGSTOP) },
+        0
+    );
+    let (result, code) = summary(reader);
+    assert_eq!(code, 0, "reader failed: {result}");
+    let gone = result["gone"].as_str().unwrap_or_default();
+    assert!(gone.contains("no heartbeat"), "{result}");
+    writer.kill().expect("kill the stopped writer");
+    let _ = writer.wait();
+    shmproto::remove_stale(&namespace).expect("remove the frozen writer's segments");
 }
 
 #[test]

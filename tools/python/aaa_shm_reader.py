@@ -103,7 +103,7 @@ STATE_INITIALIZING, STATE_LIVE, STATE_CLOSED, STATE_REPLACED = 0, 1, 2, 3
 COLOR_RGB8 = 1
 DEPTH_NONE, DEPTH_Z16 = 0, 1
 
-HEARTBEAT_TIMEOUT_NS = 150_000_000
+HEARTBEAT_TIMEOUT_NS = 200_000_000
 LIVENESS_CHECK_INTERVAL_S = 0.025
 # Without a futex in the standard library, waiting polls the wake word this often.
 POLL_INTERVAL_S = 0.0005
@@ -436,10 +436,21 @@ def process_exists(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        return not is_zombie(pid)
     except OSError:
         return False
-    return True
+    return not is_zombie(pid)
+
+
+def is_zombie(pid: int) -> bool:
+    """Linux: a dead process not yet reaped still has a pid; /proc says it is a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            text = stat.read()
+    except OSError:
+        return False
+    fields = text[text.rfind(")") + 1 :].split()
+    return bool(fields) and fields[0] in ("Z", "X")
 
 
 class Liveness:
@@ -460,14 +471,14 @@ class Liveness:
             return Liveness("replaced", pid)
         if state == STATE_INITIALIZING:
             return Liveness("starting" if process_exists(pid) else "process_gone", pid)
-        if state != STATE_LIVE:
-            # A value this version does not know (a newer writer): not usable.
-            return Liveness("unknown_state", pid, state=state)
         if not process_exists(pid):
             return Liveness("process_gone", pid)
         age_ns = max(0, now_mono_ns - heartbeat_mono_ns)
         if age_ns > HEARTBEAT_TIMEOUT_NS:
             return Liveness("heartbeat_stale", pid, age_ns)
+        if state != STATE_LIVE:
+            # A value this version does not know (a newer writer, alive): not usable.
+            return Liveness("unknown_state", pid, state=state)
         return Liveness("live", pid)
 
     def __str__(self) -> str:
