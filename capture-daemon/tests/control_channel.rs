@@ -190,7 +190,9 @@ fn misbehaving_clients_disturb_neither_frames_nor_other_clients() {
     assert!(output.status.success(), "{summary}");
     assert_eq!(summary["verify_failures"], 0);
     let fps = summary["fps"].as_f64().unwrap_or(0.0);
-    assert!(fps > 20.0, "frames slowed down to {fps} fps: {summary}");
+    // Paced at 30 fps; well below that would mean the clients slowed the frames down (the
+    // margin allows for a loaded machine).
+    assert!(fps > 12.0, "frames slowed down to {fps} fps: {summary}");
     drop(silent);
     sigterm(&daemon);
     let _ = daemon.wait();
