@@ -4,10 +4,17 @@
 //! no daemon, from a camera opened inside the app ([`source::local`]); the [`supervisor`] picks
 //! one; the [`viewer::Viewer`] shows colour and depth side by side and freezes a frame for
 //! detection ([`frame::FrozenFrame`]). `app.rs` puts the viewer in an eframe window.
+//!
+//! Next to the frames, the app talks to the daemon: [`control_link`] drives its controls over
+//! the command socket, [`health`] judges whether it delivers and keeps the last minute of its
+//! metrics, and [`launcher`] starts it when none runs.
 
 pub mod app;
 pub mod colormap;
+pub mod control_link;
 pub mod frame;
+pub mod health;
+pub mod launcher;
 pub mod save;
 pub mod source;
 pub mod supervisor;

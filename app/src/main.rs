@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use app::app::{start_sources, AaaApp, FallbackChoice, SmokeReport, SmokeTest};
+use app::launcher::{DaemonSettings, DaemonSourceChoice};
 use app::viewer::Viewer;
 use clap::Parser;
 
@@ -33,6 +34,20 @@ struct Args {
     /// Folder the Save button writes frozen frames to.
     #[arg(long, value_name = "DIR", default_value = "aaa-captures")]
     save_folder: PathBuf,
+    /// Start the capture daemon when none runs (as the "Start daemon" button does).
+    #[arg(long)]
+    start_daemon: bool,
+    /// The source a daemon started by the app opens.
+    #[arg(long, value_enum, default_value = "realsense")]
+    daemon_source: DaemonSourceChoice,
+    /// The daemon's runtime directory: command socket, pid file, log
+    /// (default: $AAA_RUNTIME_DIR, else /tmp).
+    #[arg(long, value_name = "DIR")]
+    runtime_dir: Option<PathBuf>,
+    /// The daemon executable to start (default: aaa-camera-daemon next to this program, else on
+    /// PATH).
+    #[arg(long, value_name = "PATH")]
+    daemon_binary: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -71,9 +86,15 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     tracing::info!("starting; daemon namespace {namespace}");
+    let daemon = DaemonSettings {
+        namespace: namespace.clone(),
+        runtime_dir: shmproto::runtime_dir(args.runtime_dir.as_deref()),
+        source: args.daemon_source,
+        binary: args.daemon_binary,
+    };
     let supervisor =
         start_sources(namespace, fallback).context("cannot start the source threads")?;
-    let viewer = Viewer::new(supervisor, args.save_folder);
+    let viewer = Viewer::new(supervisor, args.save_folder).with_daemon(daemon, args.start_daemon);
     let report = Arc::new(Mutex::new(SmokeReport::default()));
     let app = AaaApp::new(viewer, smoke_test.clone(), Arc::clone(&report));
 

@@ -10,20 +10,24 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use egui::{Key, Rect, Vec2};
 
 use crate::colormap::DepthRange;
+use crate::control_link::DaemonControls;
 use crate::frame::{Frame, FrozenFrame};
+use crate::health::{judge_link, HealthHistory, NOT_PUBLISHING_AFTER};
+use crate::launcher::{DaemonLauncher, DaemonSettings, Elevation, LaunchState};
 use crate::save::{save_frozen_frame, SavedFiles};
 use crate::source::{FrameLink, Origin};
-use crate::supervisor::{Connection, Supervisor};
+use crate::supervisor::{Connection, Shown, Supervisor};
 use crate::texture::FrameTextures;
 use crate::view::color::color_view_ui;
+use crate::view::controls::{controls_ui, ControlAction, ControlsAvailability};
 use crate::view::depth::{depth_view_ui, LEGEND_HEIGHT};
+use crate::view::health::{health_ui, HealthAvailability};
 use crate::view::hover::{hover_readout_ui, HoverReadout};
-use crate::view::no_source::{no_source_ui, NoSourceInfo};
+use crate::view::no_source::{no_source_ui, NoSourceInfo, StartDaemon};
 use crate::view::status_bar::{status_bar_ui, LatencyKind, LinkState, StatusLine};
 use crate::view::toolbar::{toolbar_ui, Toolbar, ToolbarAction};
 
-/// A source that delivered nothing for this long is shown as stale.
-pub const STALE_AFTER: Duration = Duration::from_secs(1);
+pub use crate::health::STALE_AFTER;
 /// How often the status bar refreshes while frozen (frames then do not wake the GUI).
 const FROZEN_REFRESH: Duration = Duration::from_secs(1);
 /// Room for the "Colour"/"Depth" captions above the images.
@@ -66,6 +70,16 @@ pub struct Viewer {
     problem: Option<String>,
     hover: Option<HoverReadout>,
     image_rects: ImageRects,
+    /// Starts the daemon and knows its socket; `None` when the viewer does not know where the
+    /// daemon lives (tests with hand-fed sources).
+    launcher: Option<DaemonLauncher>,
+    /// `--start-daemon`: start one as soon as the daemon source says none runs.
+    start_when_missing: bool,
+    /// The controls of the connected daemon.
+    controls: Option<DaemonControls>,
+    controls_open: bool,
+    health_open: bool,
+    health: HealthHistory,
 }
 
 struct ShownFrame {
@@ -93,7 +107,31 @@ impl Viewer {
             problem: None,
             hover: None,
             image_rects: ImageRects::default(),
+            launcher: None,
+            start_when_missing: false,
+            controls: None,
+            controls_open: false,
+            health_open: false,
+            health: HealthHistory::default(),
         }
+    }
+
+    /// Lets the viewer control and start the daemon described by `settings`; with
+    /// `start_when_missing` it starts one as soon as it learns that none runs.
+    pub fn with_daemon(mut self, settings: DaemonSettings, start_when_missing: bool) -> Self {
+        self.launcher = Some(DaemonLauncher::new(settings));
+        self.start_when_missing = start_when_missing;
+        self
+    }
+
+    /// The daemon launcher, if the viewer knows the daemon's settings.
+    pub fn launcher(&self) -> Option<&DaemonLauncher> {
+        self.launcher.as_ref()
+    }
+
+    /// The controls of the connected daemon, while one is connected.
+    pub fn daemon_controls(&self) -> Option<&DaemonControls> {
+        self.controls.as_ref()
     }
 
     pub fn supervisor_mut(&mut self) -> &mut Supervisor {
@@ -123,20 +161,13 @@ impl Viewer {
         let now_ns = shmproto::monotonic_now_ns();
         let (source, state, fps, dropped) = match shown_source {
             Some((source, _connection)) => {
-                let stats = source.link().stats();
-                let state = match stats.last_received_mono_ns {
-                    None => LinkState::Waiting,
-                    Some(last_ns) => {
-                        let age = Duration::from_nanos(now_ns.saturating_sub(last_ns));
-                        if age > STALE_AFTER {
-                            LinkState::Stale {
-                                for_s: age.as_secs_f32(),
-                            }
-                        } else {
-                            LinkState::Live
-                        }
-                    }
-                };
+                let link = source.link();
+                let stats = link.stats();
+                let age = stats
+                    .last_received_mono_ns
+                    .map(|last_ns| Duration::from_nanos(now_ns.saturating_sub(last_ns)));
+                let writer = link.writer_report();
+                let state = judge_link(age, writer.as_ref(), source.origin() == Origin::Daemon);
                 let fps = (state == LinkState::Live).then(|| self.fps.fps()).flatten();
                 (source.origin().to_string(), state, fps, stats.dropped)
             }
@@ -226,6 +257,8 @@ impl Viewer {
                     saving: self.saving.is_some(),
                     depth_range: &mut self.depth_range,
                     show_depth_range: has_depth,
+                    controls_open: &mut self.controls_open,
+                    health_open: &mut self.health_open,
                 },
             );
             match action {
@@ -241,6 +274,15 @@ impl Viewer {
         let status = self.status_line();
         egui::Panel::bottom("status_bar").show(ui, |ui| status_bar_ui(ui, &status));
 
+        if self.controls_open || self.health_open {
+            egui::Panel::right("daemon_panels")
+                .resizable(true)
+                .default_size(340.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| self.side_panels_ui(ui));
+                });
+        }
+
         egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui, &status));
 
         self.schedule_repaint(&ctx, &status);
@@ -250,6 +292,7 @@ impl Viewer {
     pub fn update(&mut self, ctx: &egui::Context) {
         self.supervisor.poll(ctx);
         self.poll_save();
+        self.update_daemon(ctx);
 
         let frozen = self.frozen.is_some();
         let mut newest = None;
@@ -279,6 +322,10 @@ impl Viewer {
         }
         self.textured_range = self.depth_range;
         let now_ns = shmproto::monotonic_now_ns();
+        if let (Origin::Daemon, Some(publish_ns)) = (origin, frame.publish_mono_ns) {
+            let latency_ms = now_ns.saturating_sub(publish_ns) as f64 / 1e6;
+            self.health.observe_latency(latency_ms, Instant::now());
+        }
         let latency = match frame.publish_mono_ns {
             Some(publish_ns) => (publish_ns, LatencyKind::PublishToDisplay),
             None => (
@@ -374,7 +421,7 @@ impl Viewer {
                     ui.colored_label(
                         egui::Color32::from_rgb(220, 60, 60),
                         format!(
-                            "Daemon lost ({reason}); reconnecting. Showing the last frame from the {}.",
+                            "Daemon gone ({reason}); reconnecting. Showing the last frame from the {}.",
                             shown.origin
                         ),
                     );
@@ -383,7 +430,17 @@ impl Viewer {
             let frame = Arc::clone(&shown.frame);
             self.frames_ui(ui, &frame);
         } else {
-            no_source_ui(ui, &self.no_source_info());
+            let info = self.no_source_info();
+            let start = self.launcher.as_mut().map(|launcher| StartDaemon {
+                can_start: !launcher.is_starting(),
+                progress: launch_progress(launcher),
+                source: launcher.source_mut(),
+            });
+            if no_source_ui(ui, &info, start) {
+                if let Some(launcher) = &mut self.launcher {
+                    launcher.start(ui.ctx());
+                }
+            }
         }
     }
 
@@ -424,13 +481,21 @@ impl Viewer {
     }
 
     fn no_source_info(&self) -> NoSourceInfo {
+        let launching = self
+            .launcher
+            .as_ref()
+            .and_then(|launcher| match launcher.state() {
+                LaunchState::Starting { pid: Some(pid), .. } => Some(*pid),
+                _ => None,
+            });
         let loss = self.supervisor.daemon_loss();
         let daemon = match (self.supervisor.daemon_connection(), loss) {
             (None, _) => "not watched".to_owned(),
             (Some(Connection::Starting), _) => "looking for it".to_owned(),
-            (Some(Connection::Searching { detail }), None) => {
-                format!("not running ({detail} does not exist)")
-            }
+            (Some(Connection::Searching { detail }), None) => match launching {
+                Some(pid) => format!("starting (pid {pid}); waiting for {detail}"),
+                None => format!("not running ({detail} does not exist)"),
+            },
             (Some(Connection::Searching { detail }), Some(reason)) => {
                 format!("lost ({reason}); waiting for {detail} to come back")
             }
@@ -456,11 +521,155 @@ impl Viewer {
     /// Wakes the GUI for what no worker will announce: the moment a live source turns stale,
     /// and a slow refresh of the statistics while frozen.
     fn schedule_repaint(&self, ctx: &egui::Context, status: &StatusLine) {
+        let margin = Duration::from_millis(50);
         if self.frozen.is_some() {
             ctx.request_repaint_after(FROZEN_REFRESH);
         } else if status.state == LinkState::Live {
-            ctx.request_repaint_after(STALE_AFTER + Duration::from_millis(50));
+            ctx.request_repaint_after(STALE_AFTER + margin);
+        } else if let LinkState::Stale { for_s } = status.state {
+            // A stale daemon turns "alive but not publishing" at the limit.
+            if status.source == Origin::Daemon.to_string() {
+                let left =
+                    Duration::from_secs_f32((NOT_PUBLISHING_AFTER.as_secs_f32() - for_s).max(0.0));
+                ctx.request_repaint_after(left + margin);
+            }
         }
+    }
+
+    /// Follows the daemon: its controls while it is shown, its metrics for the health panel,
+    /// the launcher's news, and `--start-daemon`.
+    fn update_daemon(&mut self, ctx: &egui::Context) {
+        if let Some(launcher) = &mut self.launcher {
+            launcher.poll();
+        }
+        if self.start_when_missing {
+            match self.supervisor.daemon_connection() {
+                None | Some(Connection::Starting) => {}
+                Some(Connection::Connected { .. }) => {
+                    tracing::info!("a daemon already runs; --start-daemon has nothing to do");
+                    self.start_when_missing = false;
+                }
+                Some(_) => {
+                    self.start_when_missing = false;
+                    if let Some(launcher) = &mut self.launcher {
+                        launcher.start(ctx);
+                    }
+                }
+            }
+        }
+
+        let connected = match (self.supervisor.shown(), self.supervisor.daemon_connection()) {
+            (Shown::Daemon, Some(Connection::Connected { detail })) => Some(detail.clone()),
+            _ => None,
+        };
+        match (connected, &self.launcher) {
+            (Some(detail), Some(launcher)) => {
+                let current = self
+                    .controls
+                    .as_ref()
+                    .is_some_and(|controls| controls.connection() == detail);
+                if !current {
+                    tracing::debug!("daemon connected ({detail}): asking for its controls");
+                    let socket = launcher.settings().control_socket();
+                    self.controls = Some(DaemonControls::start(socket, detail, ctx));
+                }
+            }
+            _ => self.controls = None,
+        }
+        if let Some(controls) = &mut self.controls {
+            controls.poll();
+        }
+
+        if let Some((source, _)) = self.supervisor.shown_source() {
+            if source.origin() == Origin::Daemon {
+                let link = source.link();
+                link.set_wants_metrics(self.health_open);
+                if let Some(metrics) = link.writer_report().and_then(|report| report.metrics) {
+                    self.health.observe_metrics(&metrics, Instant::now());
+                }
+            }
+        }
+    }
+
+    fn side_panels_ui(&mut self, ui: &mut egui::Ui) {
+        let shown_origin = self
+            .supervisor
+            .shown_source()
+            .map(|(source, _)| source.origin());
+        let daemon = self.no_source_info().daemon;
+        let unavailable = |what: &str| {
+            match shown_origin {
+            Some(Origin::Daemon) => format!(
+                "{what} need the daemon's command socket, which this viewer was not told about."
+            ),
+            Some(origin) => format!(
+                "The shown source is the {origin}, run inside the app: it has no {}. Start the capture daemon to use them.",
+                what.to_lowercase()
+            ),
+            None => format!("No daemon is connected (daemon: {daemon}). {what} appear when it runs."),
+        }
+        };
+        if self.controls_open {
+            let availability = match &self.controls {
+                Some(controls) => ControlsAvailability::Daemon(controls),
+                None => ControlsAvailability::Unavailable(unavailable("Controls")),
+            };
+            let action = controls_ui(ui, &availability);
+            if let (Some(action), Some(controls)) = (action, &mut self.controls) {
+                match action {
+                    ControlAction::Set { name, value } => controls.set(&name, value),
+                    ControlAction::Refresh => controls.refresh(),
+                }
+            }
+            ui.add_space(12.0);
+        }
+        if self.health_open {
+            let shown = self.supervisor.shown_source();
+            let report = shown
+                .filter(|(source, _)| source.origin() == Origin::Daemon)
+                .map(|(source, _)| source.link().writer_report());
+            let availability = match &report {
+                Some(report) => HealthAvailability::Daemon(report.as_ref()),
+                None => HealthAvailability::Unavailable(unavailable("Health metrics")),
+            };
+            health_ui(ui, &availability, &self.health, Instant::now());
+        }
+    }
+}
+
+/// How the last start of the daemon went, for the no-source screen: the text and whether it
+/// failed.
+fn launch_progress(launcher: &DaemonLauncher) -> Option<(String, bool)> {
+    let log = launcher.log_file().display();
+    match launcher.state() {
+        LaunchState::Idle => None,
+        LaunchState::Starting {
+            source, pid: None, ..
+        } => Some((format!("Starting the daemon ({source} source)..."), false)),
+        LaunchState::Starting {
+            source,
+            pid: Some(pid),
+            elevation: Elevation::Direct,
+        } => Some((
+            format!(
+                "Daemon started (pid {pid}, {source} source); waiting for its frames. Log: {log}"
+            ),
+            false,
+        )),
+        LaunchState::Starting {
+            source, elevation, ..
+        } => {
+            let how = match elevation {
+                Elevation::Pkexec => "pkexec",
+                _ => "the administrator prompt",
+            };
+            Some((
+                format!("The {source} source needs root: asking for the password through {how}. Log: {log}"),
+                false,
+            ))
+        }
+        LaunchState::Ended { success, detail } => Some((detail.clone(), !success)),
+        LaunchState::Failed(error) => Some((format!("Cannot start the daemon: {error}"), true)),
     }
 }
 

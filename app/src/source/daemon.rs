@@ -5,10 +5,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use capture_daemon::metrics::DaemonMetrics;
 use shmproto::{FrameBuf, Namespace, ReadError, Reader};
 
+use super::link::WriterReport;
 use super::local::sleep_unless_stopped;
 use super::{frame_link, FrameLink, FrameSender, FrameSource, Origin, SourceEvent};
 use crate::frame::Frame;
@@ -20,6 +22,10 @@ const PROBE_PERIOD: Duration = Duration::from_millis(250);
 const WAIT_SLICE: Duration = Duration::from_millis(200);
 /// Pause after a transient open failure (the writer is starting or being replaced).
 const TRANSIENT_RETRY: Duration = Duration::from_millis(50);
+/// How often the worker reads the writer's status record (state, message, metrics). The
+/// daemon rewrites it on every change and once a second; reading is a small copy, and the GUI
+/// is woken only when something it shows changed.
+const STATUS_PERIOD: Duration = Duration::from_millis(250);
 
 /// Reads the daemon of one namespace on a worker thread.
 pub struct DaemonSource {
@@ -136,7 +142,12 @@ fn read_until_lost(
     sender: &mut FrameSender,
     should_stop: &impl Fn(&FrameSender) -> bool,
 ) -> Option<String> {
+    let mut status_read_at: Option<Instant> = None;
     while !should_stop(sender) {
+        if status_read_at.is_none_or(|at| at.elapsed() >= STATUS_PERIOD) {
+            status_read_at = Some(Instant::now());
+            sender.report_writer(writer_report(reader));
+        }
         match reader.wait_next(frame_buf, WAIT_SLICE) {
             Ok(true) => match frame_from_buf(frame_buf) {
                 Ok(frame) => sender.send_frame(frame),
@@ -148,6 +159,34 @@ fn read_until_lost(
         }
     }
     None
+}
+
+/// The writer's status record, with the daemon's metrics parsed out of it.
+fn writer_report(reader: &Reader) -> WriterReport {
+    match reader.writer_status() {
+        Ok(Some(status)) => WriterReport {
+            state: status.state,
+            message: status.message,
+            // Other writers may put anything in `extra` (protocol section 11).
+            metrics: serde_json::from_value::<DaemonMetrics>(status.extra).ok(),
+            updated_wall_ns: status.updated_wall_ns,
+            read_error: None,
+        },
+        Ok(None) => WriterReport {
+            state: shmproto::SourceState::Starting,
+            message: Some("the writer has not written a status yet".to_owned()),
+            metrics: None,
+            updated_wall_ns: 0,
+            read_error: None,
+        },
+        Err(err) => WriterReport {
+            state: shmproto::SourceState::Starting,
+            message: None,
+            metrics: None,
+            updated_wall_ns: 0,
+            read_error: Some(format!("cannot read the writer's status: {err}")),
+        },
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,9 +1,11 @@
 //! The channel pair between a source's worker thread and the GUI.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use capture_daemon::metrics::DaemonMetrics;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use shmproto::SourceState;
 
 use super::{FrameSource, Origin, SourceEvent};
 use crate::frame::Frame;
@@ -30,6 +32,26 @@ struct Shared {
     dropped: AtomicU64,
     /// `CLOCK_MONOTONIC` time of the last frame received, ns; 0 before the first.
     last_received_mono_ns: AtomicU64,
+    /// What the writer last said about itself (daemon sources only); `None` before the first
+    /// report of the current connection.
+    writer: Mutex<Option<WriterReport>>,
+    /// True while the GUI shows the daemon's metrics: then a change of metrics alone wakes it.
+    wants_metrics: AtomicBool,
+}
+
+/// The writer's status record as the daemon worker last read it (`shmproto::WriterStatus`),
+/// with the daemon's metrics parsed out of its `extra` field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterReport {
+    pub state: SourceState,
+    /// The writer's last error or other detail about `state`.
+    pub message: Option<String>,
+    /// `None` when the writer publishes no daemon metrics (another writer, an older daemon).
+    pub metrics: Option<DaemonMetrics>,
+    /// When the writer last rewrote its status, nanoseconds since the Unix epoch.
+    pub updated_wall_ns: u64,
+    /// Why the status record could not be read, if it could not.
+    pub read_error: Option<String>,
 }
 
 /// Numbers links so that the viewer can tell one from another.
@@ -46,6 +68,8 @@ pub fn frame_link() -> (FrameSender, FrameLink) {
         received: AtomicU64::new(0),
         dropped: AtomicU64::new(0),
         last_received_mono_ns: AtomicU64::new(0),
+        writer: Mutex::new(None),
+        wants_metrics: AtomicBool::new(false),
     });
     let sender = FrameSender {
         frames_tx,
@@ -117,8 +141,39 @@ impl FrameSender {
         if matches!(event, SourceEvent::Connected { .. }) {
             self.last_frame_number = None;
         }
+        if matches!(
+            event,
+            SourceEvent::Connected { .. } | SourceEvent::Lost { .. }
+        ) {
+            // A report belongs to one connection.
+            *lock(&self.shared.writer) = None;
+        }
         // The GUI end holds the receiver until it is dropped, and then nobody needs the event.
         if self.events_tx.send(event).is_ok() {
+            self.request_repaint();
+        }
+    }
+
+    /// Stores what the writer says about itself. Wakes the GUI only when its state or message
+    /// changed, or its metrics changed while the GUI shows them: the status is read a few times
+    /// a second, and an idle GUI must stay asleep.
+    pub fn report_writer(&mut self, report: WriterReport) {
+        let wake = {
+            let mut writer = lock(&self.shared.writer);
+            let wake = match writer.as_ref() {
+                None => true,
+                Some(old) => {
+                    old.state != report.state
+                        || old.message != report.message
+                        || old.read_error != report.read_error
+                        || (old.metrics != report.metrics
+                            && self.shared.wants_metrics.load(Ordering::Relaxed))
+                }
+            };
+            *writer = Some(report);
+            wake
+        };
+        if wake {
             self.request_repaint();
         }
     }
@@ -184,6 +239,19 @@ impl FrameLink {
         self.shared.live_view.store(live_view, Ordering::Relaxed);
     }
 
+    /// What the writer last said about itself (daemon sources; `None` for others).
+    pub fn writer_report(&self) -> Option<WriterReport> {
+        lock(&self.shared.writer).clone()
+    }
+
+    /// Whether a change of the writer's metrics alone should wake the GUI (the health panel is
+    /// open).
+    pub fn set_wants_metrics(&self, wants_metrics: bool) {
+        self.shared
+            .wants_metrics
+            .store(wants_metrics, Ordering::Relaxed);
+    }
+
     pub fn stats(&self) -> LinkStats {
         let last = self.shared.last_received_mono_ns.load(Ordering::Relaxed);
         LinkStats {
@@ -198,6 +266,13 @@ impl Drop for FrameLink {
     fn drop(&mut self) {
         self.shared.viewer_attached.store(false, Ordering::Relaxed);
     }
+}
+
+/// The report behind `mutex`; a panic elsewhere left a whole value, so poisoning is ignored.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A source fed by hand through its [`FrameSender`]: tests, tools, anything that produces

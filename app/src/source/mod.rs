@@ -14,7 +14,7 @@ use std::fmt;
 
 use shmproto::SourceKind;
 
-pub use link::{frame_link, ChannelSource, FrameLink, FrameSender, LinkStats};
+pub use link::{frame_link, ChannelSource, FrameLink, FrameSender, LinkStats, WriterReport};
 
 /// Which kind of source the frames come from, as the status bar names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,9 @@
 //! user did.
 
 pub mod color;
+pub mod controls;
 pub mod depth;
+pub mod health;
 pub mod hover;
 pub mod no_source;
 pub mod status_bar;

@@ -11,7 +11,12 @@ pub enum LinkState {
     Stale { for_s: f32 },
     /// Connected, no frame yet.
     Waiting,
-    /// The daemon went away; the app reconnects by itself.
+    /// The daemon is alive and a client paused its publishing.
+    Paused { message: Option<String> },
+    /// The daemon is alive (fresh heartbeat) but publishes nothing: its source failed or
+    /// stalled, or its main loop hangs. `message` says what is known.
+    NotPublishing { message: String },
+    /// The daemon is gone (exited, killed, or no heartbeat); the app reconnects by itself.
     Lost { reason: String },
     /// Nothing to show.
     NoSource,
@@ -65,8 +70,19 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
                 "connected, waiting for frames".to_owned(),
                 Color32::from_rgb(220, 160, 0),
             ),
+            LinkState::Paused { message } => (
+                match message {
+                    Some(message) => format!("daemon paused (alive, not publishing): {message}"),
+                    None => "daemon paused (alive, not publishing)".to_owned(),
+                },
+                Color32::from_rgb(80, 150, 255),
+            ),
+            LinkState::NotPublishing { message } => (
+                format!("daemon alive but not publishing: {message}"),
+                Color32::from_rgb(230, 120, 0),
+            ),
             LinkState::Lost { reason } => (
-                format!("daemon lost: {reason}; reconnecting"),
+                format!("daemon gone: {reason}; reconnecting"),
                 Color32::from_rgb(220, 60, 60),
             ),
             LinkState::NoSource => ("no source".to_owned(), Color32::GRAY),
@@ -74,7 +90,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
         ui.label(RichText::new(text).color(color));
         if let Some(reason) = &status.daemon_loss {
             ui.label(
-                RichText::new(format!("daemon lost: {reason}; reconnecting"))
+                RichText::new(format!("daemon gone: {reason}; reconnecting"))
                     .color(Color32::from_rgb(220, 60, 60)),
             );
         }

@@ -1,4 +1,5 @@
-//! The toolbar: freeze for detection, save the frozen frame, depth range.
+//! The toolbar: freeze for detection, save the frozen frame, depth range, and the switches of
+//! the side panels (daemon controls, daemon health).
 
 use crate::colormap::DepthRange;
 
@@ -17,6 +18,10 @@ pub struct Toolbar<'a> {
     pub saving: bool,
     pub depth_range: &'a mut DepthRange,
     pub show_depth_range: bool,
+    /// Whether the controls panel is open.
+    pub controls_open: &'a mut bool,
+    /// Whether the health panel is open.
+    pub health_open: &'a mut bool,
 }
 
 pub fn toolbar_ui(ui: &mut egui::Ui, toolbar: Toolbar<'_>) -> Option<ToolbarAction> {
@@ -44,6 +49,11 @@ pub fn toolbar_ui(ui: &mut egui::Ui, toolbar: Toolbar<'_>) -> Option<ToolbarActi
         if save.clicked() {
             action = Some(ToolbarAction::Save);
         }
+        ui.separator();
+        ui.toggle_value(toolbar.controls_open, "Controls")
+            .on_hover_text("The daemon's camera controls (exposure, gain, ...)");
+        ui.toggle_value(toolbar.health_open, "Health")
+            .on_hover_text("The daemon's metrics and a plot of the last minute");
         if toolbar.show_depth_range {
             ui.separator();
             ui.label("Depth range:");

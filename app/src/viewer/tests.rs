@@ -283,7 +283,7 @@ fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns()
     });
     harness.run();
     harness.get_by_label("Source: none");
-    harness.get_by_label(&format!("daemon lost: {reason}; reconnecting"));
+    harness.get_by_label(&format!("daemon gone: {reason}; reconnecting"));
     harness.get_by_label_contains("Showing the last frame from the daemon");
 
     webcam_tx.send_event(SourceEvent::Connected {
@@ -297,7 +297,7 @@ fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns()
     harness.run();
     harness.get_by_label("Source: webcam");
     harness.get_by_label("live");
-    harness.get_by_label(&format!("daemon lost: {reason}; reconnecting"));
+    harness.get_by_label(&format!("daemon gone: {reason}; reconnecting"));
     harness.get_by_label_contains("capture to display");
     assert_eq!(harness.state().displayed_frame_number(), Some(100));
 
@@ -307,7 +307,7 @@ fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns()
     send_frames(&mut daemon_tx, 1..=1);
     harness.run();
     harness.get_by_label("Source: daemon");
-    assert!(harness.query_by_label_contains("daemon lost").is_none());
+    assert!(harness.query_by_label_contains("daemon gone").is_none());
     assert!(
         webcam_tx.is_viewer_gone(),
         "the webcam is released when the daemon is back"
