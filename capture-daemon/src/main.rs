@@ -259,7 +259,13 @@ fn init_logging(log_file: Option<&PathBuf>, default_level: &str) -> anyhow::Resu
                 .with_writer(std::io::stderr.and(std::sync::Mutex::new(file)))
                 .init();
         }
-        None => builder.with_writer(std::io::stderr).init(),
+        None => {
+            use std::io::IsTerminal;
+            builder
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr)
+                .init()
+        }
     }
     Ok(())
 }
