@@ -568,9 +568,7 @@ fn run_and_wait(plan: &LaunchPlan, log_path: &Path, report: impl Fn(LaunchEvent)
     let mut child = match spawn_detached(plan, log_path) {
         Ok(child) => child,
         Err(err) => {
-            report(LaunchEvent::Failed(format!(
-                "cannot start the daemon: {err}"
-            )));
+            report(LaunchEvent::Failed(err.to_string()));
             return;
         }
     };

@@ -1,0 +1,439 @@
+//! End-to-end: the viewer's controls panel, health panel, status bar and "Start daemon" button
+//! against the real `aaa-camera-daemon` binary (synthetic source), each test in a namespace and
+//! runtime directory of its own, driven with `egui_kittest`.
+//!
+//! Finding the daemon binary: `CARGO_BIN_EXE_*` only names binaries of the package under test,
+//! and `cargo test -p app` does not build the daemon's. So the tests run `cargo build -p
+//! capture-daemon --bin aaa-camera-daemon` into the target directory they run from (cargo holds
+//! no lock while tests run; the build is a no-op when the binary is up to date) and run it from
+//! there. `AAA_DAEMON_BIN=/path/to/aaa-camera-daemon` skips the build (other target layouts,
+//! cross builds).
+//!
+//! Every daemon is owned by a guard that stops it (SIGCONT, SIGTERM, then SIGKILL) and removes
+//! its leftovers even when an assertion fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use app::app::{start_sources, FallbackChoice};
+use app::launcher::{DaemonSettings, DaemonSourceChoice};
+use app::viewer::Viewer;
+use egui::accesskit::Role;
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use shmproto::{Namespace, Reader};
+
+/// Generous: two cores shared with other builds and tests.
+const WITHIN: Duration = Duration::from_secs(30);
+
+fn daemon_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(build_daemon_binary).clone()
+}
+
+fn build_daemon_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("AAA_DAEMON_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test's own path");
+    // <target>/<profile>/deps/daemon_panels-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from <target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("<target>");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|name| name.to_str())
+        .expect("a profile directory name");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "capture-daemon",
+            "--bin",
+            "aaa-camera-daemon",
+        ])
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir);
+    match profile {
+        "debug" => {}
+        "release" => {
+            command.arg("--release");
+        }
+        other => {
+            command.args(["--profile", other]);
+        }
+    }
+    let status = command.status().expect("run cargo to build the daemon");
+    assert!(status.success(), "building aaa-camera-daemon failed");
+    let binary = profile_dir.join("aaa-camera-daemon");
+    assert!(
+        binary.exists(),
+        "{} missing after the build",
+        binary.display()
+    );
+    binary
+}
+
+/// A namespace and runtime directory of one test; removes the daemon's leftovers on drop.
+struct Fixture {
+    namespace: Namespace,
+    runtime_dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(tag: &str) -> Self {
+        Fixture {
+            namespace: Namespace::new(&format!("{tag}{}", std::process::id()))
+                .expect("test namespace"),
+            runtime_dir: tempfile::tempdir().expect("runtime dir"),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(daemon_binary());
+        command
+            .arg("--namespace")
+            .arg(self.namespace.as_str())
+            .arg("--runtime-dir")
+            .arg(self.runtime_dir.path())
+            .args(args)
+            .env_remove("AAA_NAMESPACE")
+            .env("RUST_LOG", "warn");
+        command
+    }
+
+    fn ctl(&self, args: &[&str]) -> Output {
+        let mut full = vec!["ctl"];
+        full.extend_from_slice(args);
+        let output = self
+            .command(&full)
+            .output()
+            .expect("run aaa-camera-daemon ctl");
+        assert!(
+            output.status.success(),
+            "ctl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// A synthetic daemon, small and slow enough for a loaded machine, publishing.
+    fn spawn_daemon(&self) -> DaemonGuard {
+        let child = self
+            .command(&[
+                "run",
+                "--source",
+                "synthetic",
+                "--width",
+                "160",
+                "--height",
+                "120",
+                "--fps",
+                "15",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the daemon");
+        let guard = DaemonGuard {
+            pid: child.id(),
+            child: Some(child),
+        };
+        let deadline = Instant::now() + WITHIN;
+        while Reader::open(&self.namespace).is_err() {
+            assert!(Instant::now() < deadline, "the daemon did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        guard
+    }
+
+    fn settings(&self, source: DaemonSourceChoice) -> DaemonSettings {
+        DaemonSettings {
+            namespace: self.namespace.clone(),
+            runtime_dir: self.runtime_dir.path().to_path_buf(),
+            source,
+            binary: Some(daemon_binary()),
+        }
+    }
+
+    /// The viewer as `aaa --no-webcam` builds it, for this namespace and runtime directory.
+    fn harness(&self, settings: DaemonSettings) -> Harness<'static, Viewer> {
+        let supervisor = start_sources(self.namespace.clone(), FallbackChoice::Nothing)
+            .expect("start the source threads");
+        let viewer = Viewer::new(supervisor, PathBuf::from("unused")).with_daemon(settings, false);
+        Harness::builder()
+            .with_size(egui::Vec2::new(1400.0, 800.0))
+            .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer)
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        // Segments of a killed daemon outlive it; the runtime directory goes with the TempDir.
+        let _ = self.command(&["cleanup"]).output();
+    }
+}
+
+/// Stops a daemon on drop, whatever state the test left it in.
+struct DaemonGuard {
+    pid: u32,
+    /// Set when the test spawned it (then it is reaped here); the launcher reaps its own.
+    child: Option<Child>,
+}
+
+impl DaemonGuard {
+    fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill has no memory-safety preconditions; the pid is a daemon of this test.
+        unsafe { libc::kill(self.pid as libc::pid_t, signal) };
+    }
+}
+
+impl Drop for DaemonGuard {
+    fn drop(&mut self) {
+        self.signal(libc::SIGCONT);
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let gone = match &mut self.child {
+                Some(child) => !matches!(child.try_wait(), Ok(None)),
+                None => !shmproto::process_exists(self.pid),
+            };
+            if gone {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.signal(libc::SIGKILL);
+                if let Some(child) = &mut self.child {
+                    let _ = child.wait();
+                }
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Steps the UI (frames and workers wake it on their own threads) until `done` holds.
+fn step_until(
+    harness: &mut Harness<'static, Viewer>,
+    what: &str,
+    done: impl Fn(&Harness<'static, Viewer>) -> bool,
+) {
+    let deadline = Instant::now() + WITHIN;
+    loop {
+        harness.step();
+        if done(harness) {
+            // One more pass so that the tree reflects what the condition saw.
+            harness.step();
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not reached within {WITHIN:?}: {what}; the window shows: {}",
+            visible_text(harness)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Every label on screen, for failure messages.
+fn visible_text(harness: &Harness<'static, Viewer>) -> String {
+    harness
+        .query_all_by(|node| node.label().is_some() || node.value().is_some())
+        .filter_map(|node| {
+            let node = node.accesskit_node();
+            node.label().or_else(|| node.value())
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+fn shows(harness: &Harness<'static, Viewer>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_controls_panel_lists_the_synthetic_controls_and_a_slider_reaches_the_daemon() {
+    let fixture = Fixture::new("appctl");
+    let _daemon = fixture.spawn_daemon();
+    let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
+    step_until(&mut harness, "connected", |h| shows(h, "Source: daemon"));
+
+    harness.get_by_label("Controls").click();
+    step_until(&mut harness, "the controls listed", |h| {
+        h.query_by_role_and_label(Role::Slider, "Brightness")
+            .is_some()
+    });
+    let brightness = harness.get_by_role_and_label(Role::Slider, "Brightness");
+    let node = brightness.accesskit_node();
+    assert_eq!(
+        (node.min_numeric_value(), node.max_numeric_value()),
+        (Some(0.0), Some(4.0)),
+        "the daemon's range"
+    );
+    assert_eq!(
+        node.numeric_value(),
+        Some(1.0),
+        "the daemon's current value"
+    );
+    let speed = harness.get_by_role_and_label(Role::Slider, "Scene speed");
+    assert_eq!(speed.accesskit_node().max_numeric_value(), Some(10.0));
+
+    harness
+        .get_by_role_and_label(Role::Slider, "Brightness")
+        .set_value_accesskit(2.5);
+    step_until(&mut harness, "the daemon's answer", |h| {
+        shows(h, "daemon: brightness = 2.5")
+    });
+    let got = fixture.ctl(&["get", "brightness"]);
+    assert!(
+        stdout(&got).starts_with("brightness = 2.5"),
+        "{}",
+        stdout(&got)
+    );
+    let node = harness.get_by_role_and_label(Role::Slider, "Brightness");
+    assert_eq!(node.accesskit_node().numeric_value(), Some(2.5));
+
+    // A change made elsewhere shows after a reload.
+    fixture.ctl(&["set", "speed", "3"]);
+    harness.get_by_label("Reload").click();
+    step_until(&mut harness, "the reloaded speed", |h| {
+        // While the list reloads there is no slider.
+        h.query_by_role_and_label(Role::Slider, "Scene speed")
+            .and_then(|node| node.accesskit_node().numeric_value())
+            == Some(3.0)
+    });
+}
+
+#[test]
+fn the_health_panel_shows_the_metrics_of_a_real_daemon() {
+    let fixture = Fixture::new("apphealth");
+    let daemon = fixture.spawn_daemon();
+    let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
+    step_until(&mut harness, "connected", |h| shows(h, "Source: daemon"));
+    harness.get_by_label("Health").click();
+    step_until(&mut harness, "the daemon's metrics", |h| {
+        h.query_all_by_label(&daemon.pid.to_string())
+            .next()
+            .is_some()
+    });
+    harness.get_by_label("state: streaming");
+    for row in [
+        "fps",
+        "frames",
+        "dropped",
+        "publish",
+        "capture to publish",
+        "CPU",
+        "memory",
+        "uptime",
+        "last error",
+    ] {
+        assert!(harness.query_by_label(row).is_some(), "no {row} row");
+    }
+    harness.get_by_label("size");
+    harness.get_by_label_contains("(target 15)");
+    harness.get_by_label("Last 60 s");
+}
+
+#[test]
+fn paused_reads_as_paused_and_a_stopped_daemon_as_gone() {
+    let fixture = Fixture::new("apphung");
+    let daemon = fixture.spawn_daemon();
+    let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
+    step_until(&mut harness, "live", |h| {
+        shows(h, "Source: daemon") && h.query_by_label("live").is_some()
+    });
+
+    fixture.ctl(&["pause"]);
+    step_until(&mut harness, "paused", |h| {
+        shows(h, "daemon paused (alive, not publishing)")
+    });
+    // Still paused, not hung, well after the not-publishing limit.
+    std::thread::sleep(app::health::NOT_PUBLISHING_AFTER + Duration::from_millis(500));
+    harness.step();
+    assert!(shows(&harness, "daemon paused"));
+    assert!(!shows(&harness, "not publishing:"));
+
+    fixture.ctl(&["resume"]);
+    step_until(&mut harness, "live again", |h| {
+        h.query_by_label("live").is_some()
+    });
+
+    // Frozen: the heartbeat stops, the reader gives the writer up.
+    daemon.signal(libc::SIGSTOP);
+    step_until(&mut harness, "gone", |h| {
+        shows(h, "daemon gone: writer unresponsive")
+    });
+    daemon.signal(libc::SIGCONT);
+    step_until(&mut harness, "reconnected", |h| {
+        shows(h, "Source: daemon") && h.query_by_label("live").is_some()
+    });
+}
+
+#[test]
+fn the_start_button_launches_a_detached_daemon_and_the_app_connects() {
+    let fixture = Fixture::new("appstart");
+    let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
+    step_until(&mut harness, "the no-source screen", |h| {
+        shows(h, "Daemon: not running")
+    });
+    harness.get_by_label("Start daemon").click();
+    step_until(&mut harness, "spawned", |h| {
+        h.state().launcher().and_then(|l| l.pid()).is_some()
+    });
+    let pid = harness
+        .state()
+        .launcher()
+        .and_then(|launcher| launcher.pid())
+        .expect("the launcher knows the pid");
+    let _daemon = DaemonGuard { pid, child: None };
+    step_until(&mut harness, "connected to the started daemon", |h| {
+        shows(h, "Source: daemon")
+    });
+    // SAFETY: getsid has no preconditions.
+    let session = unsafe { libc::getsid(pid as libc::pid_t) };
+    assert_eq!(
+        session, pid as libc::pid_t,
+        "the daemon leads its own session"
+    );
+    let log = fixture
+        .runtime_dir
+        .path()
+        .join(format!("{}.log", fixture.namespace.file_stem()));
+    let log_text = std::fs::read_to_string(&log).expect("the daemon's log");
+    assert!(log_text.contains("---- aaa: starting"), "{log_text}");
+    let status = fixture
+        .command(&["status", "--json"])
+        .output()
+        .expect("status");
+    assert!(status.status.success(), "{}", stdout(&status));
+}
+
+#[test]
+fn a_daemon_that_cannot_be_started_says_why() {
+    let fixture = Fixture::new("appnostart");
+    let mut settings = fixture.settings(DaemonSourceChoice::Synthetic);
+    settings.binary = Some(fixture.runtime_dir.path().join("no-such-daemon"));
+    let mut harness = fixture.harness(settings);
+    step_until(&mut harness, "the no-source screen", |h| {
+        shows(h, "Daemon: not running")
+    });
+    harness.get_by_label("Start daemon").click();
+    step_until(&mut harness, "the error", |h| {
+        shows(h, "Cannot start the daemon: cannot run")
+    });
+    harness.get_by_label_contains("no-such-daemon");
+}
