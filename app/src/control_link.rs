@@ -275,10 +275,7 @@ impl DaemonControls {
     /// Takes in the worker's replies; true if anything changed.
     pub fn poll(&mut self) -> bool {
         let mut changed = false;
-        loop {
-            let Some(link) = &self.link else {
-                break;
-            };
+        while let Some(link) = &self.link {
             let reply = match link.try_reply() {
                 Ok(Some(reply)) => reply,
                 Ok(None) => break,

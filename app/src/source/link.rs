@@ -340,6 +340,79 @@ mod tests {
     }
 
     #[test]
+    fn writer_reports_wake_the_gui_only_when_something_shown_changed() {
+        use std::sync::atomic::AtomicU32;
+
+        let (mut sender, link) = frame_link();
+        let ctx = egui::Context::default();
+        let woken = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&woken);
+        ctx.set_request_repaint_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        link.attach(&ctx);
+        // egui reports a repaint request once per pass: let it settle, then count the
+        // requests one report makes.
+        let count = |sender: &mut FrameSender, report: WriterReport| {
+            for _ in 0..5 {
+                let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});
+                output.textures_delta.clear();
+                if !ctx.has_requested_repaint() {
+                    break;
+                }
+            }
+            woken.store(0, Ordering::Relaxed);
+            sender.report_writer(report);
+            woken.load(Ordering::Relaxed)
+        };
+        let report = |state, uptime_s| WriterReport {
+            state,
+            message: None,
+            metrics: Some(DaemonMetrics {
+                uptime_s,
+                ..DaemonMetrics::default()
+            }),
+            updated_wall_ns: 1,
+            read_error: None,
+        };
+        assert_eq!(count(&mut sender, report(SourceState::Streaming, 1.0)), 1);
+        assert_eq!(
+            count(&mut sender, report(SourceState::Streaming, 1.0)),
+            0,
+            "the same again"
+        );
+        assert_eq!(
+            count(&mut sender, report(SourceState::Streaming, 2.0)),
+            0,
+            "new metrics nobody looks at"
+        );
+        link.set_wants_metrics(true);
+        assert_eq!(
+            count(&mut sender, report(SourceState::Streaming, 3.0)),
+            1,
+            "the health panel is open"
+        );
+        link.set_wants_metrics(false);
+        assert_eq!(
+            count(&mut sender, report(SourceState::Paused, 3.0)),
+            1,
+            "a new state"
+        );
+        assert_eq!(
+            link.writer_report().map(|report| report.state),
+            Some(SourceState::Paused)
+        );
+        sender.send_event(SourceEvent::Lost {
+            reason: "gone".to_owned(),
+        });
+        assert_eq!(
+            link.writer_report(),
+            None,
+            "a report belongs to one connection"
+        );
+    }
+
+    #[test]
     fn worker_learns_that_the_viewer_left() {
         let (sender, link) = frame_link();
         assert!(!sender.is_viewer_gone());

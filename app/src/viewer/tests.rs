@@ -370,3 +370,192 @@ fn a_source_that_stops_delivering_turns_stale_without_anyone_waking_the_viewer()
     harness.run();
     harness.get_by_label("live");
 }
+
+fn daemon_settings(runtime_dir: &Path) -> crate::launcher::DaemonSettings {
+    crate::launcher::DaemonSettings {
+        namespace: shmproto::Namespace::new(&format!("appv{}", std::process::id())).unwrap(),
+        runtime_dir: runtime_dir.to_owned(),
+        source: crate::launcher::DaemonSourceChoice::Synthetic,
+        binary: None,
+    }
+}
+
+/// True if a node whose label contains `text` is shown and disabled.
+fn shown_disabled(harness: &Harness<'static, Viewer>, text: &str) -> bool {
+    use egui_kittest::kittest::NodeT;
+    harness
+        .query_all_by_label_contains(text)
+        .any(|node| node.accesskit_node().is_disabled())
+}
+
+#[test]
+fn the_panels_explain_why_they_are_disabled_when_the_source_is_not_the_daemon() {
+    let runtime_dir = tempfile::tempdir().unwrap();
+    let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
+    let (webcam, mut webcam_tx) = ChannelSource::new(Origin::InApp(SourceKind::Webcam));
+    let mut webcam = Some(webcam);
+    let fallback = Fallback::Source(Box::new(move || {
+        webcam
+            .take()
+            .map(|webcam| Box::new(webcam) as Box<dyn crate::source::FrameSource>)
+            .ok_or_else(|| "this test has one webcam".to_owned())
+    }));
+    let viewer = Viewer::new(
+        Supervisor::new(Some(Box::new(daemon)), fallback),
+        "unused".into(),
+    )
+    .with_daemon(daemon_settings(runtime_dir.path()), false);
+    let mut harness = Harness::builder()
+        .with_size(Vec2::new(1200.0, 600.0))
+        .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer);
+    daemon_tx.send_event(SourceEvent::Searching {
+        detail: "aaa_rgb_frame".to_owned(),
+    });
+    harness.run();
+    harness.get_by_label("Controls").click();
+    harness.run();
+    harness.get_by_label("Health").click();
+    harness.run();
+    assert!(shown_disabled(
+        &harness,
+        "No daemon is connected (daemon: not running"
+    ));
+    assert!(shown_disabled(&harness, "Controls appear when it runs"));
+    assert!(shown_disabled(
+        &harness,
+        "Health metrics appear when it runs"
+    ));
+
+    webcam_tx.send_event(SourceEvent::Connected {
+        detail: "USB camera".to_owned(),
+    });
+    harness.run();
+    harness.get_by_label("Source: webcam");
+    assert!(shown_disabled(
+        &harness,
+        "The shown source is the webcam, run inside the app: it has no controls"
+    ));
+    assert!(shown_disabled(&harness, "it has no health metrics"));
+    assert!(harness.state().daemon_controls().is_none());
+}
+
+#[test]
+fn a_daemon_whose_command_socket_is_unreachable_gets_a_disabled_panel_with_a_retry() {
+    let runtime_dir = tempfile::tempdir().unwrap();
+    let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
+    let viewer = Viewer::new(
+        Supervisor::new(Some(Box::new(daemon)), no_fallback()),
+        "unused".into(),
+    )
+    .with_daemon(daemon_settings(runtime_dir.path()), false);
+    let mut harness = Harness::builder()
+        .with_size(Vec2::new(1200.0, 600.0))
+        .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer);
+    daemon_tx.send_event(SourceEvent::Connected {
+        detail: "writer pid 42".to_owned(),
+    });
+    send_frames(&mut daemon_tx, 1..=1);
+    harness.run();
+    harness.get_by_label("Controls").click();
+    run_until(&mut harness, Duration::from_secs(10), |viewer| {
+        matches!(
+            viewer.daemon_controls().map(|controls| controls.list()),
+            Some(crate::control_link::ControlList::Failed(_))
+        )
+    });
+    assert!(shown_disabled(
+        &harness,
+        "Cannot control the daemon: cannot reach the daemon's command socket"
+    ));
+    harness.get_by_label("Retry");
+}
+
+#[test]
+fn a_live_writer_reads_as_paused_or_alive_but_not_publishing_and_a_closed_one_as_gone() {
+    use shmproto::{Geometry, SourceState, Writer, WriterConfig, WriterStatus};
+
+    use crate::source::daemon::DaemonSource;
+
+    let namespace = shmproto::Namespace::new(&format!("apphung{}", std::process::id())).unwrap();
+    let source = DaemonSource::spawn(namespace.clone()).unwrap();
+    let mut harness = harness_with(
+        Supervisor::new(Some(Box::new(source)), no_fallback()),
+        Path::new("unused"),
+    );
+    let mut writer = Writer::create(WriterConfig::new(
+        namespace.clone(),
+        Geometry::rgbd(WIDTH, HEIGHT),
+    ))
+    .unwrap();
+    let status = |state, message: Option<&str>| WriterStatus {
+        state,
+        message: message.map(str::to_owned),
+        source_kind: SourceKind::Other,
+        source_description: "app test writer".to_owned(),
+        updated_wall_ns: shmproto::wall_now_ns(),
+        extra: serde_json::Value::Null,
+    };
+    writer
+        .set_status(&status(SourceState::Streaming, None))
+        .unwrap();
+    let frame = plane_frame(1, WIDTH, HEIGHT, 1500);
+    let depth: Vec<u8> = frame
+        .depth_units
+        .as_ref()
+        .unwrap()
+        .iter()
+        .flat_map(|units| units.to_le_bytes())
+        .collect();
+    writer
+        .publish(&frame.rgb, Some(&depth), &frame.metadata)
+        .unwrap();
+    let label_shown = |text: &'static str| {
+        move |harness: &Harness<'static, Viewer>| {
+            harness.query_all_by_label_contains(text).next().is_some()
+        }
+    };
+    step_until(&mut harness, label_shown("live"));
+
+    writer
+        .set_status(&status(SourceState::Error, Some("camera unplugged")))
+        .unwrap();
+    step_until(
+        &mut harness,
+        label_shown("daemon alive but not publishing: camera unplugged"),
+    );
+
+    writer
+        .set_status(&status(SourceState::Paused, None))
+        .unwrap();
+    step_until(
+        &mut harness,
+        label_shown("daemon paused (alive, not publishing)"),
+    );
+
+    writer
+        .set_status(&status(SourceState::Streaming, None))
+        .unwrap();
+    step_until(
+        &mut harness,
+        label_shown("daemon alive but not publishing: no new frame for over 2 s while its status says streaming"),
+    );
+
+    drop(writer);
+    step_until(&mut harness, label_shown("daemon gone: writer stopped"));
+}
+
+/// Steps (workers wake the viewer on their own threads) until `done` holds.
+fn step_until(
+    harness: &mut Harness<'static, Viewer>,
+    done: impl Fn(&Harness<'static, Viewer>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "condition not reached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
