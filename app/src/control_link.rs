@@ -119,9 +119,9 @@ pub fn coalesce(batch: Vec<ControlRequest>) -> Vec<ControlRequest> {
     kept
 }
 
-/// Runs `call` on the connection, connecting first if needed. A broken connection (the daemon
-/// restarted, or timed out on a request) is dropped and the call tried once more on a fresh one;
-/// a refusal is the daemon's answer and is not retried.
+/// Runs `call` on the connection, connecting first if needed. A connection the daemon closed
+/// (it restarted) is replaced and the call tried once more; a refusal is the daemon's answer and
+/// a timeout a hung daemon's, and neither is retried.
 fn with_client<T>(
     socket: &Path,
     client: &mut Option<ControlClient>,
@@ -137,14 +137,29 @@ fn with_client<T>(
             Ok(value) => return Ok(value),
             Err(error @ ClientError::Refused(_)) => return Err(error),
             Err(error) => {
+                // The connection's state is unknown after any other failure.
                 *client = None;
-                if retried {
+                if retried || !is_broken_connection(&error) {
                     return Err(error);
                 }
                 tracing::debug!("command channel broken ({error}); reconnecting once");
                 retried = true;
             }
         }
+    }
+}
+
+/// A connection the daemon closed (it restarted): worth one retry on a fresh one. A timeout is
+/// not: a daemon that did not answer in time would not answer the retry either.
+fn is_broken_connection(error: &ClientError) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        ClientError::Closed => true,
+        ClientError::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::BrokenPipe | ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof
+        ),
+        _ => false,
     }
 }
 

@@ -89,6 +89,7 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// `tag`: at most 7 characters, so that tag and pid fit a namespace (14 characters).
     fn new(tag: &str) -> Self {
         Fixture {
             namespace: Namespace::new(&format!("{tag}{}", std::process::id()))
@@ -166,9 +167,19 @@ impl Fixture {
 
     /// The viewer as `aaa --no-webcam` builds it, for this namespace and runtime directory.
     fn harness(&self, settings: DaemonSettings) -> Harness<'static, Viewer> {
+        self.harness_starting(settings, false)
+    }
+
+    /// With `start_when_missing`: as `aaa --no-webcam --start-daemon`.
+    fn harness_starting(
+        &self,
+        settings: DaemonSettings,
+        start_when_missing: bool,
+    ) -> Harness<'static, Viewer> {
         let supervisor = start_sources(self.namespace.clone(), FallbackChoice::Nothing)
             .expect("start the source threads");
-        let viewer = Viewer::new(supervisor, PathBuf::from("unused")).with_daemon(settings, false);
+        let viewer = Viewer::new(supervisor, PathBuf::from("unused"))
+            .with_daemon(settings, start_when_missing);
         Harness::builder()
             .with_size(egui::Vec2::new(1400.0, 800.0))
             .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer)
@@ -266,7 +277,7 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn the_controls_panel_lists_the_synthetic_controls_and_a_slider_reaches_the_daemon() {
-    let fixture = Fixture::new("appctl");
+    let fixture = Fixture::new("actl");
     let _daemon = fixture.spawn_daemon();
     let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
     step_until(&mut harness, "connected", |h| shows(h, "Source: daemon"));
@@ -319,7 +330,7 @@ fn the_controls_panel_lists_the_synthetic_controls_and_a_slider_reaches_the_daem
 
 #[test]
 fn the_health_panel_shows_the_metrics_of_a_real_daemon() {
-    let fixture = Fixture::new("apphealth");
+    let fixture = Fixture::new("ahlth");
     let daemon = fixture.spawn_daemon();
     let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
     step_until(&mut harness, "connected", |h| shows(h, "Source: daemon"));
@@ -350,7 +361,7 @@ fn the_health_panel_shows_the_metrics_of_a_real_daemon() {
 
 #[test]
 fn paused_reads_as_paused_and_a_stopped_daemon_as_gone() {
-    let fixture = Fixture::new("apphung");
+    let fixture = Fixture::new("ahung");
     let daemon = fixture.spawn_daemon();
     let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
     step_until(&mut harness, "live", |h| {
@@ -385,7 +396,7 @@ fn paused_reads_as_paused_and_a_stopped_daemon_as_gone() {
 
 #[test]
 fn the_start_button_launches_a_detached_daemon_and_the_app_connects() {
-    let fixture = Fixture::new("appstart");
+    let fixture = Fixture::new("astart");
     let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
     step_until(&mut harness, "the no-source screen", |h| {
         shows(h, "Daemon: not running")
@@ -423,8 +434,43 @@ fn the_start_button_launches_a_detached_daemon_and_the_app_connects() {
 }
 
 #[test]
+fn start_daemon_at_startup_starts_one_when_none_runs() {
+    let fixture = Fixture::new("aauto");
+    let mut harness =
+        fixture.harness_starting(fixture.settings(DaemonSourceChoice::Synthetic), true);
+    step_until(&mut harness, "spawned", |h| {
+        h.state().launcher().and_then(|l| l.pid()).is_some()
+    });
+    let pid = harness
+        .state()
+        .launcher()
+        .and_then(|launcher| launcher.pid())
+        .expect("the launcher knows the pid");
+    let _daemon = DaemonGuard { pid, child: None };
+    step_until(&mut harness, "connected to the started daemon", |h| {
+        shows(h, "Source: daemon")
+    });
+}
+
+#[test]
+fn start_daemon_at_startup_leaves_a_running_daemon_alone() {
+    let fixture = Fixture::new("akeep");
+    let _daemon = fixture.spawn_daemon();
+    let mut harness =
+        fixture.harness_starting(fixture.settings(DaemonSourceChoice::Synthetic), true);
+    step_until(&mut harness, "connected", |h| shows(h, "Source: daemon"));
+    assert_eq!(
+        harness
+            .state()
+            .launcher()
+            .map(|launcher| launcher.state().clone()),
+        Some(app::launcher::LaunchState::Idle)
+    );
+}
+
+#[test]
 fn a_daemon_that_cannot_be_started_says_why() {
-    let fixture = Fixture::new("appnostart");
+    let fixture = Fixture::new("anost");
     let mut settings = fixture.settings(DaemonSourceChoice::Synthetic);
     settings.binary = Some(fixture.runtime_dir.path().join("no-such-daemon"));
     let mut harness = fixture.harness(settings);

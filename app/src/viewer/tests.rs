@@ -476,7 +476,7 @@ fn a_live_writer_reads_as_paused_or_alive_but_not_publishing_and_a_closed_one_as
 
     use crate::source::daemon::DaemonSource;
 
-    let namespace = shmproto::Namespace::new(&format!("apphung{}", std::process::id())).unwrap();
+    let namespace = shmproto::Namespace::new(&format!("avhung{}", std::process::id())).unwrap();
     let source = DaemonSource::spawn(namespace.clone()).unwrap();
     let mut harness = harness_with(
         Supervisor::new(Some(Box::new(source)), no_fallback()),
