@@ -143,11 +143,16 @@ build_daemon() {
 }
 
 build_app() {
-    local features="${APP_FEATURES:-$1}"
-    [[ "$features" == none ]] && features=""
+    local features="${APP_FEATURES:-$1}" feature_flags=()
+    # The app's default features include the webcam fallback; "none" builds without them.
+    if [[ "$features" == none ]]; then
+        features="" feature_flags=(--no-default-features)
+    elif [[ -n "$features" ]]; then
+        feature_flags=(--features "$features")
+    fi
     bash scripts/setup-build-deps.sh >/dev/null
     info "building aaa ($PROFILE${features:+, features: $features})"
-    cargo build --quiet ${profile_flag[@]+"${profile_flag[@]}"} -p app ${features:+--features "$features"}
+    cargo build --quiet ${profile_flag[@]+"${profile_flag[@]}"} -p app ${feature_flags[@]+"${feature_flags[@]}"}
 }
 
 # --- the daemon's state ----------------------------------------------------------------
