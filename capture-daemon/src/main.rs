@@ -280,9 +280,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => DefaultRun::parse_from(["aaa-camera-daemon"]).run,
             };
             init_logging(cli.log_file.as_ref(), "info")?;
+            let source = args.source_choice()?;
+            source.validate()?;
             daemon::run(DaemonConfig {
                 namespace,
-                source: args.source_choice()?,
+                source,
                 runtime_dir,
                 owner: runtime::file_owner(args.owner),
             })?;

@@ -26,7 +26,8 @@ pub enum PidFileError {
 /// The held pid file; removed on drop.
 #[derive(Debug)]
 pub struct PidFile {
-    file: File,
+    /// Holds the lock; closing it releases the lock.
+    _locked: File,
     path: PathBuf,
     /// A daemon that died earlier left this pid behind.
     pub reclaimed_from: Option<u32>,
@@ -56,6 +57,15 @@ fn try_lock(file: &File, kind: libc::c_int) -> std::io::Result<bool> {
     }
 }
 
+/// Whether `path` still names the file we opened (same inode).
+fn is_still_linked(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(ours), Ok(named)) => ours.dev() == named.dev() && ours.ino() == named.ino(),
+        _ => false,
+    }
+}
+
 fn read_pid(file: &mut File) -> Option<u32> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;
@@ -70,25 +80,32 @@ impl PidFile {
             path: path.to_path_buf(),
             source,
         };
-        let mut file = open(path, true).map_err(io_error)?;
-        if !try_lock(&file, libc::LOCK_EX).map_err(io_error)? {
-            return Err(match read_pid(&mut file) {
-                Some(pid) => PidFileError::Running {
-                    pid,
-                    path: path.to_path_buf(),
-                },
-                None => PidFileError::RunningUnknownPid {
-                    path: path.to_path_buf(),
-                },
-            });
-        }
+        let mut file = loop {
+            let mut file = open(path, true).map_err(io_error)?;
+            if !try_lock(&file, libc::LOCK_EX).map_err(io_error)? {
+                return Err(match read_pid(&mut file) {
+                    Some(pid) => PidFileError::Running {
+                        pid,
+                        path: path.to_path_buf(),
+                    },
+                    None => PidFileError::RunningUnknownPid {
+                        path: path.to_path_buf(),
+                    },
+                });
+            }
+            // The previous holder may have removed the file between our open and our lock:
+            // then we hold a lock on a file nobody can find. Start again on the new one.
+            if is_still_linked(&file, path) {
+                break file;
+            }
+        };
         let reclaimed_from = read_pid(&mut file);
         file.set_len(0).map_err(io_error)?;
         file.seek(SeekFrom::Start(0)).map_err(io_error)?;
         writeln!(file, "{}", std::process::id()).map_err(io_error)?;
         file.flush().map_err(io_error)?;
         Ok(PidFile {
-            file,
+            _locked: file,
             path: path.to_path_buf(),
             reclaimed_from,
         })
@@ -101,9 +118,9 @@ impl PidFile {
 
 impl Drop for PidFile {
     fn drop(&mut self) {
-        // Remove while still holding the lock, so nobody can take a file about to vanish.
+        // Remove while still holding the lock (released when `file` closes after this);
+        // a daemon that opened the old file meanwhile notices it was unlinked and retries.
         let _ = std::fs::remove_file(&self.path);
-        let _ = &self.file;
     }
 }
 
@@ -150,7 +167,21 @@ pub fn remove_stale(path: &Path) -> Result<bool, PidFileError> {
         PidFileState::Running(None) => Err(PidFileError::RunningUnknownPid {
             path: path.to_path_buf(),
         }),
-        PidFileState::Stale(_) => {
+        PidFileState::Stale(pid) => {
+            // Take the lock before removing, so a daemon starting right now is not robbed of
+            // the file it just locked.
+            let file = open(path, false).map_err(io_error)?;
+            if !try_lock(&file, libc::LOCK_EX).map_err(io_error)? || !is_still_linked(&file, path) {
+                return Err(match pid {
+                    Some(pid) => PidFileError::Running {
+                        pid,
+                        path: path.to_path_buf(),
+                    },
+                    None => PidFileError::RunningUnknownPid {
+                        path: path.to_path_buf(),
+                    },
+                });
+            }
             std::fs::remove_file(path).map_err(io_error)?;
             Ok(true)
         }

@@ -119,9 +119,10 @@ pub fn watch(
                 summary.frames_received += 1;
                 let number = frame.frame_number();
                 if let Some(last) = last_frame_number {
-                    if number > last + 1 {
+                    let missed = number.saturating_sub(last).saturating_sub(1);
+                    if missed > 0 {
                         summary.gaps += 1;
-                        summary.frames_missed += number - last - 1;
+                        summary.frames_missed += missed;
                     }
                 }
                 last_frame_number = Some(number);
@@ -132,6 +133,8 @@ pub fn watch(
                 match Reader::open_waiting(namespace, Duration::from_secs(2)) {
                     Ok(new_reader) => {
                         reader = new_reader;
+                        // The new session numbers its frames afresh.
+                        last_frame_number = None;
                         summary.reconfigurations += 1;
                         summary.width = reader.geometry().width;
                         summary.height = reader.geometry().height;

@@ -281,3 +281,13 @@ fn under_sudo_everything_belongs_to_the_sudo_user_and_stays_private() {
         "{logged}"
     );
 }
+
+#[test]
+fn an_impossible_synthetic_configuration_fails_at_once() {
+    let fixture = Fixture::new("cfg");
+    let output = fixture.output(&["run", "--source", "synthetic", "--width", "100"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("too small"), "{}", stderr(&output));
+    assert!(fixture.segments_in_dev_shm().is_empty());
+    assert!(!fixture.pid_file().exists());
+}

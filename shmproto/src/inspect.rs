@@ -59,12 +59,8 @@ impl NamespaceReport {
 
 /// Reports on the segments of `namespace`.
 pub fn inspect(namespace: &Namespace) -> NamespaceReport {
-    let names = [
-        namespace.rgb_segment(),
-        namespace.depth_segment(),
-        namespace.metadata_segment(),
-    ];
-    let segments: Vec<SegmentReport> = names
+    let segments: Vec<SegmentReport> = namespace
+        .segment_names()
         .into_iter()
         .map(|name| SegmentReport {
             stat: segment::stat(&name).ok(),
@@ -107,25 +103,16 @@ pub fn inspect(namespace: &Namespace) -> NamespaceReport {
     report
 }
 
-/// Removes the segments of `namespace` unless a live writer owns them. Returns the names
-/// removed.
+/// Removes the segments of `namespace` unless a live (or starting) writer owns them. Returns
+/// the names removed.
 pub fn remove_stale(namespace: &Namespace) -> Result<Vec<String>, CreateError> {
-    let report = inspect(namespace);
-    if let Some(writer) = &report.writer {
-        if let Liveness::Live { pid }
-        | Liveness::Starting { pid }
-        | Liveness::UnknownState { pid, .. } = writer.liveness
-        {
-            return Err(CreateError::WriterAlive {
-                pid,
-                namespace: namespace.to_string(),
-            });
-        }
+    if crate::writer::leftovers(namespace)?.is_none() {
+        return Ok(Vec::new());
     }
     let mut removed = Vec::new();
-    for segment_report in report.segments.iter().filter(|s| s.stat.is_some()) {
-        match segment::unlink(&segment_report.name) {
-            Ok(()) => removed.push(segment_report.name.clone()),
+    for name in namespace.segment_names() {
+        match segment::unlink(&name) {
+            Ok(()) => removed.push(name),
             Err(SegmentError::NotFound { .. }) => {}
             Err(error) => return Err(error.into()),
         }

@@ -15,7 +15,8 @@ pub enum SourceKind {
     Webcam,
     /// The daemon's synthetic 3D scene.
     Synthetic,
-    /// Anything else (test writers, tools).
+    /// Anything else (test writers, tools), including kinds added by newer writers.
+    #[serde(other)]
     Other,
 }
 
@@ -49,7 +50,9 @@ pub enum DistortionModel {
     ModifiedBrownConrady,
     /// Brown-Conrady coefficients that map distorted to undistorted (RealSense depth streams).
     InverseBrownConrady,
-    /// Any model this crate does not interpret; deprojection then ignores distortion.
+    /// Any model this crate does not interpret (including ones added by newer writers);
+    /// deprojection then ignores distortion.
+    #[serde(other)]
     Other,
 }
 
@@ -169,6 +172,14 @@ mod tests {
     fn principal_point_lies_on_the_optical_axis() {
         let intrinsics = Intrinsics::pinhole_from_fov(640, 480, 69.0);
         assert_eq!(intrinsics.deproject([320.0, 240.0], 1.5), [0.0, 0.0, 1.5]);
+    }
+
+    #[test]
+    fn unknown_kinds_and_models_read_as_other() {
+        let kind: SourceKind = serde_json::from_str("\"lidar\"").unwrap();
+        assert_eq!(kind, SourceKind::Other);
+        let model: DistortionModel = serde_json::from_str("\"kannala_brandt4\"").unwrap();
+        assert_eq!(model, DistortionModel::Other);
     }
 
     #[test]

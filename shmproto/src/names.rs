@@ -100,6 +100,15 @@ impl Namespace {
         self.name("metadata")
     }
 
+    /// All three segment names: colour, depth, metadata.
+    pub fn segment_names(&self) -> [String; 3] {
+        [
+            self.rgb_segment(),
+            self.depth_segment(),
+            self.metadata_segment(),
+        ]
+    }
+
     /// The daemon's command socket in `runtime_dir` (see [`crate::control`]).
     pub fn control_socket(&self, runtime_dir: &std::path::Path) -> std::path::PathBuf {
         runtime_dir.join(format!("{}.sock", self.file_stem()))

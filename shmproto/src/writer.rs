@@ -395,20 +395,12 @@ impl Drop for Writer {
         // Remove the names only while they are still ours: a writer that was frozen and
         // replaced must not delete its successor's segments.
         let session_id = self.session_id();
-        for name in segment_names(&self.config.namespace) {
+        for name in self.config.namespace.segment_names() {
             if read_session_id(&name) == Some(session_id) {
                 let _ = segment::unlink(&name);
             }
         }
     }
-}
-
-fn segment_names(namespace: &Namespace) -> [String; 3] {
-    [
-        namespace.rgb_segment(),
-        namespace.depth_segment(),
-        namespace.metadata_segment(),
-    ]
 }
 
 /// The session id in a segment's header, if it exists and has our magic.
@@ -425,41 +417,47 @@ fn read_session_id(name: &str) -> Option<u64> {
 
 /// Refuses if a live writer owns the namespace; otherwise removes whatever is left there and
 /// says what that was.
-fn reclaim_namespace(namespace: &Namespace) -> Result<Option<String>, CreateError> {
-    let names = segment_names(namespace);
-    if !names.iter().any(|name| segment::exists(name)) {
+pub(crate) fn reclaim_namespace(namespace: &Namespace) -> Result<Option<String>, CreateError> {
+    let Some(found) = leftovers(namespace)? else {
+        return Ok(None);
+    };
+    for name in namespace.segment_names() {
+        segment::unlink_if_present(&name)?;
+    }
+    Ok(Some(found))
+}
+
+/// The one judgement of whether a namespace's segments may be removed: `Ok(None)` when there
+/// are none, `Ok(Some(what))` when they are leftovers (dead, closed or replaced writer, or
+/// not valid protocol segments), `Err(WriterAlive)` while a writer is live or starting.
+pub(crate) fn leftovers(namespace: &Namespace) -> Result<Option<String>, CreateError> {
+    if !namespace
+        .segment_names()
+        .iter()
+        .any(|name| segment::exists(name))
+    {
         return Ok(None);
     }
-    let found = match Session::open(namespace) {
+    let alive = |pid| CreateError::WriterAlive {
+        pid,
+        namespace: namespace.to_string(),
+    };
+    match Session::open(namespace) {
         Ok(session) => match session.liveness() {
             Liveness::Live { pid }
             | Liveness::Starting { pid }
-            | Liveness::UnknownState { pid, .. } => {
-                return Err(CreateError::WriterAlive {
-                    pid,
-                    namespace: namespace.to_string(),
-                })
-            }
-            gone => gone.to_string(),
+            | Liveness::UnknownState { pid, .. } => Err(alive(pid)),
+            gone => Ok(Some(gone.to_string())),
         },
         Err(crate::OpenError::NotLive {
             liveness: Liveness::Starting { pid },
             ..
-        }) => {
-            return Err(CreateError::WriterAlive {
-                pid,
-                namespace: namespace.to_string(),
-            })
-        }
+        }) => Err(alive(pid)),
         Err(crate::OpenError::Segment(error @ SegmentError::PermissionDenied { .. })) => {
-            return Err(error.into())
+            Err(error.into())
         }
-        Err(other) => other.to_string(),
-    };
-    for name in &names {
-        segment::unlink_if_present(name)?;
+        Err(other) => Ok(Some(other.to_string())),
     }
-    Ok(Some(found))
 }
 
 fn create_segments(config: &WriterConfig) -> Result<Session, CreateError> {

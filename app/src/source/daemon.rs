@@ -130,6 +130,9 @@ fn run_worker(namespace: &Namespace, mut sender: FrameSender, stop: &AtomicBool)
         if let Some(reason) = reason {
             tracing::warn!("daemon lost: {reason}");
             sender.send_event(SourceEvent::Lost { reason });
+            // Never reconnect in a tight loop (a writer whose segments are corrupt would be
+            // reopened and lost again at once); a replaced writer is back within this pause.
+            sleep_unless_stopped(TRANSIENT_RETRY, || should_stop(&sender));
         }
     }
     tracing::debug!("daemon source worker stopped");
@@ -143,6 +146,7 @@ fn read_until_lost(
     should_stop: &impl Fn(&FrameSender) -> bool,
 ) -> Option<String> {
     let mut status_read_at: Option<Instant> = None;
+    let mut malformed_frames = 0u64;
     while !should_stop(sender) {
         if status_read_at.is_none_or(|at| at.elapsed() >= STATUS_PERIOD) {
             status_read_at = Some(Instant::now());
@@ -151,7 +155,14 @@ fn read_until_lost(
         match reader.wait_next(frame_buf, WAIT_SLICE) {
             Ok(true) => match frame_from_buf(frame_buf) {
                 Ok(frame) => sender.send_frame(frame),
-                Err(err) => return Some(format!("the daemon published a malformed frame: {err}")),
+                // One bad frame is dropped, not a reason to disconnect (and reconnect to the
+                // same frame); say so once per connection.
+                Err(err) => {
+                    malformed_frames += 1;
+                    if malformed_frames == 1 {
+                        tracing::warn!("dropping a malformed frame from the daemon: {err}");
+                    }
+                }
             },
             Ok(false) => {}
             Err(ReadError::WriterGone(liveness)) => return Some(liveness.to_string()),

@@ -44,6 +44,15 @@ impl SourceChoice {
         }
     }
 
+    /// Checks what can be checked without the hardware (the synthetic scene's size, rate,
+    /// brightness and speed), so a bad configuration fails at once instead of being retried.
+    pub fn validate(&self) -> Result<(), SourceError> {
+        match self {
+            SourceChoice::Synthetic(config) => SyntheticSource::new(*config).map(drop),
+            SourceChoice::Realsense(_) | SourceChoice::Webcam(_) => Ok(()),
+        }
+    }
+
     pub fn open(&self) -> Result<Box<dyn Source>, SourceError> {
         match self {
             SourceChoice::Synthetic(config) => Ok(Box::new(SyntheticSource::new(*config)?)),
@@ -75,15 +84,16 @@ impl crate::capture::SourceFactory for SourceChoice {
         };
         match self {
             SourceChoice::Synthetic(config) => {
-                if !(0.0..=1000.0).contains(&fps) {
-                    return Err(CommandError::new(
-                        ErrorCode::OutOfRange,
-                        format!("fps must be from 0 (unpaced) to 1000, got {fps}"),
-                    ));
-                }
-                config.width = width;
-                config.height = height;
-                config.fps = fps;
+                let requested = SyntheticConfig {
+                    width,
+                    height,
+                    fps,
+                    ..*config
+                };
+                SourceChoice::Synthetic(requested)
+                    .validate()
+                    .map_err(|error| CommandError::new(ErrorCode::OutOfRange, error.to_string()))?;
+                *config = requested;
             }
             SourceChoice::Realsense(config) => {
                 if matches!(config.input, super::realsense::RealsenseInput::Recording(_)) {
