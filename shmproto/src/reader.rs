@@ -31,6 +31,8 @@ pub struct Reader {
     session: Session,
     namespace: Namespace,
     last_returned: u64,
+    /// When the pid and heartbeat were last checked (the state word is checked every time).
+    last_full_check: std::cell::Cell<Option<Instant>>,
 }
 
 enum Attempt {
@@ -53,6 +55,7 @@ impl Reader {
             session,
             namespace: namespace.clone(),
             last_returned: 0,
+            last_full_check: std::cell::Cell::new(None),
         })
     }
 
@@ -76,6 +79,7 @@ impl Reader {
             session,
             namespace,
             last_returned: 0,
+            last_full_check: std::cell::Cell::new(None),
         }
     }
 
@@ -181,16 +185,33 @@ impl Reader {
             if self.session.latest().load(Ordering::Acquire) > self.last_returned {
                 return Ok(true);
             }
-            let liveness = self.liveness();
-            if !liveness.is_live() {
-                return Err(ReadError::WriterGone(liveness));
-            }
+            self.check_writer()?;
             let now = Instant::now();
             if now >= deadline {
                 return Ok(false);
             }
             let slice = (deadline - now).min(LIVENESS_CHECK_INTERVAL);
             crate::wait::wait_while_equal(self.session.wake_word(), observed, slice);
+        }
+    }
+
+    /// Fails when the writer is gone. The state word is read every time (a clean close or a
+    /// replacement is seen at once); the pid and heartbeat, which cost a system call and a
+    /// /proc read, at most every [`LIVENESS_CHECK_INTERVAL`], not once per frame.
+    fn check_writer(&self) -> Result<(), ReadError> {
+        // Acquire: as in `Session::liveness`.
+        let state = self.session.state().load(Ordering::Acquire);
+        let due = self
+            .last_full_check
+            .get()
+            .is_none_or(|at| at.elapsed() >= LIVENESS_CHECK_INTERVAL);
+        if state == crate::layout::STATE_LIVE && !due {
+            return Ok(());
+        }
+        self.last_full_check.set(Some(Instant::now()));
+        match self.liveness() {
+            Liveness::Live { .. } => Ok(()),
+            gone => Err(ReadError::WriterGone(gone)),
         }
     }
 
