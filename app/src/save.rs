@@ -18,9 +18,16 @@ pub struct SavedFiles {
 }
 
 impl SavedFiles {
-    /// The names a frame with this number gets in `folder`.
-    pub fn in_folder(folder: &Path, frame_number: u64, with_depth: bool) -> Self {
-        let stem = format!("frame_{frame_number:06}");
+    /// The names a frame gets in `folder`: its number and its capture time (ns since the
+    /// epoch), so frames of different sessions, which may share numbers, never overwrite
+    /// each other.
+    pub fn in_folder(
+        folder: &Path,
+        frame_number: u64,
+        capture_wall_ns: u64,
+        with_depth: bool,
+    ) -> Self {
+        let stem = format!("frame_{frame_number:06}_{capture_wall_ns}");
         SavedFiles {
             color_png: folder.join(format!("{stem}_color.png")),
             depth_png: with_depth.then(|| folder.join(format!("{stem}_depth.png"))),
@@ -83,6 +90,7 @@ pub fn save_frozen_frame(frozen: &FrozenFrame, folder: &Path) -> Result<SavedFil
     let files = SavedFiles::in_folder(
         folder,
         frozen.frame_number(),
+        frozen.metadata().capture_wall_ns,
         frozen.depth_units().is_some(),
     );
     let plane_size = SaveError::PlaneSize {
