@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use shmproto::control::Command;
 use shmproto::{
-    FrameMetadata, Geometry, Namespace, SegmentOwner, SourceState, Writer, WriterConfig,
-    WriterStatus,
+    Geometry, Namespace, SegmentOwner, SourceState, Writer, WriterConfig, WriterStatus,
 };
 use tracing::{debug, error, info, trace, warn};
 
@@ -201,17 +200,9 @@ impl Publisher {
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
-        let metadata = FrameMetadata {
-            frame_number: frame.frame_number,
-            capture_wall_ns: frame.capture_wall_ns,
-            capture_mono_ns: frame.capture_mono_ns,
-            fps: self.meter.metrics.fps as f32,
-            source_kind: self.info.kind,
-            source_description: self.info.description.clone(),
-            intrinsics: self.info.intrinsics,
-            depth_scale_m: self.info.depth_scale_m,
-            depth_aligned_to_color: self.info.depth_aligned_to_color,
-        };
+        let metadata = self
+            .info
+            .frame_metadata(frame, self.meter.metrics.fps as f32);
         let depth = writer.geometry().depth.map(|_| frame.depth.as_slice());
         let started = Instant::now();
         match writer.publish(&frame.rgb, depth, &metadata) {

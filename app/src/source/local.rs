@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use capture_daemon::source::{CapturedFrame, Source, SourceError, SourceInfo};
-use shmproto::{FrameMetadata, SourceKind};
+use capture_daemon::source::{CapturedFrame, Source, SourceError};
+use shmproto::SourceKind;
 
 use super::{frame_link, FrameLink, FrameSender, FrameSource, Origin, SourceEvent};
 use crate::frame::Frame;
@@ -120,7 +120,7 @@ fn run_worker(
                 break;
             }
             let geometry = source.geometry();
-            let metadata = metadata_of(&captured, &info, fps.tick());
+            let metadata = info.frame_metadata(&captured, fps.tick());
             let rgb = std::mem::take(&mut captured.rgb);
             match Frame::from_planes(geometry, rgb, &captured.depth, metadata, None) {
                 Ok(frame) => sender.send_frame(frame),
@@ -137,20 +137,6 @@ fn run_worker(
         sleep_unless_stopped(RETRY_PERIOD, || should_stop(&sender));
     }
     tracing::debug!("{kind} source worker stopped");
-}
-
-fn metadata_of(captured: &CapturedFrame, info: &SourceInfo, fps: f32) -> FrameMetadata {
-    FrameMetadata {
-        frame_number: captured.frame_number,
-        capture_wall_ns: captured.capture_wall_ns,
-        capture_mono_ns: captured.capture_mono_ns,
-        fps,
-        source_kind: info.kind,
-        source_description: info.description.clone(),
-        intrinsics: info.intrinsics,
-        depth_scale_m: info.depth_scale_m,
-        depth_aligned_to_color: info.depth_aligned_to_color,
-    }
 }
 
 /// Sleeps in short steps so that a stop request is honoured quickly.

@@ -1,7 +1,7 @@
 //! Camera sources behind one trait: the daemon publishes whatever a [`Source`] delivers.
 
 use shmproto::control::{CommandError, ControlInfo, ErrorCode};
-use shmproto::{Geometry, Intrinsics, SourceKind};
+use shmproto::{FrameMetadata, Geometry, Intrinsics, SourceKind};
 
 pub mod choice;
 pub mod realsense;
@@ -19,6 +19,23 @@ pub struct SourceInfo {
     /// Metres per depth unit; `None` for colour-only sources.
     pub depth_scale_m: Option<f32>,
     pub depth_aligned_to_color: bool,
+}
+
+impl SourceInfo {
+    /// The metadata published with `frame`, measured at `fps`.
+    pub fn frame_metadata(&self, frame: &CapturedFrame, fps: f32) -> FrameMetadata {
+        FrameMetadata {
+            frame_number: frame.frame_number,
+            capture_wall_ns: frame.capture_wall_ns,
+            capture_mono_ns: frame.capture_mono_ns,
+            fps,
+            source_kind: self.kind,
+            source_description: self.description.clone(),
+            intrinsics: self.intrinsics,
+            depth_scale_m: self.depth_scale_m,
+            depth_aligned_to_color: self.depth_aligned_to_color,
+        }
+    }
 }
 
 /// One captured frame in buffers the source fills and the caller reuses from frame to frame.
