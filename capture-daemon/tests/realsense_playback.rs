@@ -14,6 +14,7 @@ use capture_daemon::source::realsense::{
     list_realsense_devices, open_realsense, RealsenseConfig, RealsenseInput,
 };
 use capture_daemon::source::{CapturedFrame, Source, SourceError};
+use shmproto::control::ErrorCode;
 use shmproto::{DistortionModel, Geometry, SourceKind};
 
 fn workspace_root() -> PathBuf {
@@ -284,4 +285,37 @@ fn no_camera_is_an_open_error_that_counts_the_devices() {
         error.to_string().contains("with serial 123456789012"),
         "{error}"
     );
+}
+
+#[test]
+fn a_recording_lists_controls_without_failing_and_refuses_unknown_ones() {
+    let dir = tempfile::tempdir().expect("no temp dir");
+    let (path, _) = make_recording(dir.path(), 5);
+    let mut source = open_realsense(&playback_config(&path)).expect("cannot open the recording");
+    // A recording's options are read-only snapshots (the software device of
+    // make_recording.py records only the read-only depth units), and read-only options are
+    // not listed: whatever is listed must at least be consistent.
+    let controls = source.controls();
+    eprintln!("controls of the recording: {controls:?}");
+    for control in &controls {
+        assert!(
+            control.check(control.value).is_ok(),
+            "{} has a value outside its range: {control:?}",
+            control.name
+        );
+    }
+    for name in ["no_such_control", "exposure", "depth_units"] {
+        if controls.iter().any(|control| control.name == name) {
+            continue;
+        }
+        let error = source
+            .set_control(name, 1.0)
+            .expect_err("set a control the source does not list");
+        assert_eq!(error.code, ErrorCode::UnknownControl, "{name}: {error}");
+    }
+    // Frames still flow after the control requests.
+    let mut frame = CapturedFrame::default();
+    source
+        .next_frame(&mut frame)
+        .expect("no frame after the control requests");
 }
