@@ -62,7 +62,7 @@ pub fn judge_link(
                 },
                 Some(writer) => format!(
                     "no new frame for over {over} s while its status says {}",
-                    state_name(writer.state)
+                    writer.state.as_str()
                 ),
                 None => format!("no new frame for over {over} s"),
             };
@@ -71,16 +71,6 @@ pub fn judge_link(
         Some(age) => LinkState::Stale {
             for_s: age.as_secs_f32(),
         },
-    }
-}
-
-/// The wire name of a state.
-pub fn state_name(state: SourceState) -> &'static str {
-    match state {
-        SourceState::Starting => "starting",
-        SourceState::Streaming => "streaming",
-        SourceState::Paused => "paused",
-        SourceState::Error => "error",
     }
 }
 

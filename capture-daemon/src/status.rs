@@ -96,7 +96,7 @@ pub fn gather(namespace: &Namespace, runtime_dir: &Path) -> StatusReport {
         },
         source_kind: status.map(|status| status.source_kind.to_string()),
         source_description: status.map(|status| status.source_description.clone()),
-        state: status.map(|status| format!("{:?}", status.state).to_lowercase()),
+        state: status.map(|status| status.state.as_str().to_owned()),
         message: status.and_then(|status| status.message.clone()),
         width: writer.map(|writer| writer.geometry.width),
         height: writer.map(|writer| writer.geometry.height),

@@ -20,6 +20,18 @@ pub enum SourceState {
     Error,
 }
 
+impl SourceState {
+    /// The name on the wire and in messages: `streaming`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceState::Starting => "starting",
+            SourceState::Streaming => "streaming",
+            SourceState::Paused => "paused",
+            SourceState::Error => "error",
+        }
+    }
+}
+
 /// Published next to the frames, updated whenever the writer's situation changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WriterStatus {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use egui::{Color32, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
-use crate::health::{state_name, HealthHistory, HISTORY};
+use crate::health::{HealthHistory, HISTORY};
 use crate::source::WriterReport;
 
 /// What the panel shows this pass.
@@ -40,8 +40,8 @@ pub fn health_ui(
         HealthAvailability::Daemon(Some(report)) => report,
     };
     let state = match &report.message {
-        Some(message) => format!("state: {} ({message})", state_name(report.state)),
-        None => format!("state: {}", state_name(report.state)),
+        Some(message) => format!("state: {} ({message})", report.state.as_str()),
+        None => format!("state: {}", report.state.as_str()),
     };
     ui.label(state);
     if let Some(error) = &report.read_error {
