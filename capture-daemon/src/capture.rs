@@ -56,6 +56,7 @@ pub struct Capture {
     pub events: Receiver<CaptureEvent>,
     recycle: Sender<CapturedFrame>,
     commands: Sender<(Command, Reply)>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Capture {
@@ -63,6 +64,25 @@ impl Capture {
     pub fn recycle(&self, frame: CapturedFrame) {
         // A send error means the capture thread has ended; the buffers are simply dropped.
         let _ = self.recycle.send(frame);
+    }
+
+    /// Stops the thread: it notices at its next event (after at most one frame or one
+    /// backoff step) and closes the source on its way out, so a camera is released cleanly.
+    /// Waits at most `patience`; a thread still blocked in the device after that is left to
+    /// the process exit.
+    pub fn shutdown(self, patience: Duration) -> bool {
+        let Capture {
+            events,
+            recycle,
+            commands,
+            thread,
+        } = self;
+        drop((events, recycle, commands));
+        let deadline = Instant::now() + patience;
+        while !thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        thread.is_finished() && thread.join().is_ok()
     }
 
     /// Passes a source command (controls, mode) to the capture thread, which answers `reply`.
@@ -91,13 +111,14 @@ pub fn spawn(factory: Box<dyn SourceFactory>) -> std::io::Result<Capture> {
         last_error: String::new(),
         controls_set: Vec::new(),
     };
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("capture".into())
         .spawn(move || thread.run())?;
     Ok(Capture {
         events,
         recycle,
         commands,
+        thread,
     })
 }
 
@@ -213,11 +234,8 @@ impl CaptureThread {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => return Next::Continue,
-                // The daemon is gone; still wait, then let the event send notice it.
-                Err(RecvTimeoutError::Disconnected) => {
-                    std::thread::sleep(remaining);
-                    return Next::Continue;
-                }
+                // The daemon is shutting down: stop now.
+                Err(RecvTimeoutError::Disconnected) => return Next::Exit,
             }
         }
     }
@@ -401,6 +419,19 @@ mod tests {
         assert_eq!(
             kinds,
             ["failed", "opened", "frame", "frame", "failed", "opened", "frame", "finished"]
+        );
+    }
+
+    #[test]
+    fn shutdown_closes_the_source_even_during_a_backoff() {
+        let capture = spawn(Box::new(FlakyFactory { attempts: 0 })).unwrap();
+        assert!(matches!(
+            capture.events.recv_timeout(Duration::from_secs(5)),
+            Ok(CaptureEvent::Failed { .. })
+        ));
+        assert!(
+            capture.shutdown(Duration::from_secs(2)),
+            "thread still running"
         );
     }
 

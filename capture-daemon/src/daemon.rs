@@ -24,6 +24,8 @@ use crate::source::{CapturedFrame, SourceInfo};
 
 /// How often the loop wakes without frames, to notice signals and refresh the status.
 const IDLE_TICK: Duration = Duration::from_millis(20);
+/// How long shutdown waits for the source to close (the whole stop must stay under 500 ms).
+const CAPTURE_STOP_PATIENCE: Duration = Duration::from_millis(300);
 
 /// Everything `run` needs.
 #[derive(Debug, Clone)]
@@ -323,6 +325,13 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
     // Dropping the writer marks the segments closed (readers notice at once) and unlinks
     // them; dropping the pid file removes it.
     drop(control);
+    // Release the camera (its drop stops the device) before the segments go.
+    if !capture.shutdown(CAPTURE_STOP_PATIENCE) {
+        warn!(
+            "the source did not close within {} ms",
+            CAPTURE_STOP_PATIENCE.as_millis()
+        );
+    }
     drop(publisher);
     drop(pid_file);
     Ok(())
