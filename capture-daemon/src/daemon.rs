@@ -23,7 +23,7 @@ use crate::source::choice::SourceChoice;
 use crate::source::{CapturedFrame, SourceInfo};
 
 /// How often the loop wakes without frames, to notice signals and refresh the status.
-const IDLE_TICK: Duration = Duration::from_millis(20);
+const IDLE_TICK: Duration = Duration::from_millis(50);
 /// How long shutdown waits for the source to close (the whole stop must stay under 500 ms).
 const CAPTURE_STOP_PATIENCE: Duration = Duration::from_millis(300);
 
