@@ -61,6 +61,24 @@ fn copy_benches(c: &mut Criterion, label: &str, tag: &str, geometry: Geometry) {
             black_box(&destination);
         })
     });
+    // The same memory traffic as a publish followed by a read, without the protocol: copy the
+    // frame into one of four rotating "slots" (untimed), then time copying that slot out.
+    let slots = std::cell::RefCell::new(vec![vec![0u8; bytes]; 4]);
+    let mut next_slot = 0;
+    group.bench_function("memcpy_fresh_baseline", |b| {
+        b.iter_batched(
+            || {
+                next_slot = (next_slot + 1) % 4;
+                slots.borrow_mut()[next_slot].copy_from_slice(&source);
+                next_slot
+            },
+            |slot| {
+                destination.copy_from_slice(black_box(&slots.borrow()[slot]));
+                black_box(&destination);
+            },
+            BatchSize::PerIteration,
+        )
+    });
     let mut frame = FrameBuf::new();
     group.bench_function("read_frame", |b| {
         b.iter_batched(
@@ -174,6 +192,16 @@ fn main() {
                 ),
                 _ => println!("{label} {bench}: no criterion estimate found"),
             }
+        }
+        let read = criterion_median_ns(label, "read_frame");
+        if let (Some(read), Some(fresh)) =
+            (read, criterion_median_ns(label, "memcpy_fresh_baseline"))
+        {
+            println!(
+                "{label} read_frame: {:.2}x a memcpy out of a freshly written rotating slot ({:.1} us): the same cache state without the protocol",
+                read / fresh,
+                fresh / 1e3
+            );
         }
     }
     for ((label, geometry), tag) in sizes.into_iter().zip(tags) {
