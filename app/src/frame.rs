@@ -107,7 +107,8 @@ impl Frame {
     pub fn point_in_camera_at(&self, pixel: [u32; 2]) -> Option<[f32; 3]> {
         let depth_m = self.depth_m_at(pixel)?;
         let intrinsics = self.metadata.intrinsics?;
-        let pixel_centre = [pixel[0] as f32 + 0.5, pixel[1] as f32 + 0.5];
+        // librealsense's pixel coordinates: integer coordinates are pixel centres.
+        let pixel_centre = [pixel[0] as f32, pixel[1] as f32];
         Some(intrinsics.deproject(pixel_centre, depth_m))
     }
 
@@ -216,7 +217,7 @@ mod tests {
         assert!((depth_m - 1.5f32).abs() < 1e-6);
         let intrinsics = frame.metadata.intrinsics.unwrap();
         let point = frame.point_in_camera_at([10, 20]).unwrap();
-        assert_eq!(point, intrinsics.deproject([10.5, 20.5], depth_m));
+        assert_eq!(point, intrinsics.deproject([10.0, 20.0], depth_m));
         assert_eq!(frame.depth_m_at([64, 0]), None);
     }
 

@@ -74,7 +74,8 @@ pub struct Intrinsics {
 }
 
 impl Intrinsics {
-    /// Ideal pinhole intrinsics for a horizontal field of view, principal point at the centre.
+    /// Ideal pinhole intrinsics for a horizontal field of view, principal point at the centre
+    /// of the image (`(width - 1) / 2` in pixel coordinates, see [`Intrinsics::deproject`]).
     pub fn pinhole_from_fov(width: u32, height: u32, horizontal_fov_deg: f32) -> Self {
         let fx = (width as f32 / 2.0) / (horizontal_fov_deg.to_radians() / 2.0).tan();
         Intrinsics {
@@ -82,15 +83,17 @@ impl Intrinsics {
             height,
             fx,
             fy: fx,
-            ppx: width as f32 / 2.0,
-            ppy: height as f32 / 2.0,
+            ppx: (width as f32 - 1.0) / 2.0,
+            ppy: (height as f32 - 1.0) / 2.0,
             model: DistortionModel::None,
             coeffs: [0.0; 5],
         }
     }
 
     /// The 3D point in the camera frame (metres; x right, y down, z forward) seen at
-    /// `pixel_in_image` (pixel centres at +0.5) with the given depth.
+    /// `pixel_in_image` with the given depth. Pixel coordinates follow librealsense: `[0, 0]`
+    /// is the centre of the top-left pixel, `[w - 1, h - 1]` the centre of the bottom-right
+    /// one, so pixel (column, row) is deprojected at `[column, row]`.
     ///
     /// Follows librealsense's `rs2_deproject_pixel_to_point` for the models it names.
     pub fn deproject(&self, pixel_in_image: [f32; 2], depth_m: f32) -> [f32; 3] {
@@ -162,16 +165,17 @@ mod tests {
     #[test]
     fn deproject_then_project_round_trips_without_distortion() {
         let intrinsics = Intrinsics::pinhole_from_fov(640, 480, 69.0);
-        let point = intrinsics.deproject([100.5, 300.5], 2.0);
+        let point = intrinsics.deproject([100.0, 300.0], 2.0);
         let pixel = intrinsics.project(point);
-        assert!((pixel[0] - 100.5).abs() < 1e-3 && (pixel[1] - 300.5).abs() < 1e-3);
+        assert!((pixel[0] - 100.0).abs() < 1e-3 && (pixel[1] - 300.0).abs() < 1e-3);
         assert!((point[2] - 2.0).abs() < 1e-6);
     }
 
     #[test]
     fn principal_point_lies_on_the_optical_axis() {
         let intrinsics = Intrinsics::pinhole_from_fov(640, 480, 69.0);
-        assert_eq!(intrinsics.deproject([320.0, 240.0], 1.5), [0.0, 0.0, 1.5]);
+        // The optical axis passes between the four middle pixels of an even-sized image.
+        assert_eq!(intrinsics.deproject([319.5, 239.5], 1.5), [0.0, 0.0, 1.5]);
     }
 
     #[test]

@@ -199,7 +199,7 @@ fn hovering_a_pixel_reads_out_its_depth_and_3d_point() {
     let intrinsics = frame.metadata.intrinsics.unwrap();
     // The frame stores 1500 units of 0.001 m.
     let depth_m = 1500.0f32 * 0.001;
-    let [x, y, z] = intrinsics.deproject([40.5, 90.5], depth_m);
+    let [x, y, z] = intrinsics.deproject([40.0, 90.0], depth_m);
     daemon_tx.send_frame(frame);
     harness.run();
 

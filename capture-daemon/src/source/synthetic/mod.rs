@@ -7,7 +7,7 @@
 //!   pixels (sky, far floor) have depth 0 and the sky colour of their row.
 //! - **Geometry**: RGB8 colour and Z16 depth in millimetres ([`DEPTH_SCALE_M`]), depth aligned
 //!   to colour, intrinsics [`shmproto::Intrinsics::pinhole_from_fov`] with
-//!   [`HORIZONTAL_FOV_DEG`]. Deprojecting pixel (u + 0.5, v + 0.5) with its depth gives the
+//!   [`HORIZONTAL_FOV_DEG`]. Deprojecting pixel (u, v) (librealsense's pixel coordinates) with its depth gives the
 //!   surface point the pixel's ray hit, to within the millimetre quantisation.
 //! - **Time**: frame N shows the scene at time `N / fps` seconds (`N / 30` when unpaced) times
 //!   the speed, so a frame number always gives the same image. Frames are numbered from 1.

@@ -45,9 +45,10 @@ pub(crate) struct Renderer {
     height: usize,
     intrinsics: Intrinsics,
     scene: Scene,
-    /// Normalised image x of each column's pixel centre: `(u + 0.5 - ppx) / fx`.
+    /// Normalised image x of each column's pixel centre: `(u - ppx) / fx` (librealsense's
+    /// pixel coordinates: integer coordinates are pixel centres).
     x_of_column: Vec<f32>,
-    /// Normalised image y of each row's pixel centre: `(v + 0.5 - ppy) / fy`.
+    /// Normalised image y of each row's pixel centre: `(v - ppy) / fy`.
     y_of_row: Vec<f32>,
     static_layer: Option<StaticLayer>,
     scratch: RowScratch,
@@ -80,10 +81,10 @@ impl Renderer {
     /// A renderer for `geometry` seen through `intrinsics` (which must describe the same size).
     pub(crate) fn new(geometry: &Geometry, intrinsics: Intrinsics) -> Self {
         let x_of_column = (0..geometry.width)
-            .map(|u| (u as f32 + 0.5 - intrinsics.ppx) / intrinsics.fx)
+            .map(|u| (u as f32 - intrinsics.ppx) / intrinsics.fx)
             .collect();
         let y_of_row = (0..geometry.height)
-            .map(|v| (v as f32 + 0.5 - intrinsics.ppy) / intrinsics.fy)
+            .map(|v| (v as f32 - intrinsics.ppy) / intrinsics.fy)
             .collect();
         Renderer {
             width: geometry.width as usize,
@@ -330,9 +331,9 @@ impl Renderer {
         principal: f32,
         size: usize,
     ) -> (usize, usize) {
-        // Pixel centre p + 0.5 maps to (p + 0.5 - principal) / focal.
-        let first = (low * focal + principal - 0.5).floor() - 1.0;
-        let last = (high * focal + principal - 0.5).ceil() + 1.0;
+        // Pixel centre p maps to (p - principal) / focal.
+        let first = (low * focal + principal).floor() - 1.0;
+        let last = (high * focal + principal).ceil() + 1.0;
         // Float-to-int casts saturate (and map NaN to 0), so the clamps below are total.
         let start = first.max(0.0) as usize;
         let end = (last + 1.0).max(0.0) as usize;

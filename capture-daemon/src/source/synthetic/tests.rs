@@ -53,10 +53,9 @@ fn point_at(
 ) -> Option<[f32; 3]> {
     let depth_mm = depth_mm_at(frame, &source.geometry, u, v);
     (depth_mm != 0).then(|| {
-        source.intrinsics.deproject(
-            [u as f32 + 0.5, v as f32 + 0.5],
-            f32::from(depth_mm) * DEPTH_SCALE_M,
-        )
+        source
+            .intrinsics
+            .deproject([u as f32, v as f32], f32::from(depth_mm) * DEPTH_SCALE_M)
     })
 }
 
