@@ -25,27 +25,6 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' >
     packages+=(python3-venv)
 fi
 
-missing=()
-for package in "${packages[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-    if [[ "$status" != "install ok installed" ]]; then
-        missing+=("$package")
-    fi
-done
-
-if ((${#missing[@]} == 0)); then
-    echo "setup-build-deps: all present (${packages[*]})"
-    exit 0
-fi
-
-command_line="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
-if [[ "$(id -u)" != 0 ]]; then
-    echo "setup-build-deps: missing Debian packages: ${missing[*]}" >&2
-    echo "setup-build-deps: run as root: sudo sh -c '$command_line'" >&2
-    exit 1
-fi
-
-echo "setup-build-deps: installing ${missing[*]}"
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "setup-build-deps: done"
+# shellcheck source=lib/debian-packages.sh
+source "$(dirname "$0")/lib/debian-packages.sh"
+ensure_debian_packages setup-build-deps "${packages[@]}"

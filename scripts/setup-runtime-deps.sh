@@ -40,27 +40,6 @@ if ((with_test)); then
     command -v python3 >/dev/null 2>&1 || packages+=(python3-minimal)
 fi
 
-missing=()
-for package in "${packages[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-    if [[ "$status" != "install ok installed" ]]; then
-        missing+=("$package")
-    fi
-done
-
-if ((${#missing[@]} == 0)); then
-    echo "setup-runtime-deps: all present (${#packages[@]} packages)"
-    exit 0
-fi
-
-command_line="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
-if [[ "$(id -u)" != 0 ]]; then
-    echo "setup-runtime-deps: missing Debian packages: ${missing[*]}" >&2
-    echo "setup-runtime-deps: run as root: sudo sh -c '$command_line'" >&2
-    exit 1
-fi
-
-echo "setup-runtime-deps: installing ${missing[*]}"
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "setup-runtime-deps: done"
+# shellcheck source=lib/debian-packages.sh
+source scripts/lib/debian-packages.sh
+ensure_debian_packages setup-runtime-deps "${packages[@]}"
