@@ -51,6 +51,11 @@ pub struct CapturedFrame {
     pub rgb: Vec<u8>,
     /// Tightly packed little-endian Z16, `geometry.depth_len()` bytes; empty without depth.
     pub depth: Vec<u8>,
+    /// What the planes hold, as named by the source that filled them: when the buffers come
+    /// back for reuse, a source that remembers what it drew under this id may redraw only
+    /// what changed (the synthetic scene does). 0 = unknown. Code that changes the planes
+    /// other than through the source must set it back to 0.
+    pub contents_id: u64,
 }
 
 /// Why a source could not deliver.

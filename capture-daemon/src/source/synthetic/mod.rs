@@ -17,8 +17,10 @@
 //!   first row and the end of the last row of both planes, for tear detection with
 //!   [`verify_frame`]. Those pixels (160 colour and 5 depth pixels per row) are stamp data, not
 //!   scene: skip the first and last rows when deprojecting.
-//! - **Cost** (`render.rs`): the sky and floor are ray cast once and cached; each frame copies
-//!   the cache and ray casts only the pixels the moving objects' bounding spheres cover
+//! - **Cost** (`render.rs`): the sky and floor are ray cast once and cached; each frame
+//!   restores from the cache what was drawn into its buffers last time (the whole frame for
+//!   buffers it does not know, see [`CapturedFrame::contents_id`]) and ray casts only the pixels
+//!   the moving objects' bounding spheres cover
 //!   (`cargo bench -p capture-daemon --bench synthetic`).
 //!
 //! ```
@@ -269,6 +271,7 @@ impl SyntheticSource {
                 self.brightness,
                 &mut frame.rgb,
                 &mut frame.depth,
+                &mut frame.contents_id,
             )
             .map_err(capture_error)?;
         write_stamps(

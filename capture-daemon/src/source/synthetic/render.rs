@@ -5,21 +5,25 @@
 //! 1. The static part (sky and floor) is ray cast once into a cached layer of colour and depth
 //!    bytes. It is rebuilt only when the brightness changes (a new geometry means a new
 //!    [`Renderer`]).
-//! 2. Each frame copies the cached layer into the output planes (two `memcpy`s), then ray casts
-//!    the moving objects only where they can be. The image of an object's bounding sphere is
+//! 2. Each frame restores the output planes to the cached layer, then ray casts the moving
+//!    objects only where they can be. Restoring copies only what the renderer drew into those
+//!    buffers last time (recognised by [`CapturedFrame::contents_id`](crate::source::CapturedFrame)):
+//!    the rows and column spans its objects and the caller's stamp rows covered. Buffers it does
+//!    not recognise get the whole layer (two `memcpy`s). The image of an object's bounding sphere is
 //!    an ellipse; for every image row the renderer solves for the column interval of that
 //!    ellipse (slightly enlarged, so it is conservative). Row by row, a small z-buffer starts
 //!    from the cached static depth, each object is intersected over its own interval (one
 //!    branch-free loop per shape, which the compiler vectorises), and only the pixels an
 //!    object won are shaded and written.
 //!
-//! Because the whole frame is rebuilt from the cache each time, the previous frame's object
-//! positions never need erasing. The result is bit-identical to ray casting every pixel (the
-//! tests compare against such a reference renderer).
+//! The result is bit-identical to ray casting every pixel (the tests compare against such a
+//! reference renderer, with fresh and with reused buffers).
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use shmproto::{Geometry, Intrinsics};
 
-use super::scene::{sky_color, Color, Hit, Scene, Shape, MAX_RANGE_M};
+use super::scene::{sky_color, Color, Hit, Scene, Shape, MAX_RANGE_M, OBJECT_COUNT};
 
 /// Depth plane units: millimetres.
 const MM_PER_M: f32 = 1000.0;
@@ -28,6 +32,27 @@ const MM_PER_M: f32 = 1000.0;
 /// can never drop a pixel the object covers.
 const BOUND_GROWTH_FACTOR: f32 = 1.01;
 const BOUND_GROWTH_M: f32 = 0.002;
+
+/// How many buffers' drawings the renderer remembers: more than the daemon ever has in flight
+/// (the capture thread's, two queued, the one being published). A buffer it has forgotten is
+/// restored in full, which is only slower.
+const REMEMBERED_DRAWINGS: usize = 8;
+
+/// Contents ids, unique in the process so that no renderer mistakes another's buffers for its
+/// own. 0 means unknown contents.
+static NEXT_CONTENTS_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Columns `[start, end)` of one row, per object, where the object may be; `(0, 0)` for none.
+type RowSpans = [(usize, usize); OBJECT_COUNT];
+
+/// What the renderer drew over the static layer into the buffers named `contents_id`.
+#[derive(Debug)]
+struct Drawing {
+    contents_id: u64,
+    /// Per row, the columns that may differ from the static layer (besides the first and last
+    /// rows, which the caller may have changed).
+    spans: Vec<RowSpans>,
+}
 
 /// The static layer, ready to copy.
 #[derive(Debug)]
@@ -51,6 +76,8 @@ pub(crate) struct Renderer {
     /// Normalised image y of each row's pixel centre: `(v - ppy) / fy`.
     y_of_row: Vec<f32>,
     static_layer: Option<StaticLayer>,
+    /// The latest drawings over `static_layer`, oldest first.
+    drawings: Vec<Drawing>,
     scratch: RowScratch,
 }
 
@@ -94,6 +121,7 @@ impl Renderer {
             x_of_column,
             y_of_row,
             static_layer: None,
+            drawings: Vec::new(),
             scratch: RowScratch {
                 depth_m: vec![0.0; geometry.width as usize],
                 owner: vec![NO_OBJECT; geometry.width as usize],
@@ -109,12 +137,18 @@ impl Renderer {
     /// Renders the scene at `time_s` into `rgb` (RGB8) and `depth` (little-endian Z16 in
     /// millimetres, 0 = nothing within range). The planes must have exactly the geometry's
     /// sizes; returns a description of the mismatch otherwise.
+    ///
+    /// `contents_id` names what the planes hold: an id this renderer handed out for them
+    /// earlier (their contents untouched since, but for the first and last rows, where the
+    /// caller may write), or anything else for unknown contents. It is set to the id of the new
+    /// contents.
     pub(crate) fn render(
         &mut self,
         time_s: f64,
         brightness: f32,
         rgb: &mut [u8],
         depth: &mut [u8],
+        contents_id: &mut u64,
     ) -> Result<(), String> {
         let pixel_count = self.width * self.height;
         if rgb.len() != pixel_count * 3 || depth.len() != pixel_count * 2 {
@@ -128,10 +162,31 @@ impl Renderer {
         }
         let layer = match self.static_layer.take() {
             Some(layer) if layer.brightness.to_bits() == brightness.to_bits() => layer,
-            _ => self.render_static_layer(brightness),
+            _ => {
+                // Every drawing was over the old layer.
+                self.drawings.clear();
+                self.render_static_layer(brightness)
+            }
         };
-        rgb.copy_from_slice(&layer.rgb);
-        depth.copy_from_slice(&layer.depth);
+        let previous = self
+            .drawings
+            .iter()
+            .position(|drawing| drawing.contents_id == *contents_id)
+            .map(|index| self.drawings.remove(index));
+        *contents_id = 0;
+        let mut drawn = match previous {
+            Some(drawing) => {
+                self.restore(&layer, &drawing.spans, rgb, depth);
+                drawing.spans
+            }
+            None => {
+                rgb.copy_from_slice(&layer.rgb);
+                depth.copy_from_slice(&layer.depth);
+                Vec::with_capacity(self.height)
+            }
+        };
+        drawn.clear();
+        drawn.resize(self.height, [(0, 0); OBJECT_COUNT]);
 
         let objects = self.scene.objects_at(time_s);
         let footprints = objects
@@ -144,7 +199,7 @@ impl Renderer {
         let first_row = occupied_rows.clone().map(|rows| rows.0).min().unwrap_or(0);
         let end_row = occupied_rows.map(|rows| rows.1).max().unwrap_or(0);
         let mut scratch = std::mem::take(&mut self.scratch);
-        for v in first_row..end_row {
+        for (v, drawn_spans) in drawn.iter_mut().enumerate().take(end_row).skip(first_row) {
             let y = self.y_of_row[v];
             let spans = footprints.map(|footprint| self.row_span(&footprint, v, y));
             let occupied = spans.iter().filter(|span| span.0 < span.1);
@@ -153,6 +208,7 @@ impl Renderer {
             if start >= end {
                 continue;
             }
+            *drawn_spans = spans;
             let row_start = v * self.width;
 
             // Z-buffer the row: static depth first, then each object over its span, in object
@@ -207,7 +263,35 @@ impl Renderer {
         }
         self.scratch = scratch;
         self.static_layer = Some(layer);
+        if self.drawings.len() == REMEMBERED_DRAWINGS {
+            self.drawings.remove(0);
+        }
+        *contents_id = NEXT_CONTENTS_ID.fetch_add(1, Ordering::Relaxed);
+        self.drawings.push(Drawing {
+            contents_id: *contents_id,
+            spans: drawn,
+        });
         Ok(())
+    }
+
+    /// Copies the static layer over the first and last rows and over every span a drawing
+    /// covered.
+    fn restore(&self, layer: &StaticLayer, spans: &[RowSpans], rgb: &mut [u8], depth: &mut [u8]) {
+        let width = self.width;
+        let last_row = self.height - 1;
+        let edge_rows = [(0, (0, width)), (last_row, (0, width))];
+        let object_spans = spans
+            .iter()
+            .enumerate()
+            .flat_map(|(v, row)| row.iter().map(move |&span| (v, span)))
+            .filter(|(_, (start, end))| start < end);
+        for (v, (start, end)) in edge_rows.into_iter().chain(object_spans) {
+            let pixels = v * width + start..v * width + end;
+            let colour = pixels.start * 3..pixels.end * 3;
+            let depth_bytes = pixels.start * 2..pixels.end * 2;
+            rgb[colour.clone()].copy_from_slice(&layer.rgb[colour]);
+            depth[depth_bytes.clone()].copy_from_slice(&layer.depth[depth_bytes]);
+        }
     }
 
     /// Ray casts the sky and the floor for every pixel.
@@ -438,7 +522,7 @@ mod tests {
         let mut fast = (vec![0; geometry.color_len()], vec![0; geometry.depth_len()]);
         let mut slow = (vec![0; geometry.color_len()], vec![0; geometry.depth_len()]);
         renderer
-            .render(time_s, brightness, &mut fast.0, &mut fast.1)
+            .render(time_s, brightness, &mut fast.0, &mut fast.1, &mut 0)
             .unwrap();
         renderer.render_reference(time_s, brightness, &mut slow.0, &mut slow.1);
         (fast.0, fast.1, slow.0, slow.1)
@@ -461,6 +545,55 @@ mod tests {
                     "depth differs at {width}x{height}, t = {time_s}"
                 );
             }
+        }
+    }
+
+    /// Buffers in rotation, as in the daemon: the renderer restores only what it drew into each
+    /// last time, and the result equals a full ray cast. Also with a brightness change, stamp
+    /// rows scribbled on by the caller, and a buffer of another renderer.
+    #[test]
+    fn reused_buffers_match_a_full_ray_cast() {
+        let (width, height) = (320, 240);
+        let geometry = Geometry::rgbd(width, height);
+        let intrinsics = Intrinsics::pinhole_from_fov(width, height, 69.0);
+        let mut renderer = Renderer::new(&geometry, intrinsics);
+        let mut other = Renderer::new(&geometry, intrinsics);
+        let fresh = || {
+            (
+                vec![0; geometry.color_len()],
+                vec![0; geometry.depth_len()],
+                0u64,
+            )
+        };
+        let mut buffers = [fresh(), fresh(), fresh()];
+        let mut reference = fresh();
+        for step in 0..40usize {
+            let time_s = step as f64 * 0.37;
+            let brightness = if (17..25).contains(&step) { 0.7 } else { 1.0 };
+            let buffer = &mut buffers[step % 3];
+            if step == 29 {
+                // This one comes back from another renderer's hands.
+                other
+                    .render(9.0, 1.0, &mut buffer.0, &mut buffer.1, &mut buffer.2)
+                    .unwrap();
+            }
+            renderer
+                .render(
+                    time_s,
+                    brightness,
+                    &mut buffer.0,
+                    &mut buffer.1,
+                    &mut buffer.2,
+                )
+                .unwrap();
+            assert_ne!(buffer.2, 0);
+            renderer.render_reference(time_s, brightness, &mut reference.0, &mut reference.1);
+            assert!(buffer.0 == reference.0, "colour differs at step {step}");
+            assert!(buffer.1 == reference.1, "depth differs at step {step}");
+            // The caller stamps the first and last rows.
+            buffer.0[..30].fill(255);
+            let last_row = (height as usize - 1) * width as usize * 2;
+            buffer.1[last_row..last_row + 10].fill(7);
         }
     }
 
@@ -531,11 +664,11 @@ mod tests {
         let mut renderer = Renderer::new(&geometry, intrinsics);
         let mut planes = (vec![0; geometry.color_len()], vec![0; geometry.depth_len()]);
         renderer
-            .render(0.0, 1.0, &mut planes.0, &mut planes.1)
+            .render(0.0, 1.0, &mut planes.0, &mut planes.1, &mut 0)
             .unwrap();
         let bright_sky = planes.0[..3].to_vec();
         renderer
-            .render(0.0, 0.5, &mut planes.0, &mut planes.1)
+            .render(0.0, 0.5, &mut planes.0, &mut planes.1, &mut 0)
             .unwrap();
         let dim_sky = planes.0[..3].to_vec();
         for channel in 0..3 {
@@ -551,7 +684,9 @@ mod tests {
         let mut renderer = Renderer::new(&geometry, Intrinsics::pinhole_from_fov(320, 240, 69.0));
         let mut rgb = vec![0; 10];
         let mut depth = vec![0; geometry.depth_len()];
-        assert!(renderer.render(0.0, 1.0, &mut rgb, &mut depth).is_err());
+        assert!(renderer
+            .render(0.0, 1.0, &mut rgb, &mut depth, &mut 0)
+            .is_err());
     }
 
     #[test]
