@@ -83,6 +83,9 @@ pub enum PublishError {
         what: &'static str,
         source: serde_json::Error,
     },
+    /// A slot's plane lies outside its segment: a bug in this crate, never caused by readers.
+    #[error("the writer's slot layout does not fit its segments")]
+    Layout,
 }
 
 /// Why a read failed.

@@ -73,4 +73,4 @@ pub use names::{
 pub use reader::{probe, Reader};
 pub use segment::{SegmentError, SegmentStat};
 pub use status::{SourceState, WriterStatus};
-pub use writer::{SegmentOwner, Writer, WriterConfig};
+pub use writer::{SegmentOwner, SlotPlanes, Writer, WriterConfig};

@@ -170,6 +170,29 @@ impl Segment {
         true
     }
 
+    /// The bytes `[offset, offset + len)` as a slice to fill in place; `None` if the range is
+    /// outside the mapping.
+    ///
+    /// # Safety
+    ///
+    /// While the slice lives, nothing else in this process may access that range: the caller
+    /// must be the namespace's writer, holding it exclusively (`&mut Writer`), and the range
+    /// must be a plane of a slot it is writing (odd sequence word).
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn bytes_mut(&self, offset: usize, len: usize) -> Option<&mut [u8]> {
+        if !self.check_range(offset, len) {
+            return None;
+        }
+        // SAFETY: the range lies inside the mapping (checked above), which stays mapped as long
+        // as `self`, and the returned borrow cannot outlive `self`. The caller guarantees that
+        // no other access to the range happens in this process meanwhile, so the slice is
+        // unique here. Other processes only read these bytes (raw copies, validated with the
+        // slot's sequence word, which is odd while the slice is in use); `u8` has no invalid
+        // values, so even a protocol-violating process of the same user writing into the
+        // range could only change pixel values, which callers treat as plain data.
+        Some(unsafe { std::slice::from_raw_parts_mut(self.shmem.as_ptr().add(offset), len) })
+    }
+
     /// The shared 64-bit word at `offset`.
     ///
     /// Panics if `offset` is not 8-aligned or out of range: offsets come from the protocol's

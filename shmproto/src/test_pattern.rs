@@ -42,11 +42,19 @@ fn matches(plane: &[u8], seed: u64) -> bool {
 
 /// Fills `rgb` and `depth` (sized for `geometry`) with the pattern of `frame_number`.
 pub fn fill_frame(geometry: &Geometry, frame_number: u64, rgb: &mut Vec<u8>, depth: &mut Vec<u8>) {
-    let (rgb_seed, depth_seed) = plane_seeds(frame_number);
     rgb.resize(geometry.color_len(), 0);
     depth.resize(geometry.depth_len(), 0);
+    fill_planes(frame_number, rgb, Some(depth));
+}
+
+/// Fills planes of any size with the pattern of `frame_number` (for
+/// [`Writer::publish_with`](crate::Writer::publish_with)).
+pub fn fill_planes(frame_number: u64, rgb: &mut [u8], depth: Option<&mut [u8]>) {
+    let (rgb_seed, depth_seed) = plane_seeds(frame_number);
     fill(rgb, rgb_seed);
-    fill(depth, depth_seed);
+    if let Some(depth) = depth {
+        fill(depth, depth_seed);
+    }
 }
 
 /// Metadata whose every field is derived from `frame_number` (timestamps are real, and

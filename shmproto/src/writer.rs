@@ -153,6 +153,35 @@ pub struct Writer {
     heartbeat: Option<Heartbeat>,
     /// The state left in the segments when the writer goes away.
     final_state: u32,
+    /// Per slot, the caller's name for what its planes hold ([`SlotPlanes::contents_id`]).
+    slot_contents: Vec<u64>,
+}
+
+/// The planes of the slot being written, for [`Writer::publish_with`].
+#[derive(Debug)]
+pub struct SlotPlanes<'a> {
+    /// The colour plane, `geometry.color_len()` bytes.
+    pub rgb: &'a mut [u8],
+    /// The depth plane, `geometry.depth_len()` bytes; `None` without depth.
+    pub depth: Option<&'a mut [u8]>,
+    /// What the planes hold: the value the caller left here the last time it filled this
+    /// slot, or 0 (new segments, or a [`Writer::publish`] since). Set it to name the new
+    /// contents, so that the next fill of the slot can redraw only what changed; 0 if unknown.
+    pub contents_id: &'a mut u64,
+}
+
+/// Ends a slot write that did not finish (its `fill` panicked): the sequence goes even again.
+struct SlotUnfinished<'a> {
+    seq: &'a std::sync::atomic::AtomicU64,
+    before: u64,
+}
+
+impl Drop for SlotUnfinished<'_> {
+    fn drop(&mut self) {
+        // Release: orders the partial writes before the new value, as for a finished write.
+        self.seq
+            .store(self.before.wrapping_add(2), Ordering::Release);
+    }
 }
 
 /// Removes names created so far if creation fails half-way.
@@ -190,6 +219,7 @@ impl Writer {
             let reclaimed = reclaim_namespace(&config.namespace)?;
             match create_segments(&config) {
                 Ok(session) => {
+                    let slot_count = session.slot_count() as usize;
                     let session = Arc::new(session);
                     let heartbeat = Heartbeat::start(Arc::clone(&session))?;
                     // Release: publishes the whole header (written above) to readers that
@@ -203,6 +233,7 @@ impl Writer {
                         reclaimed,
                         heartbeat: Some(heartbeat),
                         final_state: STATE_CLOSED,
+                        slot_contents: vec![0; slot_count],
                     });
                 }
                 // Another writer created the name between our check and our create: look again
@@ -244,8 +275,7 @@ impl Writer {
         depth: Option<&[u8]>,
         metadata: &FrameMetadata,
     ) -> Result<u64, PublishError> {
-        let session = &*self.session;
-        let geometry = session.header.geometry;
+        let geometry = self.geometry();
         if rgb.len() != geometry.color_len() {
             return Err(PublishError::PlaneSize {
                 plane: "colour",
@@ -261,11 +291,31 @@ impl Writer {
                 found: depth_len,
             });
         }
+        self.publish_with(metadata, |planes| {
+            planes.rgb.copy_from_slice(rgb);
+            if let (Some(slot_depth), Some(depth)) = (planes.depth, depth) {
+                slot_depth.copy_from_slice(depth);
+            }
+            *planes.contents_id = 0;
+        })
+    }
+
+    /// Publishes one frame written in place: `fill` gets the planes of the next slot and must
+    /// overwrite them completely (they hold an older frame). No copy: a source that can draw
+    /// straight into the planes saves the copy [`Writer::publish`] makes. Never waits for
+    /// readers; `fill` should be quick, as the slot is unreadable while it runs. If `fill`
+    /// panics, the slot is left unreadable and the frame is not published.
+    pub fn publish_with(
+        &mut self,
+        metadata: &FrameMetadata,
+        fill: impl FnOnce(SlotPlanes<'_>),
+    ) -> Result<u64, PublishError> {
         self.json.clear();
         serde_json::to_writer(&mut self.json, metadata).map_err(|source| PublishError::Json {
             what: "frame metadata",
             source,
         })?;
+        let session = &*self.session;
         let capacity = session.header.metadata_capacity as usize;
         if self.json.len() > capacity {
             return Err(PublishError::JsonTooLarge {
@@ -285,22 +335,49 @@ impl Writer {
         // odd (or a later) sequence when it re-reads after its Acquire fence, and retries.
         seq.store(before.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
+        // Makes the sequence even again if `fill` panics: readers that were copying the slot
+        // see it changed and retry, and none accepts it later, as its `publish_seq` field
+        // still names an older frame than `latest`.
+        let unfinished = SlotUnfinished { seq, before };
 
-        // Plane and metadata offsets come from the layout this writer created, so every range
-        // is inside its segment and the writes cannot fail.
-        let written = session
-            .rgb
-            .write_bytes(Session::data_offset(&session.layout.rgb, slot), rgb)
-            && match (depth, &session.depth, &session.layout.depth) {
-                (Some(depth), Some(segment), Some(header)) => {
-                    segment.write_bytes(Session::data_offset(header, slot), depth)
-                }
-                _ => true,
-            }
-            && session.control.write_bytes(
-                Session::data_offset(&session.layout.metadata, slot),
-                &self.json,
-            );
+        let rgb_offset = Session::data_offset(&session.layout.rgb, slot);
+        let depth_plane = session.depth.as_ref().zip(session.layout.depth.as_ref());
+        // SAFETY: `&mut self` makes this writer the only code in the process touching its
+        // slots' planes (the heartbeat thread only stamps the control segment), the slot's
+        // sequence word is odd, and the two planes are in different segments, so the slices
+        // are unique and disjoint; they are dropped before the slot is published below.
+        let planes = unsafe {
+            (
+                session
+                    .rgb
+                    .bytes_mut(rgb_offset, session.header.geometry.color_len()),
+                depth_plane.map(|(segment, header)| {
+                    segment.bytes_mut(
+                        Session::data_offset(header, slot),
+                        session.header.geometry.depth_len(),
+                    )
+                }),
+            )
+        };
+        // Plane ranges come from the layout this writer created, so they are inside their
+        // segments; if not, nothing is published (and `unfinished` restores the sequence).
+        let (Some(rgb), Some(depth)) = (planes.0, planes.1.map_or(Some(None), |d| d.map(Some)))
+        else {
+            return Err(PublishError::Layout);
+        };
+        // Unknown contents until `fill` returns.
+        let mut contents_id = std::mem::take(&mut self.slot_contents[slot as usize]);
+        fill(SlotPlanes {
+            rgb,
+            depth,
+            contents_id: &mut contents_id,
+        });
+        std::mem::forget(unfinished);
+        self.slot_contents[slot as usize] = contents_id;
+        let written = session.control.write_bytes(
+            Session::data_offset(&session.layout.metadata, slot),
+            &self.json,
+        );
         debug_assert!(written, "writer layout ranges must fit their segments");
 
         // Relaxed: these fields are inside the slot's seqlock; the Release store of the even
