@@ -1,14 +1,15 @@
-//! The capture thread: opens the source, reads frames, and reopens it with backoff when it
-//! fails. Between frames it serves the source's controls and mode changes. The publisher
-//! (the daemon's main loop) only sees [`CaptureEvent`]s.
+//! The capture thread: opens the source, delivers its frames into the publisher's
+//! [`FrameTarget`] (shared memory), and reopens it with backoff when it fails. Between frames
+//! it serves the source's controls and mode changes. Everything it has to say goes to a
+//! [`CaptureSink`].
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use shmproto::control::{Command, CommandError, ErrorCode};
 use shmproto::Geometry;
 
-use crate::source::{CapturedFrame, Source, SourceError, SourceInfo};
+use crate::source::{CapturedFrame, FrameTarget, Source, SourceError, SourceInfo};
 
 /// First wait before reopening a failed source; doubled after each failure up to
 /// [`MAX_BACKOFF`].
@@ -28,61 +29,43 @@ pub trait SourceFactory: Send {
 /// Where a command's answer goes.
 pub type Reply = Sender<Result<serde_json::Value, CommandError>>;
 
-/// What the capture thread reports.
-#[derive(Debug)]
-pub enum CaptureEvent {
+/// What the capture thread reports to and delivers frames into: the daemon's publisher.
+pub trait CaptureSink: Send {
     /// The source is open and will deliver frames of this geometry at `fps` (0 = unpaced).
-    Opened {
-        geometry: Geometry,
-        info: SourceInfo,
-        fps: f32,
-    },
-    Frame(CapturedFrame),
+    /// An error means such frames cannot be published: the thread stops.
+    fn opened(&mut self, geometry: Geometry, info: SourceInfo, fps: f32) -> Result<(), String>;
+    /// Where the frames go.
+    fn target(&mut self) -> &mut dyn FrameTarget;
     /// Opening or reading failed; the thread tries again after `retry_in`.
-    Failed {
-        error: String,
-        retry_in: Duration,
-    },
-    /// The source can never work here (`fatal`: not built into this binary) or a recording
-    /// ended; the thread has stopped.
-    Finished {
-        reason: String,
-        fatal: bool,
-    },
+    fn failed(&mut self, error: &str, retry_in: Duration);
+    /// The thread has stopped: the source can never work here (`fatal`: not built into this
+    /// binary, or `opened` failed) or a recording ended.
+    fn finished(&mut self, reason: String, fatal: bool);
 }
 
-/// The publisher's end of the capture thread.
+/// The daemon's end of the capture thread.
 pub struct Capture {
-    pub events: Receiver<CaptureEvent>,
-    recycle: Sender<CapturedFrame>,
     commands: Sender<(Command, Reply)>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl Capture {
-    /// Hands a frame's buffers back for reuse.
-    pub fn recycle(&self, frame: CapturedFrame) {
-        // A send error means the capture thread has ended; the buffers are simply dropped.
-        let _ = self.recycle.send(frame);
-    }
-
-    /// Stops the thread: it notices at its next event (after at most one frame or one
-    /// backoff step) and closes the source on its way out, so a camera is released cleanly.
-    /// Waits at most `patience`; a thread still blocked in the device after that is left to
-    /// the process exit.
+    /// Stops the thread: it notices at its next frame or backoff step, and closes the source
+    /// on its way out, so a camera is released cleanly. Waits at most `patience`; a thread
+    /// still blocked in the device after that is left to the process exit.
     pub fn shutdown(self, patience: Duration) -> bool {
-        let Capture {
-            events,
-            recycle,
-            commands,
-            thread,
-        } = self;
-        drop((events, recycle, commands));
+        let Capture { commands, thread } = self;
+        drop(commands);
         let deadline = Instant::now() + patience;
         while !thread.is_finished() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
         thread.is_finished() && thread.join().is_ok()
+    }
+
+    /// Whether the thread has ended (after [`CaptureSink::finished`], or by a panic).
+    pub fn has_ended(&self) -> bool {
+        self.thread.is_finished()
     }
 
     /// Passes a source command (controls, mode) to the capture thread, which answers `reply`.
@@ -97,15 +80,16 @@ impl Capture {
 }
 
 /// Starts the capture thread.
-pub fn spawn(factory: Box<dyn SourceFactory>) -> std::io::Result<Capture> {
-    let (events_tx, events) = mpsc::sync_channel(2);
-    let (recycle, recycle_rx) = mpsc::channel();
+pub fn spawn(
+    factory: Box<dyn SourceFactory>,
+    sink: Box<dyn CaptureSink>,
+) -> std::io::Result<Capture> {
     let (commands, commands_rx) = mpsc::channel();
     let mut thread = CaptureThread {
         factory,
-        events: events_tx,
-        recycle: recycle_rx,
+        sink,
         commands: commands_rx,
+        scratch: CapturedFrame::default(),
         backoff: INITIAL_BACKOFF,
         pending_mode: None,
         last_error: String::new(),
@@ -114,12 +98,7 @@ pub fn spawn(factory: Box<dyn SourceFactory>) -> std::io::Result<Capture> {
     let thread = std::thread::Builder::new()
         .name("capture".into())
         .spawn(move || thread.run())?;
-    Ok(Capture {
-        events,
-        recycle,
-        commands,
-        thread,
-    })
+    Ok(Capture { commands, thread })
 }
 
 /// A mode change waiting for the source to reopen.
@@ -130,9 +109,10 @@ struct PendingMode {
 
 struct CaptureThread {
     factory: Box<dyn SourceFactory>,
-    events: SyncSender<CaptureEvent>,
-    recycle: Receiver<CapturedFrame>,
+    sink: Box<dyn CaptureSink>,
     commands: Receiver<(Command, Reply)>,
+    /// For sources that read a frame before copying it into the target.
+    scratch: CapturedFrame,
     backoff: Duration,
     pending_mode: Option<PendingMode>,
     last_error: String,
@@ -167,12 +147,9 @@ impl CaptureThread {
             self.restore_controls(source.as_mut());
             let geometry = source.geometry();
             self.answer_pending_mode(Ok(geometry));
-            let opened = CaptureEvent::Opened {
-                geometry,
-                info: source.info(),
-                fps: self.factory.mode().2,
-            };
-            if self.events.send(opened).is_err() {
+            let fps = self.factory.mode().2;
+            if let Err(reason) = self.sink.opened(geometry, source.info(), fps) {
+                self.finish(reason, true);
                 return;
             }
             match self.stream(source.as_mut()) {
@@ -185,19 +162,20 @@ impl CaptureThread {
     /// Delivers frames until the source fails or must be reopened.
     fn stream(&mut self, source: &mut dyn Source) -> Next {
         loop {
-            while let Ok((command, reply)) = self.commands.try_recv() {
-                if let Next::Reopen = self.serve(Some(&mut *source), command, reply) {
-                    return Next::Reopen;
+            loop {
+                match self.commands.try_recv() {
+                    Ok((command, reply)) => {
+                        if let Next::Reopen = self.serve(Some(&mut *source), command, reply) {
+                            return Next::Reopen;
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    // The daemon is shutting down.
+                    Err(TryRecvError::Disconnected) => return Next::Exit,
                 }
             }
-            let mut frame = self.recycle.try_recv().unwrap_or_default();
-            match source.next_frame(&mut frame) {
-                Ok(()) => {
-                    self.backoff = INITIAL_BACKOFF;
-                    if self.events.send(CaptureEvent::Frame(frame)).is_err() {
-                        return Next::Exit;
-                    }
-                }
+            match source.deliver_next_frame(&mut self.scratch, self.sink.target()) {
+                Ok(()) => self.backoff = INITIAL_BACKOFF,
                 Err(SourceError::EndOfStream) => {
                     self.finish(SourceError::EndOfStream.to_string(), false);
                     return Next::Exit;
@@ -209,20 +187,14 @@ impl CaptureThread {
 
     fn finish(&mut self, reason: String, fatal: bool) {
         self.answer_pending_mode(Err(reason.clone()));
-        let _ = self.events.send(CaptureEvent::Finished { reason, fatal });
+        self.sink.finished(reason, fatal);
     }
 
     /// Reports a failure and waits out the backoff (serving commands meanwhile).
     fn fail(&mut self, error: SourceError) -> Next {
         let retry_in = self.backoff;
         self.last_error = error.to_string();
-        let event = CaptureEvent::Failed {
-            error: self.last_error.clone(),
-            retry_in,
-        };
-        if self.events.send(event).is_err() {
-            return Next::Exit;
-        }
+        self.sink.failed(&self.last_error, retry_in);
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
         let deadline = Instant::now() + retry_in;
         loop {
@@ -330,6 +302,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, CommandE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::{FramePlanes, FrameStamp};
     use shmproto::SourceKind;
 
     /// Delivers `frames_left` frames, then fails (or ends).
@@ -400,19 +373,59 @@ mod tests {
         }
     }
 
+    /// Records what the capture thread says, as words.
+    struct RecordingSink {
+        events: Sender<&'static str>,
+        planes: CapturedFrame,
+    }
+
+    impl FrameTarget for RecordingSink {
+        fn write(
+            &mut self,
+            _stamp: FrameStamp,
+            geometry: Geometry,
+            fill: &mut dyn FnMut(FramePlanes<'_>),
+        ) {
+            self.planes.rgb.resize(geometry.color_len(), 0);
+            self.planes.depth.resize(geometry.depth_len(), 0);
+            fill(self.planes.planes());
+            let _ = self.events.send("frame");
+        }
+    }
+
+    impl CaptureSink for RecordingSink {
+        fn opened(&mut self, _: Geometry, _: SourceInfo, _: f32) -> Result<(), String> {
+            let _ = self.events.send("opened");
+            Ok(())
+        }
+        fn target(&mut self) -> &mut dyn FrameTarget {
+            self
+        }
+        fn failed(&mut self, _: &str, _: Duration) {
+            let _ = self.events.send("failed");
+        }
+        fn finished(&mut self, _: String, _: bool) {
+            let _ = self.events.send("finished");
+        }
+    }
+
+    fn spawn_flaky() -> (Capture, Receiver<&'static str>) {
+        let (events, received) = mpsc::channel();
+        let sink = RecordingSink {
+            events,
+            planes: CapturedFrame::default(),
+        };
+        let capture = spawn(Box::new(FlakyFactory { attempts: 0 }), Box::new(sink)).unwrap();
+        (capture, received)
+    }
+
     #[test]
     fn failures_are_reported_and_the_source_reopened() {
-        let capture = spawn(Box::new(FlakyFactory { attempts: 0 })).unwrap();
+        let (capture, events) = spawn_flaky();
         let mut kinds = Vec::new();
-        while let Ok(event) = capture.events.recv_timeout(Duration::from_secs(5)) {
-            let finished = matches!(event, CaptureEvent::Finished { .. });
-            kinds.push(match event {
-                CaptureEvent::Opened { .. } => "opened",
-                CaptureEvent::Frame(_) => "frame",
-                CaptureEvent::Failed { .. } => "failed",
-                CaptureEvent::Finished { .. } => "finished",
-            });
-            if finished {
+        while let Ok(event) = events.recv_timeout(Duration::from_secs(5)) {
+            kinds.push(event);
+            if event == "finished" {
                 break;
             }
         }
@@ -420,15 +433,18 @@ mod tests {
             kinds,
             ["failed", "opened", "frame", "frame", "failed", "opened", "frame", "finished"]
         );
+        // The thread ends after a recording's end.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !capture.has_ended() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(capture.has_ended());
     }
 
     #[test]
     fn shutdown_closes_the_source_even_during_a_backoff() {
-        let capture = spawn(Box::new(FlakyFactory { attempts: 0 })).unwrap();
-        assert!(matches!(
-            capture.events.recv_timeout(Duration::from_secs(5)),
-            Ok(CaptureEvent::Failed { .. })
-        ));
+        let (capture, events) = spawn_flaky();
+        assert_eq!(events.recv_timeout(Duration::from_secs(5)), Ok("failed"));
         assert!(
             capture.shutdown(Duration::from_secs(2)),
             "thread still running"
@@ -437,12 +453,9 @@ mod tests {
 
     #[test]
     fn commands_while_the_source_is_down_say_so() {
-        let capture = spawn(Box::new(FlakyFactory { attempts: 0 })).unwrap();
+        let (capture, events) = spawn_flaky();
         // The first open fails: the thread is in its backoff.
-        assert!(matches!(
-            capture.events.recv_timeout(Duration::from_secs(5)),
-            Ok(CaptureEvent::Failed { .. })
-        ));
+        assert_eq!(events.recv_timeout(Duration::from_secs(5)), Ok("failed"));
         let (reply, answer) = mpsc::channel();
         capture.command(Command::ListControls, reply);
         let error = answer

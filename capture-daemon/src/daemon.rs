@@ -1,9 +1,10 @@
-//! `run`: the daemon's main loop. Owns the pid file and the shared-memory writer, publishes
-//! what the capture thread delivers, keeps the writer status current, and stops cleanly on
-//! SIGINT/SIGTERM.
+//! `run`: the daemon's main loop. Owns the pid file and the [`Publisher`] (the shared-memory
+//! writer), which the capture thread delivers frames into; serves the command socket, keeps
+//! the writer status current, and stops cleanly on SIGINT/SIGTERM.
 
 use std::path::PathBuf;
-use std::sync::mpsc::RecvTimeoutError;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -13,16 +14,16 @@ use shmproto::{
 };
 use tracing::{debug, error, info, trace, warn};
 
-use crate::capture::{self, Capture, CaptureEvent, Reply};
+use crate::capture::{self, Capture, CaptureSink, Reply};
 use crate::control_server::{self, ControlServer};
 use crate::metrics::MetricsMeter;
 use crate::pidfile::PidFile;
 use crate::runtime::{self, RuntimePaths};
 use crate::signals;
 use crate::source::choice::SourceChoice;
-use crate::source::{CapturedFrame, SourceInfo};
+use crate::source::{FramePlanes, FrameStamp, FrameTarget, SourceInfo};
 
-/// How often the loop wakes without frames, to notice signals and refresh the status.
+/// How often the main loop wakes without commands, to notice signals and refresh the status.
 const IDLE_TICK: Duration = Duration::from_millis(50);
 /// How long shutdown waits for the source to close (the whole stop must stay under 500 ms).
 const CAPTURE_STOP_PATIENCE: Duration = Duration::from_millis(300);
@@ -37,6 +38,7 @@ pub struct DaemonConfig {
 }
 
 /// The publishing side: the writer, what the source said about itself, and the metrics.
+/// Shared by the capture thread (frames, source state) and the main loop (commands, status).
 struct Publisher {
     namespace: Namespace,
     owner: Option<SegmentOwner>,
@@ -50,10 +52,18 @@ struct Publisher {
     paused: bool,
     /// The source is open and delivering (as opposed to failed or starting).
     source_open: bool,
+    /// When the daemon started, until the first frame is published.
+    startup: Option<Instant>,
+}
+
+/// Locks the publisher. A thread that panicked while holding it left it usable: every
+/// update is a plain field store, and the writer's slots stay consistent on their own.
+fn lock(publisher: &Mutex<Publisher>) -> MutexGuard<'_, Publisher> {
+    publisher.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Publisher {
-    fn new(config: &DaemonConfig) -> anyhow::Result<Self> {
+    fn new(config: &DaemonConfig, startup: Instant) -> anyhow::Result<Self> {
         let kind = config.source.kind();
         let mut publisher = Publisher {
             namespace: config.namespace.clone(),
@@ -71,6 +81,7 @@ impl Publisher {
             meter: MetricsMeter::new(config.source.requested_fps()),
             paused: false,
             source_open: false,
+            startup: Some(startup),
         };
         publisher.recreate_writer(config.source.requested_geometry())?;
         Ok(publisher)
@@ -137,8 +148,14 @@ impl Publisher {
         self.update_status();
     }
 
-    fn source_opened(&mut self, geometry: Geometry, info: SourceInfo) -> anyhow::Result<()> {
+    fn source_opened(
+        &mut self,
+        geometry: Geometry,
+        info: SourceInfo,
+        fps: f32,
+    ) -> anyhow::Result<()> {
         info!("source open: {} ({})", info.description, info.kind);
+        self.meter.metrics.target_fps = f64::from(fps);
         self.info = info;
         // A reopened source numbers its frames from the start again; frame numbers must only
         // grow within one writer session, so anything but the first open gets new segments.
@@ -195,31 +212,121 @@ impl Publisher {
         let _ = reply.send(answer);
     }
 
-    fn publish(&mut self, frame: &CapturedFrame) {
+    fn source_failed(&mut self, error: &str, retry_in: Duration) {
+        self.source_open = false;
+        warn!("{error}; retrying in {} ms", retry_in.as_millis());
+        self.meter.source_failed(error);
+        self.set_state(
+            SourceState::Error,
+            Some(format!("{error} (retrying in {} ms)", retry_in.as_millis())),
+        );
+    }
+
+    /// Publishes the frame `stamp`, drawn by `fill` straight into the next slot.
+    fn write_frame(
+        &mut self,
+        stamp: FrameStamp,
+        geometry: Geometry,
+        fill: &mut dyn FnMut(FramePlanes<'_>),
+    ) {
         if self.paused {
             return;
         }
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
+        if writer.geometry() != geometry {
+            let error = format!(
+                "frame {} is {}x{}, the segments hold {}x{}",
+                stamp.frame_number,
+                geometry.width,
+                geometry.height,
+                writer.geometry().width,
+                writer.geometry().height
+            );
+            warn!("{error}; not published");
+            self.meter.source_failed(&error);
+            return;
+        }
         let metadata = self
             .info
-            .frame_metadata(frame, self.meter.metrics.fps as f32);
-        let depth = writer.geometry().depth.map(|_| frame.depth.as_slice());
+            .frame_metadata(stamp, self.meter.metrics.fps as f32);
         let started = Instant::now();
-        match writer.publish(&frame.rgb, depth, &metadata) {
+        let published = writer.publish_with(&metadata, |slot| {
+            fill(FramePlanes {
+                rgb: slot.rgb,
+                depth: slot.depth.unwrap_or_default(),
+                contents_id: slot.contents_id,
+            })
+        });
+        match published {
             Ok(_) => {
                 let publish_time = started.elapsed();
-                let latency = shmproto::monotonic_now_ns().saturating_sub(frame.capture_mono_ns);
+                let latency = shmproto::monotonic_now_ns().saturating_sub(stamp.capture_mono_ns);
                 self.meter
-                    .frame_published(frame.frame_number, publish_time, latency);
-                trace!("published frame {}", frame.frame_number);
+                    .frame_published(stamp.frame_number, publish_time, latency);
+                trace!("published frame {}", stamp.frame_number);
+                if let Some(startup) = self.startup.take() {
+                    info!(
+                        "first frame published {:.1} ms after start",
+                        startup.elapsed().as_secs_f64() * 1e3
+                    );
+                }
             }
             Err(error) => {
-                warn!("frame {} not published: {error}", frame.frame_number);
+                warn!("frame {} not published: {error}", stamp.frame_number);
                 self.meter.source_failed(&error.to_string());
             }
         }
+    }
+
+    /// Closes the segments (readers are told at once) and removes them.
+    fn close(&mut self) {
+        self.writer = None;
+    }
+}
+
+/// The capture thread's view of the publisher.
+struct PublisherSink {
+    publisher: Arc<Mutex<Publisher>>,
+    /// Tells the main loop that the capture thread stopped, and whether that is fatal.
+    finished: Sender<(String, bool)>,
+}
+
+impl FrameTarget for PublisherSink {
+    fn write(
+        &mut self,
+        stamp: FrameStamp,
+        geometry: Geometry,
+        fill: &mut dyn FnMut(FramePlanes<'_>),
+    ) {
+        lock(&self.publisher).write_frame(stamp, geometry, fill);
+    }
+}
+
+impl CaptureSink for PublisherSink {
+    fn opened(&mut self, geometry: Geometry, info: SourceInfo, fps: f32) -> Result<(), String> {
+        lock(&self.publisher)
+            .source_opened(geometry, info, fps)
+            .map_err(|error| format!("{error:#}"))
+    }
+
+    fn target(&mut self) -> &mut dyn FrameTarget {
+        self
+    }
+
+    fn failed(&mut self, error: &str, retry_in: Duration) {
+        lock(&self.publisher).source_failed(error, retry_in);
+    }
+
+    fn finished(&mut self, reason: String, fatal: bool) {
+        if !fatal {
+            error!("source stopped for good: {reason}");
+            let mut publisher = lock(&self.publisher);
+            publisher.meter.source_failed(&reason);
+            publisher.set_state(SourceState::Error, Some(reason.clone()));
+        }
+        let _ = self.finished.send((reason, fatal));
     }
 }
 
@@ -239,8 +346,14 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
         )
     })?;
 
-    let mut publisher = Publisher::new(&config)?;
-    let capture = capture::spawn(Box::new(config.source.clone()))
+    let publisher = Arc::new(Mutex::new(Publisher::new(&config, startup)?));
+    let _close_segments = CloseOnExit(Arc::clone(&publisher));
+    let (finished, capture_finished) = mpsc::channel();
+    let sink = PublisherSink {
+        publisher: Arc::clone(&publisher),
+        finished,
+    };
+    let capture = capture::spawn(Box::new(config.source.clone()), Box::new(sink))
         .context("cannot start the capture thread")?;
     let control: ControlServer = control_server::start(&paths.socket, config.owner)
         .with_context(|| format!("cannot open the command socket {}", paths.socket.display()))?;
@@ -251,62 +364,18 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
         config.source.kind()
     );
 
-    let mut first_frame_logged = false;
-    let mut finished = false;
+    let mut capture_over = false;
     while !signals::stop_requested() {
-        match capture.events.recv_timeout(IDLE_TICK) {
-            Ok(CaptureEvent::Frame(frame)) => {
-                publisher.publish(&frame);
-                if !first_frame_logged {
-                    first_frame_logged = true;
-                    info!(
-                        "first frame published {:.1} ms after start",
-                        startup.elapsed().as_secs_f64() * 1e3
-                    );
-                }
-                capture.recycle(frame);
-            }
-            Ok(CaptureEvent::Opened {
-                geometry,
-                info,
-                fps,
-            }) => {
-                publisher.meter.metrics.target_fps = f64::from(fps);
-                publisher.source_opened(geometry, info)?;
-            }
-            Ok(CaptureEvent::Failed { error, retry_in }) => {
-                publisher.source_open = false;
-                warn!("{error}; retrying in {} ms", retry_in.as_millis());
-                publisher.meter.source_failed(&error);
-                publisher.set_state(
-                    SourceState::Error,
-                    Some(format!("{error} (retrying in {} ms)", retry_in.as_millis())),
-                );
-            }
-            Ok(CaptureEvent::Finished {
-                reason,
-                fatal: true,
-            }) => {
-                bail!("{reason}");
-            }
-            Ok(CaptureEvent::Finished { reason, .. }) => {
-                error!("source stopped for good: {reason}");
-                publisher.meter.source_failed(&reason);
-                publisher.set_state(SourceState::Error, Some(reason));
-                finished = true;
-            }
+        match control.requests.recv_timeout(IDLE_TICK) {
+            Ok((command, reply)) => lock(&publisher).serve(command, reply, &capture),
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {
-                if !finished {
-                    bail!("the capture thread ended unexpectedly");
-                }
-                // The source is finished: keep serving the status until told to stop.
-                std::thread::sleep(IDLE_TICK);
-            }
+            // The socket's thread is gone; the frames go on.
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(IDLE_TICK),
         }
-        while let Ok((command, reply)) = control.requests.try_recv() {
-            publisher.serve(command, reply, &capture);
+        if !capture_over {
+            capture_over = check_capture(&capture, &capture_finished)?;
         }
+        let mut publisher = lock(&publisher);
         if publisher.meter.tick() {
             debug!(
                 "{:.1} fps, {:.1}% cpu, {} frames",
@@ -317,13 +386,11 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
             publisher.update_status();
         }
     }
+    let frames_published = lock(&publisher).meter.metrics.frames_published;
     info!(
-        "{} received: stopping after {} frames",
+        "{} received: stopping after {frames_published} frames",
         signals::stop_signal_name(),
-        publisher.meter.metrics.frames_published
     );
-    // Dropping the writer marks the segments closed (readers notice at once) and unlinks
-    // them; dropping the pid file removes it.
     drop(control);
     // Release the camera (its drop stops the device) before the segments go.
     if !capture.shutdown(CAPTURE_STOP_PATIENCE) {
@@ -332,7 +399,32 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
             CAPTURE_STOP_PATIENCE.as_millis()
         );
     }
-    drop(publisher);
-    drop(pid_file);
+    // `_close_segments` then closes the segments and `pid_file` removes the pid file.
     Ok(())
+}
+
+/// Closes the segments (readers notice at once) and removes them when `run` returns, however
+/// it returns: the capture thread, which shares the publisher, may still be blocked in a device.
+struct CloseOnExit(Arc<Mutex<Publisher>>);
+
+impl Drop for CloseOnExit {
+    fn drop(&mut self) {
+        lock(&self.0).close();
+    }
+}
+
+/// Whether the capture thread is over for good (a recording ended: the daemon keeps serving
+/// its status); an error when the daemon must stop (the source cannot work here, or the
+/// thread died).
+fn check_capture(capture: &Capture, finished: &Receiver<(String, bool)>) -> anyhow::Result<bool> {
+    // Looked at first: a thread that has ended sent its message (if any) before.
+    let ended = capture.has_ended();
+    match finished.try_recv() {
+        Ok((reason, true)) => bail!("{reason}"),
+        Ok((_, false)) => Ok(true),
+        Err(TryRecvError::Empty) if !ended => Ok(false),
+        Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
+            bail!("the capture thread ended unexpectedly")
+        }
+    }
 }

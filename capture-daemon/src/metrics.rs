@@ -17,7 +17,8 @@ pub struct DaemonMetrics {
     pub frames_published: u64,
     /// Frames the source skipped (gaps in its frame numbers).
     pub frames_dropped: u64,
-    /// Mean time to publish one frame (copy into shared memory), microseconds.
+    /// Mean time to publish one frame (writing it into shared memory; rendering it there for
+    /// the synthetic source), microseconds.
     pub publish_us: f64,
     /// Mean time from capture to the end of publishing, microseconds.
     pub capture_to_publish_us: f64,

@@ -120,7 +120,7 @@ fn run_worker(
                 break;
             }
             let geometry = source.geometry();
-            let metadata = info.frame_metadata(&captured, fps.tick());
+            let metadata = info.frame_metadata(captured.stamp(), fps.tick());
             let rgb = std::mem::take(&mut captured.rgb);
             match Frame::from_planes(geometry, rgb, &captured.depth, metadata, None) {
                 Ok(frame) => sender.send_frame(frame),

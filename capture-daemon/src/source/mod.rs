@@ -22,12 +22,12 @@ pub struct SourceInfo {
 }
 
 impl SourceInfo {
-    /// The metadata published with `frame`, measured at `fps`.
-    pub fn frame_metadata(&self, frame: &CapturedFrame, fps: f32) -> FrameMetadata {
+    /// The metadata published with the frame `stamp`, measured at `fps`.
+    pub fn frame_metadata(&self, stamp: FrameStamp, fps: f32) -> FrameMetadata {
         FrameMetadata {
-            frame_number: frame.frame_number,
-            capture_wall_ns: frame.capture_wall_ns,
-            capture_mono_ns: frame.capture_mono_ns,
+            frame_number: stamp.frame_number,
+            capture_wall_ns: stamp.capture_wall_ns,
+            capture_mono_ns: stamp.capture_mono_ns,
             fps,
             source_kind: self.kind,
             source_description: self.description.clone(),
@@ -36,6 +36,41 @@ impl SourceInfo {
             depth_aligned_to_color: self.depth_aligned_to_color,
         }
     }
+}
+
+/// Which frame, and when it was captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameStamp {
+    /// The source's frame counter.
+    pub frame_number: u64,
+    /// Capture time, nanoseconds since the Unix epoch.
+    pub capture_wall_ns: u64,
+    /// Capture time on `CLOCK_MONOTONIC` ([`shmproto::monotonic_now_ns`]).
+    pub capture_mono_ns: u64,
+}
+
+/// The planes a source writes one frame into, each to be overwritten completely.
+#[derive(Debug)]
+pub struct FramePlanes<'a> {
+    /// Tightly packed RGB8, `geometry.color_len()` bytes.
+    pub rgb: &'a mut [u8],
+    /// Tightly packed little-endian Z16, `geometry.depth_len()` bytes; empty without depth.
+    pub depth: &'a mut [u8],
+    /// What the planes hold, as in [`CapturedFrame::contents_id`]; update it.
+    pub contents_id: &'a mut u64,
+}
+
+/// Where a source delivers its frames: in the daemon, the next shared-memory slot.
+pub trait FrameTarget {
+    /// Takes the frame `stamp` of `geometry`: calls `fill` once with planes of exactly that
+    /// geometry, unless the frame is not wanted (publishing paused, or the target publishes
+    /// another geometry: the target reports that itself). `fill` should be quick.
+    fn write(
+        &mut self,
+        stamp: FrameStamp,
+        geometry: Geometry,
+        fill: &mut dyn FnMut(FramePlanes<'_>),
+    );
 }
 
 /// One captured frame in buffers the source fills and the caller reuses from frame to frame.
@@ -56,6 +91,25 @@ pub struct CapturedFrame {
     /// what changed (the synthetic scene does). 0 = unknown. Code that changes the planes
     /// other than through the source must set it back to 0.
     pub contents_id: u64,
+}
+
+impl CapturedFrame {
+    pub fn stamp(&self) -> FrameStamp {
+        FrameStamp {
+            frame_number: self.frame_number,
+            capture_wall_ns: self.capture_wall_ns,
+            capture_mono_ns: self.capture_mono_ns,
+        }
+    }
+
+    /// The frame's planes and contents id, to fill.
+    pub fn planes(&mut self) -> FramePlanes<'_> {
+        FramePlanes {
+            rgb: &mut self.rgb,
+            depth: &mut self.depth,
+            contents_id: &mut self.contents_id,
+        }
+    }
 }
 
 /// Why a source could not deliver.
@@ -92,6 +146,37 @@ pub trait Source: Send {
     /// buffers only when they are too small. Sources pace themselves (a camera by its clock, the
     /// synthetic scene by its configured fps).
     fn next_frame(&mut self, frame: &mut CapturedFrame) -> Result<(), SourceError>;
+
+    /// Waits for the next frame and hands it to `target`. By default reads it into `scratch`
+    /// with [`Source::next_frame`] and copies it; a source that can draw straight into the
+    /// target's planes (the synthetic scene) overrides this and saves the copy.
+    fn deliver_next_frame(
+        &mut self,
+        scratch: &mut CapturedFrame,
+        target: &mut dyn FrameTarget,
+    ) -> Result<(), SourceError> {
+        self.next_frame(scratch)?;
+        let geometry = self.geometry();
+        if scratch.rgb.len() != geometry.color_len() || scratch.depth.len() != geometry.depth_len()
+        {
+            return Err(SourceError::Capture {
+                kind: self.info().kind,
+                reason: format!(
+                    "delivered planes of {} and {} bytes, not {}x{}",
+                    scratch.rgb.len(),
+                    scratch.depth.len(),
+                    geometry.width,
+                    geometry.height
+                ),
+            });
+        }
+        target.write(scratch.stamp(), geometry, &mut |planes| {
+            planes.rgb.copy_from_slice(&scratch.rgb);
+            planes.depth.copy_from_slice(&scratch.depth);
+            *planes.contents_id = 0;
+        });
+        Ok(())
+    }
 
     /// The source's controls (exposure, gain, ...) with ranges and current values.
     fn controls(&self) -> Vec<ControlInfo> {

@@ -52,7 +52,7 @@ pub use stamp::{
 use shmproto::control::{CommandError, ControlInfo, ControlKind, ErrorCode};
 use shmproto::{Geometry, Intrinsics, SourceKind};
 
-use super::{CapturedFrame, Source, SourceError, SourceInfo};
+use super::{CapturedFrame, FramePlanes, FrameStamp, FrameTarget, Source, SourceError, SourceInfo};
 use pacing::Pacer;
 use render::Renderer;
 
@@ -257,30 +257,47 @@ impl SyntheticSource {
         frame_number: u64,
         frame: &mut CapturedFrame,
     ) -> Result<(), SourceError> {
-        let capture_error = |reason: String| SourceError::Capture {
-            kind: SourceKind::Synthetic,
-            reason,
-        };
         // `resize` only reallocates when the buffer's capacity is too small.
         frame.rgb.resize(self.geometry.color_len(), 0);
         frame.depth.resize(self.geometry.depth_len(), 0);
         frame.frame_number = frame_number;
+        self.render_planes(frame_number, frame.planes())
+    }
+
+    /// Renders and stamps frame `frame_number` into planes of this source's geometry.
+    fn render_planes(
+        &mut self,
+        frame_number: u64,
+        planes: FramePlanes<'_>,
+    ) -> Result<(), SourceError> {
+        let capture_error = |reason: String| SourceError::Capture {
+            kind: SourceKind::Synthetic,
+            reason,
+        };
         self.renderer
             .render(
                 self.clock.time_s(frame_number),
                 self.brightness,
-                &mut frame.rgb,
-                &mut frame.depth,
-                &mut frame.contents_id,
+                planes.rgb,
+                planes.depth,
+                planes.contents_id,
             )
             .map_err(capture_error)?;
-        write_stamps(
-            frame_number,
-            &mut frame.rgb,
-            &mut frame.depth,
-            &self.geometry,
-        )
-        .map_err(|error| capture_error(error.to_string()))
+        write_stamps(frame_number, planes.rgb, planes.depth, &self.geometry)
+            .map_err(|error| capture_error(error.to_string()))
+    }
+
+    /// Waits until the next frame is due and numbers and timestamps it.
+    fn next_stamp(&mut self) -> FrameStamp {
+        self.pacer.wait();
+        // Captured when due: the scene time of this frame is the scheduled instant.
+        let stamp = FrameStamp {
+            frame_number: self.next_frame_number,
+            capture_wall_ns: shmproto::wall_now_ns(),
+            capture_mono_ns: shmproto::monotonic_now_ns(),
+        };
+        self.next_frame_number += 1;
+        stamp
     }
 }
 
@@ -303,14 +320,24 @@ impl Source for SyntheticSource {
     }
 
     fn next_frame(&mut self, frame: &mut CapturedFrame) -> Result<(), SourceError> {
-        self.pacer.wait();
-        // Captured when due: the scene time of this frame is the scheduled instant.
-        frame.capture_wall_ns = shmproto::wall_now_ns();
-        frame.capture_mono_ns = shmproto::monotonic_now_ns();
-        let frame_number = self.next_frame_number;
-        self.render_frame(frame_number, frame)?;
-        self.next_frame_number += 1;
-        Ok(())
+        let stamp = self.next_stamp();
+        frame.capture_wall_ns = stamp.capture_wall_ns;
+        frame.capture_mono_ns = stamp.capture_mono_ns;
+        self.render_frame(stamp.frame_number, frame)
+    }
+
+    /// Renders straight into the target's planes (in the daemon, shared memory).
+    fn deliver_next_frame(
+        &mut self,
+        _scratch: &mut CapturedFrame,
+        target: &mut dyn FrameTarget,
+    ) -> Result<(), SourceError> {
+        let stamp = self.next_stamp();
+        let mut rendered = Ok(());
+        target.write(stamp, self.geometry, &mut |planes| {
+            rendered = self.render_planes(stamp.frame_number, planes);
+        });
+        rendered
     }
 
     fn controls(&self) -> Vec<ControlInfo> {
