@@ -42,7 +42,8 @@ const REMEMBERED_DRAWINGS: usize = 8;
 /// own. 0 means unknown contents.
 static NEXT_CONTENTS_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Columns `[start, end)` of one row, per object, where the object may be; `(0, 0)` for none.
+/// Columns `[start, end)` of one row: where each object may be, or their union as disjoint
+/// spans; `(0, 0)` for none.
 type RowSpans = [(usize, usize); OBJECT_COUNT];
 
 /// What the renderer drew over the static layer into the buffers named `contents_id`.
@@ -202,26 +203,28 @@ impl Renderer {
         for (v, drawn_spans) in drawn.iter_mut().enumerate().take(end_row).skip(first_row) {
             let y = self.y_of_row[v];
             let spans = footprints.map(|footprint| self.row_span(&footprint, v, y));
-            let occupied = spans.iter().filter(|span| span.0 < span.1);
-            let start = occupied.clone().map(|span| span.0).min().unwrap_or(0);
-            let end = occupied.map(|span| span.1).max().unwrap_or(0);
-            if start >= end {
+            // Objects far apart leave the pixels between them alone.
+            let covered = disjoint_union(spans);
+            if covered[0].0 >= covered[0].1 {
                 continue;
             }
-            *drawn_spans = spans;
+            *drawn_spans = covered;
+            let covered = covered.into_iter().filter(|span| span.0 < span.1);
             let row_start = v * self.width;
 
             // Z-buffer the row: static depth first, then each object over its span, in object
             // order with a strict comparison (the same decisions as `render_reference`). The
             // floor depth is recomputed (one division, vectorised) rather than cached: it is
             // the very f32 the static layer used, and cheaper than reading another cache.
-            for (nearest, &x) in scratch.depth_m[start..end]
-                .iter_mut()
-                .zip(&self.x_of_column[start..end])
-            {
-                *nearest = self.scene.floor_depth_m(x, y).min(MAX_RANGE_M);
+            for (start, end) in covered.clone() {
+                for (nearest, &x) in scratch.depth_m[start..end]
+                    .iter_mut()
+                    .zip(&self.x_of_column[start..end])
+                {
+                    *nearest = self.scene.floor_depth_m(x, y).min(MAX_RANGE_M);
+                }
+                scratch.owner[start..end].fill(NO_OBJECT);
             }
-            scratch.owner[start..end].fill(NO_OBJECT);
             for (index, (object, &(span_start, span_end))) in objects.iter().zip(&spans).enumerate()
             {
                 let xs = &self.x_of_column[span_start..span_end];
@@ -241,24 +244,26 @@ impl Renderer {
             }
 
             // Shade the pixels an object won.
-            for u in start..end {
-                let owner = scratch.owner[u];
-                let Some(object) = objects.get(usize::from(owner >> 3)) else {
-                    continue;
-                };
-                let x = self.x_of_column[u];
-                let hit = Hit {
-                    depth_m: scratch.depth_m[u],
-                    face: owner & 7,
-                };
-                write_pixel(
-                    rgb,
-                    depth,
-                    row_start + u,
-                    object.color(x, y, hit),
-                    brightness,
-                    hit.depth_m,
-                );
+            for (start, end) in covered {
+                for u in start..end {
+                    let owner = scratch.owner[u];
+                    let Some(object) = objects.get(usize::from(owner >> 3)) else {
+                        continue;
+                    };
+                    let x = self.x_of_column[u];
+                    let hit = Hit {
+                        depth_m: scratch.depth_m[u],
+                        face: owner & 7,
+                    };
+                    write_pixel(
+                        rgb,
+                        depth,
+                        row_start + u,
+                        object.color(x, y, hit),
+                        brightness,
+                        hit.depth_m,
+                    );
+                }
             }
         }
         self.scratch = scratch;
@@ -456,6 +461,24 @@ impl Renderer {
     }
 }
 
+/// The pixels covered by any of `spans`, as disjoint spans from left to right, then empty
+/// ones `(0, 0)`.
+fn disjoint_union(mut spans: RowSpans) -> RowSpans {
+    spans.sort_unstable_by_key(|&(start, end)| (start >= end, start));
+    let mut union = [(0, 0); OBJECT_COUNT];
+    let mut count: usize = 0;
+    for (start, end) in spans.into_iter().filter(|span| span.0 < span.1) {
+        match count.checked_sub(1).map(|last| &mut union[last]) {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => {
+                union[count] = (start, end);
+                count += 1;
+            }
+        }
+    }
+    union
+}
+
 /// Ray casts one object over a span of a row: wherever `hit` (the object's intersection as a
 /// function of the normalised image x) is nearer than `nearest`, records it as object `index`.
 /// Written with selects rather than branches so that the compiler can vectorise it.
@@ -478,7 +501,7 @@ fn cast_span(
 
 /// Writes one pixel: colour scaled by `brightness` and rounded, depth in millimetres (0 for an
 /// infinite depth).
-#[inline]
+#[inline(always)]
 fn write_pixel(
     rgb: &mut [u8],
     depth: &mut [u8],
@@ -687,6 +710,22 @@ mod tests {
         assert!(renderer
             .render(0.0, 1.0, &mut rgb, &mut depth, &mut 0)
             .is_err());
+    }
+
+    #[test]
+    fn spans_merge_into_disjoint_spans_in_order() {
+        assert_eq!(
+            disjoint_union([(50, 60), (0, 0), (5, 10), (8, 20)]),
+            [(5, 20), (50, 60), (0, 0), (0, 0)]
+        );
+        assert_eq!(
+            disjoint_union([(30, 40), (20, 30), (0, 0), (7, 3)]),
+            [(20, 40), (0, 0), (0, 0), (0, 0)]
+        );
+        assert_eq!(
+            disjoint_union([(0, 0); OBJECT_COUNT]),
+            [(0, 0); OBJECT_COUNT]
+        );
     }
 
     #[test]
