@@ -4,7 +4,7 @@
 //! libclang at build time: `scripts/setup-build-deps.sh`). [`open_webcam`] exists in every
 //! build; without the feature it returns [`SourceError::NotBuilt`].
 //!
-//! Nothing here is specific to the daemon: the app opens a [`WebcamSource`] directly when no
+//! Nothing here is specific to the daemon: the app opens a `WebcamSource` directly when no
 //! daemon runs.
 
 use super::{Source, SourceError};
