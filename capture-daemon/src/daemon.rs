@@ -4,10 +4,11 @@
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use parking_lot::{Mutex, MutexGuard};
 use shmproto::control::Command;
 use shmproto::{
     Geometry, Namespace, SegmentOwner, SourceState, Writer, WriterConfig, WriterStatus,
@@ -54,12 +55,15 @@ struct Publisher {
     source_open: bool,
     /// When the daemon started, until the first frame is published.
     startup: Option<Instant>,
+    /// The daemon is stopping: no segments are created any more.
+    closed: bool,
 }
 
-/// Locks the publisher. A thread that panicked while holding it left it usable: every
-/// update is a plain field store, and the writer's slots stay consistent on their own.
+/// Locks the publisher. (`parking_lot`'s lock does not poison: a thread that panicked while
+/// holding it left it usable, as every update is a plain field store and the writer's slots
+/// stay consistent on their own.)
 fn lock(publisher: &Mutex<Publisher>) -> MutexGuard<'_, Publisher> {
-    publisher.lock().unwrap_or_else(PoisonError::into_inner)
+    publisher.lock()
 }
 
 impl Publisher {
@@ -82,6 +86,7 @@ impl Publisher {
             paused: false,
             source_open: false,
             startup: Some(startup),
+            closed: false,
         };
         publisher.recreate_writer(config.source.requested_geometry())?;
         Ok(publisher)
@@ -90,6 +95,9 @@ impl Publisher {
     /// Creates the segments, or moves to new ones for a new geometry (readers of the old ones
     /// are told to open again).
     fn recreate_writer(&mut self, geometry: Geometry) -> anyhow::Result<()> {
+        if self.closed {
+            bail!("the daemon is stopping");
+        }
         let writer = match self.writer.take() {
             Some(old) => old.replace(geometry),
             None => {
@@ -280,8 +288,9 @@ impl Publisher {
         }
     }
 
-    /// Closes the segments (readers are told at once) and removes them.
+    /// Closes the segments (readers are told at once) and removes them, for good.
     fn close(&mut self) {
+        self.closed = true;
         self.writer = None;
     }
 }
@@ -300,7 +309,11 @@ impl FrameTarget for PublisherSink {
         geometry: Geometry,
         fill: &mut dyn FnMut(FramePlanes<'_>),
     ) {
-        lock(&self.publisher).write_frame(stamp, geometry, fill);
+        let mut publisher = lock(&self.publisher);
+        publisher.write_frame(stamp, geometry, fill);
+        // Hands the lock to the main loop if it is waiting: an unpaced source takes it again
+        // at once and would otherwise starve the command socket and the stop signal.
+        MutexGuard::unlock_fair(publisher);
     }
 }
 
@@ -417,14 +430,20 @@ impl Drop for CloseOnExit {
 /// its status); an error when the daemon must stop (the source cannot work here, or the
 /// thread died).
 fn check_capture(capture: &Capture, finished: &Receiver<(String, bool)>) -> anyhow::Result<bool> {
-    // Looked at first: a thread that has ended sent its message (if any) before.
-    let ended = capture.has_ended();
-    match finished.try_recv() {
+    let message = if capture.has_ended() {
+        // Its message, if it sent one, was sent before it ended; give it a moment to show.
+        finished
+            .recv_timeout(Duration::from_millis(100))
+            .map_err(|_| ())
+    } else {
+        match finished.try_recv() {
+            Err(TryRecvError::Empty) => return Ok(false),
+            other => other.map_err(|_| ()),
+        }
+    };
+    match message {
         Ok((reason, true)) => bail!("{reason}"),
         Ok((_, false)) => Ok(true),
-        Err(TryRecvError::Empty) if !ended => Ok(false),
-        Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
-            bail!("the capture thread ended unexpectedly")
-        }
+        Err(()) => bail!("the capture thread ended unexpectedly"),
     }
 }

@@ -242,3 +242,44 @@ fn a_running_reader_follows_a_resolution_change_without_torn_frames() {
     sigterm(&daemon);
     let _ = daemon.wait();
 }
+
+/// An unpaced source publishes back to back on the capture thread; the main loop, which shares
+/// the publisher with it, must still answer at once and stop in time.
+#[test]
+fn an_unpaced_daemon_answers_commands_and_stops_in_time() {
+    let fixture = Fixture::new("unpaced");
+    let mut daemon = fixture.spawn_synthetic(&["--fps", "0", "--width", "320", "--height", "240"]);
+    let mut client = fixture.client();
+    let mut replies: Vec<Duration> = (0..200)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            client.request(Command::Metrics).expect("metrics");
+            started.elapsed()
+        })
+        .collect();
+    let metrics = client.request(Command::Metrics).expect("metrics");
+    assert!(
+        metrics["frames_published"].as_u64().unwrap_or(0) > 30,
+        "publishing as fast as it can: {metrics}"
+    );
+    replies.sort();
+    let median = replies[replies.len() / 2];
+    let total: Duration = replies.iter().sum();
+    eprintln!(
+        "replies: median {median:?}, slowest {:?}, total {total:?}",
+        replies[199]
+    );
+    // A reply waits at most for the frame being rendered under the lock (milliseconds in a
+    // debug build); with a lock that is not fair, one reply once waited 308 ms here. The median
+    // ignores a few replies delayed by a busy machine.
+    assert!(
+        median < Duration::from_millis(20),
+        "median reply {median:?}"
+    );
+    let started = std::time::Instant::now();
+    sigterm(&daemon);
+    let status = daemon.wait().expect("daemon exits");
+    let took = started.elapsed();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(took < Duration::from_millis(500), "stopping took {took:?}");
+}

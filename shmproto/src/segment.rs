@@ -175,9 +175,10 @@ impl Segment {
     ///
     /// # Safety
     ///
-    /// While the slice lives, nothing else in this process may access that range: the caller
-    /// must be the namespace's writer, holding it exclusively (`&mut Writer`), and the range
-    /// must be a plane of a slot it is writing (odd sequence word).
+    /// While the slice lives, nothing else in this process may form a reference to that range
+    /// or write it: the caller must be the namespace's writer, holding it exclusively
+    /// (`&mut Writer`), and the range must be a plane of a slot it is writing (odd sequence
+    /// word). Readers may still copy the bytes raw, through their own mappings.
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn bytes_mut(&self, offset: usize, len: usize) -> Option<&mut [u8]> {
         if !self.check_range(offset, len) {
@@ -185,11 +186,13 @@ impl Segment {
         }
         // SAFETY: the range lies inside the mapping (checked above), which stays mapped as long
         // as `self`, and the returned borrow cannot outlive `self`. The caller guarantees that
-        // no other access to the range happens in this process meanwhile, so the slice is
-        // unique here. Other processes only read these bytes (raw copies, validated with the
-        // slot's sequence word, which is odd while the slice is in use); `u8` has no invalid
-        // values, so even a protocol-violating process of the same user writing into the
-        // range could only change pixel values, which callers treat as plain data.
+        // nothing else in this process references or writes the range meanwhile, so the slice
+        // is the only way to it here. Readers (other processes, or a `Reader` of this one
+        // through its own mapping) copy these bytes raw, outside the Rust aliasing model, and
+        // discard copies that overlapped a write. Only the writer writes them: the segments
+        // are mode 0600 and another process of the same user writing here breaks the
+        // protocol; `u8` has no invalid values, so what it could change is pixel values, and
+        // the protocol's callers only write the slice, they do not derive addresses from it.
         Some(unsafe { std::slice::from_raw_parts_mut(self.shmem.as_ptr().add(offset), len) })
     }
 

@@ -170,15 +170,20 @@ pub struct SlotPlanes<'a> {
     pub contents_id: &'a mut u64,
 }
 
-/// Ends a slot write that did not finish (its `fill` panicked): the sequence goes even again.
+/// Ends a slot write that did not finish (its `fill` panicked): the slot names no frame any
+/// more and its sequence goes even again.
 struct SlotUnfinished<'a> {
     seq: &'a std::sync::atomic::AtomicU64,
+    publish_seq: &'a std::sync::atomic::AtomicU64,
     before: u64,
 }
 
 impl Drop for SlotUnfinished<'_> {
     fn drop(&mut self) {
-        // Release: orders the partial writes before the new value, as for a finished write.
+        // Publish numbers start at 1: no reader looks for 0, so none accepts this slot, not
+        // even one that chose it before the write began. Relaxed: inside the seqlock, published
+        // by the Release store below, as for a finished write.
+        self.publish_seq.store(0, Ordering::Relaxed);
         self.seq
             .store(self.before.wrapping_add(2), Ordering::Release);
     }
@@ -335,17 +340,24 @@ impl Writer {
         // odd (or a later) sequence when it re-reads after its Acquire fence, and retries.
         seq.store(before.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
-        // Makes the sequence even again if `fill` panics: readers that were copying the slot
-        // see it changed and retry, and none accepts it later, as its `publish_seq` field
-        // still names an older frame than `latest`.
-        let unfinished = SlotUnfinished { seq, before };
+        // If `fill` panics, the slot is left naming no frame (publish number 0) with an even
+        // sequence: readers that were copying it see the sequence changed and retry, and no
+        // reader accepts it later.
+        let unfinished = SlotUnfinished {
+            seq,
+            publish_seq: session.slot_word(slot, SLOT_PUBLISH_SEQ),
+            before,
+        };
 
         let rgb_offset = Session::data_offset(&session.layout.rgb, slot);
         let depth_plane = session.depth.as_ref().zip(session.layout.depth.as_ref());
-        // SAFETY: `&mut self` makes this writer the only code in the process touching its
+        // SAFETY: `&mut self` makes this writer the only code in the process writing its
         // slots' planes (the heartbeat thread only stamps the control segment), the slot's
         // sequence word is odd, and the two planes are in different segments, so the slices
-        // are unique and disjoint; they are dropped before the slot is published below.
+        // are the only references to their bytes and disjoint; they are dropped before the
+        // slot is published below. Readers, in other processes or in this one, map the
+        // segments separately and only copy the bytes raw (never through references), keeping
+        // a copy only if the sequence word shows no write overlapped it.
         let planes = unsafe {
             (
                 session

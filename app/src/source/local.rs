@@ -122,6 +122,8 @@ fn run_worker(
             let geometry = source.geometry();
             let metadata = info.frame_metadata(captured.stamp(), fps.tick());
             let rgb = std::mem::take(&mut captured.rgb);
+            // The buffers no longer hold what the source drew into them.
+            captured.contents_id = 0;
             match Frame::from_planes(geometry, rgb, &captured.depth, metadata, None) {
                 Ok(frame) => sender.send_frame(frame),
                 Err(err) => {
@@ -250,6 +252,45 @@ mod tests {
         assert_eq!(frame.frame_number, 3);
         assert_eq!(frame.depth_m_at([0, 0]), Some(1.0));
         assert_eq!(link.stats().received, 3);
+    }
+
+    /// Every frame the worker forwards is whole, not only the first (a source that redraws
+    /// only what changed must not be fooled by the buffers the worker hands on).
+    #[test]
+    fn synthetic_frames_arrive_whole_frame_after_frame() {
+        use capture_daemon::source::synthetic::{SyntheticConfig, SyntheticSource};
+
+        let config = SyntheticConfig {
+            width: 320,
+            height: 240,
+            fps: 0.0,
+            ..SyntheticConfig::default()
+        };
+        let opener: SourceOpener = Box::new(move || {
+            SyntheticSource::new(config).map(|source| Box::new(source) as Box<dyn Source>)
+        });
+        let source =
+            LocalSource::spawn(SourceKind::Synthetic, opener, DeviceLease::default()).unwrap();
+        let link = source.link();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let frame = loop {
+            assert!(Instant::now() < deadline, "no frame past the fifth");
+            match link.take_newest_frame() {
+                Some(frame) if frame.frame_number >= 5 => break frame,
+                _ => std::thread::sleep(Duration::from_millis(2)),
+            }
+        };
+        // The same frame from a fresh source, into fresh buffers.
+        let mut reference_source = SyntheticSource::new(config).unwrap();
+        let mut reference = CapturedFrame::default();
+        while reference.frame_number < frame.frame_number {
+            reference_source.next_frame(&mut reference).unwrap();
+        }
+        assert!(
+            frame.rgb == reference.rgb,
+            "colour of frame {} differs",
+            frame.frame_number
+        );
     }
 
     #[test]

@@ -33,9 +33,9 @@ const MM_PER_M: f32 = 1000.0;
 const BOUND_GROWTH_FACTOR: f32 = 1.01;
 const BOUND_GROWTH_M: f32 = 0.002;
 
-/// How many buffers' drawings the renderer remembers: more than the daemon ever has in flight
-/// (the capture thread's, two queued, the one being published). A buffer it has forgotten is
-/// restored in full, which is only slower.
+/// How many buffers' drawings the renderer remembers: more than the daemon's shared-memory
+/// slots (4, `WriterConfig`'s default), which are the buffers it draws into. A buffer it has
+/// forgotten is restored in full, which is only slower.
 const REMEMBERED_DRAWINGS: usize = 8;
 
 /// Contents ids, unique in the process so that no renderer mistakes another's buffers for its
