@@ -333,6 +333,8 @@ impl Source for SyntheticSource {
         target: &mut dyn FrameTarget,
     ) -> Result<(), SourceError> {
         let stamp = self.next_stamp();
+        // Rendering fails only for planes of another geometry, which a target never passes
+        // (it drops such a frame instead), so the frame it publishes is always complete.
         let mut rendered = Ok(());
         target.write(stamp, self.geometry, &mut |planes| {
             rendered = self.render_planes(stamp.frame_number, planes);
