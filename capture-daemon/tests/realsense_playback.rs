@@ -140,68 +140,91 @@ fn a_recording_plays_with_its_intrinsics_depth_scale_and_pixels() {
     );
     let index_channel = number(index_pixel, "channel") as usize;
 
-    let mut frame = CapturedFrame::default();
-    let mut frame_indices = Vec::new();
-    let mut last_frame_number = None;
-    loop {
-        match source.next_frame(&mut frame) {
-            Ok(()) => {}
-            Err(SourceError::EndOfStream) => break,
-            Err(error) => panic!(
-                "playback failed after {} frames: {error}",
-                frame_indices.len()
-            ),
-        }
-        assert_eq!(frame.rgb.len(), geometry.color_len());
-        assert_eq!(frame.depth.len(), geometry.depth_len());
-        if let Some(last) = last_frame_number {
-            assert!(frame.frame_number > last, "frame numbers went back");
-        }
-        last_frame_number = Some(frame.frame_number);
-        assert!(frame.capture_wall_ns > 0 && frame.capture_mono_ns > 0);
-
-        for pixel in pixels {
-            let (x, y) = (number(pixel, "x") as usize, number(pixel, "y") as usize);
-            let depth_units = depth_units_at(&frame, geometry, x, y);
-            assert_eq!(
-                f64::from(depth_units),
-                number(pixel, "depth_mm"),
-                "depth at ({x}, {y}) in frame {}",
-                frame_indices.len()
-            );
-            let rgb = rgb_at(&frame, geometry, x, y);
-            let want_rgb: Vec<u64> = pixel["rgb"]
-                .as_array()
-                .expect("pixel without rgb")
-                .iter()
-                .filter_map(|channel| channel.as_u64())
-                .collect();
-            let skip_channel = (x, y) == (index_x, index_y);
-            for channel in 0..3 {
-                if skip_channel && channel == index_channel {
-                    continue;
-                }
-                assert_eq!(
-                    u64::from(rgb[channel]),
-                    want_rgb[channel],
-                    "colour channel {channel} at ({x}, {y})"
-                );
+    // Plays `source` to its end, checking every frame; returns the frame indices delivered.
+    let play = |source: &mut dyn Source| -> Vec<u8> {
+        let mut frame = CapturedFrame::default();
+        let mut frame_indices = Vec::new();
+        let mut last_frame_number = None;
+        loop {
+            match source.next_frame(&mut frame) {
+                Ok(()) => {}
+                Err(SourceError::EndOfStream) => break,
+                Err(error) => panic!(
+                    "playback failed after {} frames: {error}",
+                    frame_indices.len()
+                ),
             }
+            assert_eq!(frame.rgb.len(), geometry.color_len());
+            assert_eq!(frame.depth.len(), geometry.depth_len());
+            if let Some(last) = last_frame_number {
+                assert!(frame.frame_number > last, "frame numbers went back");
+            }
+            last_frame_number = Some(frame.frame_number);
+            assert!(frame.capture_wall_ns > 0 && frame.capture_mono_ns > 0);
+
+            for pixel in pixels {
+                let (x, y) = (number(pixel, "x") as usize, number(pixel, "y") as usize);
+                let depth_units = depth_units_at(&frame, geometry, x, y);
+                assert_eq!(
+                    f64::from(depth_units),
+                    number(pixel, "depth_mm"),
+                    "depth at ({x}, {y}) in frame {}",
+                    frame_indices.len()
+                );
+                let rgb = rgb_at(&frame, geometry, x, y);
+                let want_rgb: Vec<u64> = pixel["rgb"]
+                    .as_array()
+                    .expect("pixel without rgb")
+                    .iter()
+                    .filter_map(|channel| channel.as_u64())
+                    .collect();
+                let skip_channel = (x, y) == (index_x, index_y);
+                for channel in 0..3 {
+                    if skip_channel && channel == index_channel {
+                        continue;
+                    }
+                    assert_eq!(
+                        u64::from(rgb[channel]),
+                        want_rgb[channel],
+                        "colour channel {channel} at ({x}, {y})"
+                    );
+                }
+            }
+            let frame_index = rgb_at(&frame, geometry, index_x, index_y)[index_channel];
+            assert_eq!(
+                frame.frame_number % 256,
+                u64::from(frame_index),
+                "frame number"
+            );
+            frame_indices.push(frame_index);
         }
-        let frame_index = rgb_at(&frame, geometry, index_x, index_y)[index_channel];
-        assert_eq!(
-            frame.frame_number % 256,
-            u64::from(frame_index),
-            "frame number"
-        );
-        frame_indices.push(frame_index);
-    }
+
+        // The end is final.
+        assert!(matches!(
+            source.next_frame(&mut frame),
+            Err(SourceError::EndOfStream)
+        ));
+        frame_indices
+    };
 
     // librealsense plays a recording in real time and drops framesets when the machine falls
     // behind: a few at start-up, more on a loaded machine (seen here with 2 cores and a load
-    // of 7: 23 to 29 of 30, at 30 and at 10 fps). realsense-rust 1.3 cannot switch real-time
-    // playback off. So: in order, each at most once, at least half of them, up to the end of
-    // the recording, and each with the frame number the recorder gave it (checked above).
+    // of 7: 23 to 29 of 30, at 30 and at 10 fps; once, in CI, a stall at start-up left 13).
+    // realsense-rust 1.3 cannot switch real-time playback off. So: in order, each at most
+    // once, up to the end of the recording, each with the frame number the recorder gave it
+    // (checked in `play`), and at least half of them in one of up to three playbacks.
+    let mut frame_indices = play(source.as_mut());
+    for attempt in 2..=3 {
+        if frame_indices.len() * 2 >= frame_count {
+            break;
+        }
+        eprintln!(
+            "playback {}: only {frame_indices:?}; the machine fell behind, playing again",
+            attempt - 1
+        );
+        source = open_realsense(&playback_config(&path)).expect("cannot open the recording");
+        frame_indices = play(source.as_mut());
+    }
     eprintln!("frames delivered: {frame_indices:?}");
     assert!(
         frame_indices.windows(2).all(|pair| pair[0] < pair[1]),
@@ -217,11 +240,6 @@ fn a_recording_plays_with_its_intrinsics_depth_scale_and_pixels() {
         "only {} of {frame_count} frames: {frame_indices:?}",
         frame_indices.len()
     );
-    // The end is final.
-    assert!(matches!(
-        source.next_frame(&mut frame),
-        Err(SourceError::EndOfStream)
-    ));
 }
 
 #[test]

@@ -384,13 +384,14 @@ impl Writer {
             depth,
             contents_id: &mut contents_id,
         });
-        std::mem::forget(unfinished);
         self.slot_contents[slot as usize] = contents_id;
         let written = session.control.write_bytes(
             Session::data_offset(&session.layout.metadata, slot),
             &self.json,
         );
         debug_assert!(written, "writer layout ranges must fit their segments");
+        // From here on nothing can fail: the slot is completed below.
+        std::mem::forget(unfinished);
 
         // Relaxed: these fields are inside the slot's seqlock; the Release store of the even
         // sequence below publishes them together with the planes.
