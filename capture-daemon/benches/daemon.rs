@@ -8,10 +8,13 @@
 //! bytes (colour and depth) 30 times a second. The machine may be busy; CPU time, unlike wall
 //! time, is not inflated by other processes taking the core.
 
+mod common;
+
 use std::hint::black_box;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::thread_cpu_time;
 use criterion::Criterion;
 use shmproto::{FrameBuf, Namespace, Reader};
 
@@ -109,17 +112,6 @@ fn bare_process_start() -> Duration {
         Ok(status) if status.success() => started.elapsed(),
         other => panic!("{DAEMON} --version: {other:?}"),
     }
-}
-
-/// CPU time this thread has used.
-fn thread_cpu_time() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec; the call only writes it.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// Share of one core the daemon uses over [`CPU_SECONDS`], after a second of warm-up.

@@ -9,11 +9,14 @@
 //! runs paced at 30 fps for 5 s, as in the daemon, and its measured share of one core is
 //! printed.
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use capture_daemon::source::synthetic::{SyntheticConfig, SyntheticSource};
 use capture_daemon::source::{CapturedFrame, Source};
+use common::thread_cpu_time;
 use criterion::{Criterion, Throughput};
 
 const SIZES: [(u32, u32); 2] = [(640, 480), (1280, 720)];
@@ -57,19 +60,6 @@ impl Copy {
         self.depth.1.copy_from_slice(black_box(&self.depth.0));
         black_box((&mut self.rgb.1, &mut self.depth.1));
     }
-}
-
-/// CPU time this thread has used: unlike wall time, not inflated when other processes take
-/// the core (the machine running the benchmark may be busy).
-fn thread_cpu_time() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID exists on Linux and
-    // macOS, and the call only writes `now`.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// Median over batches of the thread CPU time per call of `run`.

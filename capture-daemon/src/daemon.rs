@@ -39,7 +39,10 @@ pub struct DaemonConfig {
 }
 
 /// The publishing side: the writer, what the source said about itself, and the metrics.
-/// Shared by the capture thread (frames, source state) and the main loop (commands, status).
+/// Shared by the capture thread (frames, source state) and the main loop (commands, status),
+/// behind `parking_lot`'s lock, which does not poison: a thread that panicked while holding it
+/// left it usable, as every update is a plain field store and the writer's slots stay
+/// consistent on their own.
 struct Publisher {
     namespace: Namespace,
     owner: Option<SegmentOwner>,
@@ -57,13 +60,6 @@ struct Publisher {
     startup: Option<Instant>,
     /// The daemon is stopping: no segments are created any more.
     closed: bool,
-}
-
-/// Locks the publisher. (`parking_lot`'s lock does not poison: a thread that panicked while
-/// holding it left it usable, as every update is a plain field store and the writer's slots
-/// stay consistent on their own.)
-fn lock(publisher: &Mutex<Publisher>) -> MutexGuard<'_, Publisher> {
-    publisher.lock()
 }
 
 impl Publisher {
@@ -309,7 +305,7 @@ impl FrameTarget for PublisherSink {
         geometry: Geometry,
         fill: &mut dyn FnMut(FramePlanes<'_>),
     ) {
-        let mut publisher = lock(&self.publisher);
+        let mut publisher = self.publisher.lock();
         publisher.write_frame(stamp, geometry, fill);
         // Hands the lock to the main loop if it is waiting: an unpaced source takes it again
         // at once and would otherwise starve the command socket and the stop signal.
@@ -319,7 +315,8 @@ impl FrameTarget for PublisherSink {
 
 impl CaptureSink for PublisherSink {
     fn opened(&mut self, geometry: Geometry, info: SourceInfo, fps: f32) -> Result<(), String> {
-        lock(&self.publisher)
+        self.publisher
+            .lock()
             .source_opened(geometry, info, fps)
             .map_err(|error| format!("{error:#}"))
     }
@@ -329,13 +326,13 @@ impl CaptureSink for PublisherSink {
     }
 
     fn failed(&mut self, error: &str, retry_in: Duration) {
-        lock(&self.publisher).source_failed(error, retry_in);
+        self.publisher.lock().source_failed(error, retry_in);
     }
 
     fn finished(&mut self, reason: String, fatal: bool) {
         if !fatal {
             error!("source stopped for good: {reason}");
-            let mut publisher = lock(&self.publisher);
+            let mut publisher = self.publisher.lock();
             publisher.meter.source_failed(&reason);
             publisher.set_state(SourceState::Error, Some(reason.clone()));
         }
@@ -380,7 +377,7 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
     let mut capture_over = false;
     while !signals::stop_requested() {
         match control.requests.recv_timeout(IDLE_TICK) {
-            Ok((command, reply)) => lock(&publisher).serve(command, reply, &capture),
+            Ok((command, reply)) => publisher.lock().serve(command, reply, &capture),
             Err(RecvTimeoutError::Timeout) => {}
             // The socket's thread is gone; the frames go on.
             Err(RecvTimeoutError::Disconnected) => std::thread::sleep(IDLE_TICK),
@@ -388,7 +385,7 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
         if !capture_over {
             capture_over = check_capture(&capture, &capture_finished)?;
         }
-        let mut publisher = lock(&publisher);
+        let mut publisher = publisher.lock();
         if publisher.meter.tick() {
             debug!(
                 "{:.1} fps, {:.1}% cpu, {} frames",
@@ -399,7 +396,7 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
             publisher.update_status();
         }
     }
-    let frames_published = lock(&publisher).meter.metrics.frames_published;
+    let frames_published = publisher.lock().meter.metrics.frames_published;
     info!(
         "{} received: stopping after {frames_published} frames",
         signals::stop_signal_name(),
@@ -422,7 +419,7 @@ struct CloseOnExit(Arc<Mutex<Publisher>>);
 
 impl Drop for CloseOnExit {
     fn drop(&mut self) {
-        lock(&self.0).close();
+        self.0.lock().close();
     }
 }
 

@@ -1,0 +1,16 @@
+//! What the benchmarks share.
+
+use std::time::Duration;
+
+/// CPU time this thread has used: unlike wall time, not inflated when other processes take
+/// the core (the machine running the benchmark may be busy).
+pub fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID exists on Linux and
+    // macOS, and the call only writes `now`.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
