@@ -3,12 +3,13 @@
 
 # Where frames come from: realsense, webcam or synthetic.
 SOURCE ?= realsense
-# The daemon's namespace; empty = the seed's segment names (aaa_rgb_frame, ...).
+# The daemon's namespace; empty = the default segment names (aaa_rgb_frame, ...).
 NAMESPACE ?=
-# Directory of the daemon's pid file (empty: $AAA_RUNTIME_DIR, else /tmp, or
-# /run/aaa-camera-daemon while the system service runs).
+# Directory of the daemon's pid file and socket, writable by you only (empty: $AAA_RUNTIME_DIR,
+# else /run/aaa-camera-daemon for a daemon running as root, $XDG_RUNTIME_DIR/aaa-camera-daemon
+# otherwise).
 RUNTIME_DIR ?=
-# The daemon's log file (empty: /tmp/aaa_camera_daemon[.NAMESPACE].log).
+# The daemon's log file (empty: ~/.local/state/aaa-camera-daemon/aaa_camera_daemon[.NAMESPACE].log).
 LOG ?=
 # Cargo profile of the binaries: release or debug.
 PROFILE ?= release

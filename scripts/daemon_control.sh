@@ -8,10 +8,11 @@
 # Settings come from the environment (the Makefile exports its variables of the same names):
 #   SOURCE        realsense (default), webcam or synthetic
 #   NAMESPACE     the daemon's namespace (default: the seed's segment names)
-#   RUNTIME_DIR   directory of the pid file (default: $AAA_RUNTIME_DIR, else the system service's
-#                 /run/aaa-camera-daemon when that service runs this namespace, else /tmp)
-#   LOG           the daemon's log file (default: /tmp/aaa_camera_daemon[.NAMESPACE].log, or in
-#                 RUNTIME_DIR when that is given);
+#   RUNTIME_DIR   directory of the pid file and socket, one only you can write (default:
+#                 $AAA_RUNTIME_DIR, else /run/aaa-camera-daemon for a daemon running as root and
+#                 $XDG_RUNTIME_DIR/aaa-camera-daemon otherwise; `aaa-camera-daemon paths`)
+#   LOG           the daemon's log file (default: in RUNTIME_DIR when that is given, else
+#                 ~/.local/state/aaa-camera-daemon/aaa_camera_daemon[.NAMESPACE].log);
 #                 moved to $LOG.1 at start when larger than LOG_MAX_BYTES (default 10 MiB)
 #   PROFILE       cargo profile of the binaries: release (default) or debug
 #   DAEMON_ARGS   more arguments for `aaa-camera-daemon run` (e.g. "--width 1280 --height 720")
@@ -24,7 +25,7 @@
 #   DESKTOP_USER  install-service: the user the segments are handed to (default: the sudo user,
 #                 else you)
 #
-# The daemon holds its own pid file (<RUNTIME_DIR>/aaa_camera_daemon[.NAMESPACE].pid, under a
+# The daemon holds its own pid file (<runtime dir>/aaa_camera_daemon[.NAMESPACE].pid, under a
 # lock while it lives); this script never writes one. sudo is used only where it is needed:
 # to start a RealSense daemon on macOS (USB access), or on Linux when the camera's device node
 # is not accessible to you (no udev rule, not in the video group); to stop a daemon that runs
@@ -78,26 +79,30 @@ debug) profile_flag=() ;;
 *) die "PROFILE=$PROFILE: use release or debug" ;;
 esac
 
-# Where the system service (deploy/systemd) keeps its pid file and socket.
-service_runtime_dir=/run/aaa-camera-daemon
-log_given="${LOG:+1}"
-runtime_dir_given="${RUNTIME_DIR:+1}"
-
-# Derives the namespace's file names and the daemon's global options from the settings.
+# The daemon's global options from the settings. Where its files are is the binary's rule
+# (`aaa-camera-daemon paths`): the system directory for a daemon running as root, yours
+# otherwise, or RUNTIME_DIR when given.
 derive_paths() {
-    stem="aaa_camera_daemon${NAMESPACE:+.$NAMESPACE}"
-    if [[ -z "$runtime_dir_given" ]]; then
-        RUNTIME_DIR=/tmp
-        [[ -e "$service_runtime_dir/$stem.pid" ]] && RUNTIME_DIR="$service_runtime_dir"
-    fi
-    if [[ -z "$log_given" ]]; then
-        if [[ -n "$runtime_dir_given" ]]; then LOG="$RUNTIME_DIR/$stem.log"; else LOG="/tmp/$stem.log"; fi
-    fi
     namespace_label="${NAMESPACE:-(default)}"
-    global_args=(--runtime-dir "$RUNTIME_DIR")
-    [[ -z "$NAMESPACE" ]] || global_args=(--namespace "$NAMESPACE" "${global_args[@]}")
+    global_args=()
+    [[ -z "$NAMESPACE" ]] || global_args+=(--namespace "$NAMESPACE")
+    [[ -z "$RUNTIME_DIR" ]] || global_args+=(--runtime-dir "$RUNTIME_DIR")
 }
 derive_paths
+
+# Sets pid_file and, unless given, LOG from the binary (built first when missing).
+resolve_paths() {
+    [[ -x "$daemon_bin" ]] || build_daemon >&2
+    local key value
+    while IFS='=' read -r key value; do
+        case "$key" in
+        pid_file) pid_file="$value" ;;
+        log) [[ -n "$log_given" ]] || LOG="$value" ;;
+        esac
+    done < <("$daemon_bin" "${global_args[@]}" paths)
+}
+log_given="${LOG:+1}"
+pid_file=""
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 daemon_bin="$target_dir/$PROFILE/aaa-camera-daemon"
 app_bin="$target_dir/$PROFILE/aaa"
@@ -158,7 +163,8 @@ build_app() {
 # --- the daemon's state ----------------------------------------------------------------
 daemon() { "$daemon_bin" "${global_args[@]}" "$@"; }
 
-# 0 running, 1 stale (a dead daemon's leftovers), 3 not running: `aaa-camera-daemon status`.
+# 0 running, 1 stale (a dead daemon's leftovers), 3 not running, 4 another user's segments:
+# `aaa-camera-daemon status`.
 daemon_state() {
     local code=0
     daemon status >/dev/null 2>&1 || code=$?
@@ -258,6 +264,7 @@ rotate_log() {
 
 log_tail() {
     local lines="${1:-10}"
+    resolve_paths
     if [[ -s "$LOG" ]]; then
         echo "Recent log entries ($LOG, last $lines lines):"
         tail -n "$lines" "$LOG" | sed 's/^/  /'
@@ -296,7 +303,8 @@ cmd_start() {
         cleanup_leftovers
         ;;
     esac
-    mkdir -p "$RUNTIME_DIR" "$(dirname "$LOG")"
+    resolve_paths
+    mkdir -p "$(dirname "$LOG")"
     rotate_log
     local reason launcher=() pid=""
     reason="$(sudo_reason)"
@@ -336,7 +344,8 @@ cmd_start() {
         sleep 0.1
     done
     ok "camera daemon started (pid $(daemon_pid), namespace $namespace_label)"
-    info "pid file: $RUNTIME_DIR/$stem.pid"
+    resolve_paths
+    info "pid file: $pid_file"
     info "log:      $LOG"
     info "status:   make daemon-status; stop: make daemon-stop"
 }
@@ -404,6 +413,7 @@ cmd_status() {
     0) ok "daemon is ${green}RUNNING${reset} (pid $(daemon_pid))" ;;
     1) warn "daemon is ${yellow}NOT RUNNING${reset}, but left segments or a pid file behind: make clean-shm" ;;
     3) bad "daemon is ${red}NOT RUNNING${reset}" ;;
+    4) warn "the segments belong to another user: run the status as that user or as root" ;;
     *) fail "status failed (exit $code)" ;;
     esac
     echo

@@ -16,6 +16,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
@@ -63,8 +64,10 @@ impl fmt::Display for DaemonSourceChoice {
 #[derive(Debug, Clone)]
 pub struct DaemonSettings {
     pub namespace: Namespace,
-    /// The daemon's pid file, command socket and log are here (`$AAA_RUNTIME_DIR` or /tmp).
-    pub runtime_dir: PathBuf,
+    /// The daemon's pid file and command socket are here (`--runtime-dir`,
+    /// `$AAA_RUNTIME_DIR`); `None`: where the daemon of this namespace is found
+    /// ([`shmproto::runtime_dir::find_runtime_dir`]).
+    pub runtime_dir: Option<PathBuf>,
     /// The source a started daemon opens.
     pub source: DaemonSourceChoice,
     /// Run this executable instead of looking for `aaa-camera-daemon`.
@@ -76,21 +79,27 @@ impl DaemonSettings {
     pub fn new(namespace: Namespace, source: DaemonSourceChoice) -> Self {
         DaemonSettings {
             namespace,
-            runtime_dir: shmproto::runtime_dir(None),
+            runtime_dir: None,
             source,
             binary: None,
         }
     }
 
+    /// The runtime directory of the namespace's daemon, looked up now: a daemon started as
+    /// root after the app moves it to the system directory.
+    pub fn runtime_dir(&self) -> PathBuf {
+        shmproto::runtime_dir::find_runtime_dir(self.runtime_dir.as_deref(), &self.namespace)
+    }
+
     pub fn control_socket(&self) -> PathBuf {
-        self.namespace.control_socket(&self.runtime_dir)
+        self.namespace.control_socket(&self.runtime_dir())
     }
 
     /// Where a daemon started by the app writes its output (the same file as `make
-    /// daemon-start`).
+    /// daemon-start`): in the runtime directory when one was given, else the user's log
+    /// directory.
     pub fn log_file(&self) -> PathBuf {
-        self.runtime_dir
-            .join(format!("{}.log", self.namespace.file_stem()))
+        shmproto::runtime_dir::log_file(self.runtime_dir.as_deref(), &self.namespace)
     }
 }
 
@@ -315,9 +324,16 @@ pub fn plan_launch(binary: &Path, settings: &DaemonSettings, platform: &Platform
     if !settings.namespace.is_default() {
         daemon_args.extend(["--namespace".into(), settings.namespace.as_str().into()]);
     }
+    // Without a chosen directory the daemon picks its own: the system directory as root, the
+    // user's otherwise; the app finds it in either.
+    if let Some(dir) = &settings.runtime_dir {
+        daemon_args.extend(["--runtime-dir".into(), dir.clone().into_os_string()]);
+    }
+    if elevation == Elevation::AdministratorPrompt {
+        // Root's shell must not open the log: the daemon does, refusing links (O_NOFOLLOW).
+        daemon_args.extend(["--log-file".into(), settings.log_file().into_os_string()]);
+    }
     daemon_args.extend([
-        "--runtime-dir".into(),
-        settings.runtime_dir.clone().into_os_string(),
         "run".into(),
         "--source".into(),
         settings.source.as_arg().into(),
@@ -343,11 +359,10 @@ pub fn plan_launch(binary: &Path, settings: &DaemonSettings, platform: &Platform
                     .iter()
                     .map(|arg| shell_quote(&arg.to_string_lossy())),
             );
-            let log = shell_quote(&settings.log_file().to_string_lossy());
-            // Backgrounded with its output in the log: `do shell script` returns once the
-            // shell does, and the daemon lives on.
+            // Backgrounded, writing its log itself (--log-file above): `do shell script`
+            // returns once the shell does, and the daemon lives on.
             let command = format!(
-                "NO_COLOR=1 nohup {} </dev/null >>{log} 2>&1 &",
+                "NO_COLOR=1 nohup {} </dev/null >/dev/null 2>&1 &",
                 words.join(" ")
             );
             let script = format!(
@@ -593,6 +608,7 @@ fn spawn_detached(plan: &LaunchPlan, log_path: &Path) -> Result<std::process::Ch
     let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(log_path)
         .map_err(log_error)?;
     let args: Vec<_> = plan.args.iter().map(|arg| arg.to_string_lossy()).collect();
@@ -718,7 +734,7 @@ mod tests {
     fn settings(source: DaemonSourceChoice) -> DaemonSettings {
         DaemonSettings {
             namespace: Namespace::new("cam2").unwrap(),
-            runtime_dir: PathBuf::from("/run/aaa"),
+            runtime_dir: Some(PathBuf::from("/run/aaa")),
             source,
             binary: None,
         }
@@ -837,7 +853,7 @@ mod tests {
     fn a_daemon_that_exits_at_once_reports_the_end_of_its_log() {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = settings(DaemonSourceChoice::Synthetic);
-        settings.runtime_dir = dir.path().to_path_buf();
+        settings.runtime_dir = Some(dir.path().to_path_buf());
         settings.binary = Some(PathBuf::from("/bin/sh"));
         let mut plan = plan_launch(Path::new("/bin/sh"), &settings, &platform(Os::Linux));
         plan.args = vec!["-c".into(), "echo 'no camera found' >&2; exit 3".into()];

@@ -40,8 +40,9 @@ struct Args {
     /// The source a daemon started by the app opens.
     #[arg(long, value_enum, default_value = "realsense")]
     daemon_source: DaemonSourceChoice,
-    /// The daemon's runtime directory: command socket, pid file, log
-    /// (default: $AAA_RUNTIME_DIR, else /tmp).
+    /// The daemon's runtime directory: command socket, pid file, log (default:
+    /// $AAA_RUNTIME_DIR, else where the daemon is found: your runtime directory or
+    /// /run/aaa-camera-daemon).
     #[arg(long, value_name = "DIR")]
     runtime_dir: Option<PathBuf>,
     /// The daemon executable to start (default: aaa-camera-daemon next to this program, else on
@@ -88,7 +89,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing::info!("starting; daemon namespace {namespace}");
     let daemon = DaemonSettings {
         namespace: namespace.clone(),
-        runtime_dir: shmproto::runtime_dir(args.runtime_dir.as_deref()),
+        runtime_dir: shmproto::runtime_dir::explicit_runtime_dir(args.runtime_dir.as_deref()),
         source: args.daemon_source,
         binary: args.daemon_binary,
     };

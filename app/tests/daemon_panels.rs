@@ -159,7 +159,7 @@ impl Fixture {
     fn settings(&self, source: DaemonSourceChoice) -> DaemonSettings {
         DaemonSettings {
             namespace: self.namespace.clone(),
-            runtime_dir: self.runtime_dir.path().to_path_buf(),
+            runtime_dir: Some(self.runtime_dir.path().to_path_buf()),
             source,
             binary: Some(daemon_binary()),
         }

@@ -35,7 +35,7 @@ fn namespace(tag: &str) -> Namespace {
 struct Daemon(Child);
 
 impl Daemon {
-    fn start(namespace: &Namespace) -> Self {
+    fn start(namespace: &Namespace, runtime_dir: &std::path::Path) -> Self {
         let child = Command::new(DAEMON)
             .args(["run", "--source", "synthetic", "--fps", &FPS.to_string()])
             .args([
@@ -45,7 +45,7 @@ impl Daemon {
                 &HEIGHT.to_string(),
             ])
             .args(["--namespace", namespace.as_str()])
-            .env("AAA_RUNTIME_DIR", std::env::temp_dir())
+            .env("AAA_RUNTIME_DIR", runtime_dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -82,8 +82,11 @@ impl Drop for Daemon {
 
 /// From spawning the daemon to a reader holding its first frame.
 fn startup_to_first_frame(namespace: &Namespace) -> Duration {
+    let Ok(runtime_dir) = tempfile::tempdir() else {
+        panic!("cannot make a runtime directory");
+    };
     let started = Instant::now();
-    let _daemon = Daemon::start(namespace);
+    let _daemon = Daemon::start(namespace, runtime_dir.path());
     let mut frame = FrameBuf::new();
     loop {
         if started.elapsed() > Duration::from_secs(10) {
@@ -116,7 +119,10 @@ fn bare_process_start() -> Duration {
 
 /// Share of one core the daemon uses over [`CPU_SECONDS`], after a second of warm-up.
 fn daemon_core_share() -> f64 {
-    let daemon = Daemon::start(&namespace("bcpu"));
+    let Ok(runtime_dir) = tempfile::tempdir() else {
+        panic!("cannot make a runtime directory");
+    };
+    let daemon = Daemon::start(&namespace("bcpu"), runtime_dir.path());
     std::thread::sleep(Duration::from_secs(1));
     let (cpu_started, wall_started) = (daemon.cpu_time(), Instant::now());
     std::thread::sleep(Duration::from_secs(CPU_SECONDS));

@@ -41,6 +41,11 @@ pub trait CaptureSink: Send {
     /// The thread has stopped: the source can never work here (`fatal`: not built into this
     /// binary, or `opened` failed) or a recording ended.
     fn finished(&mut self, reason: String, fatal: bool);
+    /// Whether frames of `width` x `height` could be published, asked before a mode change so
+    /// that a refused change keeps the current mode (shared memory may be too small).
+    fn check_room(&mut self, _width: u32, _height: u32) -> Result<(), CommandError> {
+        Ok(())
+    }
 }
 
 /// The daemon's end of the capture thread.
@@ -223,7 +228,11 @@ impl CaptureThread {
         let answer = match (command, source) {
             (Command::SetMode { width, height, fps }, _) => {
                 let previous = self.factory.mode();
-                match self.factory.set_mode(width, height, fps) {
+                match self
+                    .sink
+                    .check_room(width, height)
+                    .and_then(|()| self.factory.set_mode(width, height, fps))
+                {
                     Ok(()) => {
                         self.pending_mode = Some(PendingMode { previous, reply });
                         return Next::Reopen;

@@ -5,14 +5,14 @@
 //! reply, a half message followed by silence parks only its own thread, and the number of
 //! clients is bounded.
 
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use shmproto::control::{self, Command, CommandError, ErrorCode, Response};
 use shmproto::SegmentOwner;
@@ -27,8 +27,46 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// A client that does not read its responses for this long is disconnected.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// A client that sends no complete request for this long is disconnected, so idle or
-/// half-finished connections cannot hold client places for ever.
+/// half-finished connections cannot hold client places for ever. The time runs from the end
+/// of the previous answer to the end of the request, however the bytes trickle in.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The client's end of the socket, readable only until a deadline for the whole request: a
+/// per-read timeout alone would let one byte every few seconds hold a place for ever.
+struct RequestDeadline {
+    stream: UnixStream,
+    deadline: Instant,
+    limit: Duration,
+}
+
+impl RequestDeadline {
+    fn new(stream: UnixStream, limit: Duration) -> Self {
+        RequestDeadline {
+            stream,
+            deadline: Instant::now() + limit,
+            limit,
+        }
+    }
+
+    /// The next request has `limit` from now to arrive whole.
+    fn restart(&mut self) {
+        self.deadline = Instant::now() + self.limit;
+    }
+}
+
+impl Read for RequestDeadline {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "no complete request within the idle limit",
+            ));
+        }
+        self.stream.set_read_timeout(Some(remaining))?;
+        self.stream.read(buf)
+    }
+}
 
 /// The listening socket; its file is removed on drop.
 pub struct ControlServer {
@@ -50,16 +88,28 @@ impl Drop for ControlServer {
 pub fn start(path: &Path, owner: Option<SegmentOwner>) -> std::io::Result<ControlServer> {
     match std::fs::symlink_metadata(path) {
         Ok(metadata) if metadata.file_type().is_socket() => std::fs::remove_file(path)?,
-        Ok(_) => {
+        Ok(metadata) => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a socket", path.display()),
+                format!(
+                    "{} exists and is a {}, not a socket; remove it",
+                    path.display(),
+                    shmproto::runtime_dir::file_type_name(&metadata)
+                ),
             ))
         }
         Err(_) => {}
     }
+    // The socket file has no descriptor of its own to change (fchown on a socket changes the
+    // socket, not its file), so it is changed by path, which is safe only because the caller
+    // checked that the directory is private (`runtime::prepare_dir`): nobody else can swap a
+    // link in under this name between bind and chown. The daemon's umask (077) makes the
+    // socket private from the moment it exists.
     let listener = UnixListener::bind(path)?;
-    crate::runtime::hand_over(path, owner)?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    if let Some(owner) = owner {
+        std::os::unix::fs::lchown(path, Some(owner.uid), Some(owner.gid))?;
+    }
     let (sender, requests) = mpsc::channel();
     let clients = Arc::new(AtomicUsize::new(0));
     std::thread::Builder::new()
@@ -116,15 +166,23 @@ fn write_response(stream: &mut UnixStream, response: &Response) -> std::io::Resu
     stream.write_all(&line)
 }
 
-fn serve_client(mut stream: UnixStream, sender: &Sender<(Command, Reply)>) {
+fn serve_client(stream: UnixStream, sender: &Sender<(Command, Reply)>) {
+    serve_client_with_limit(stream, sender, IDLE_TIMEOUT);
+}
+
+fn serve_client_with_limit(
+    mut stream: UnixStream,
+    sender: &Sender<(Command, Reply)>,
+    request_limit: Duration,
+) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
     let Ok(read_half) = stream.try_clone() else {
         return;
     };
-    let mut reader = BufReader::new(read_half);
+    let mut reader = BufReader::new(RequestDeadline::new(read_half, request_limit));
     let mut line = Vec::new();
     loop {
+        reader.get_mut().restart();
         let response = match control::read_line(&mut reader, &mut line) {
             Ok(None) => return,
             Ok(Some(())) => match control::parse_request(&line) {
@@ -161,5 +219,38 @@ fn answer(id: u64, command: Command, sender: &Sender<(Command, Reply)>) -> Respo
             Some(id),
             CommandError::new(ErrorCode::Unavailable, "the daemon did not answer in time"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One byte every so often used to keep a connection for ever (each read restarted the
+    /// idle timeout): the limit covers the whole request.
+    #[test]
+    fn a_trickling_client_is_cut_off_at_the_request_limit() {
+        let (daemon_end, mut client) = UnixStream::pair().unwrap();
+        let (sender, _requests) = mpsc::channel();
+        let limit = Duration::from_millis(600);
+        let started = Instant::now();
+        let server =
+            std::thread::spawn(move || serve_client_with_limit(daemon_end, &sender, limit));
+        // A byte every 100 ms (each well inside the limit) for up to 10 s, never a newline.
+        let mut cut_off = false;
+        for _ in 0..100 {
+            if client.write_all(b" ").is_err() {
+                cut_off = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            if server.is_finished() {
+                cut_off = true;
+                break;
+            }
+        }
+        assert!(cut_off, "the trickling client kept its connection for 10 s");
+        server.join().unwrap();
+        assert!(started.elapsed() >= limit);
     }
 }

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use parking_lot::{Mutex, MutexGuard};
-use shmproto::control::Command;
+use shmproto::control::{Command, CommandError, ErrorCode};
 use shmproto::{
-    Geometry, Namespace, SegmentOwner, SourceState, Writer, WriterConfig, WriterStatus,
+    Geometry, Namespace, PublishError, SegmentOwner, SourceState, Writer, WriterConfig,
+    WriterStatus,
 };
 use tracing::{debug, error, info, trace, warn};
 
@@ -60,6 +61,8 @@ struct Publisher {
     startup: Option<Instant>,
     /// The daemon is stopping: no segments are created any more.
     closed: bool,
+    /// A segment found truncated while the status was written; replaced at the next tick.
+    lost_segment: Option<String>,
 }
 
 impl Publisher {
@@ -83,6 +86,7 @@ impl Publisher {
             source_open: false,
             startup: Some(startup),
             closed: false,
+            lost_segment: None,
         };
         publisher.recreate_writer(config.source.requested_geometry())?;
         Ok(publisher)
@@ -122,6 +126,22 @@ impl Publisher {
         Ok(())
     }
 
+    /// Whether new segments for `width` x `height` fit in shared memory beside the current
+    /// ones (a mode change creates them before readers let go of the old).
+    fn check_room(&self, width: u32, height: u32) -> Result<(), CommandError> {
+        let Some(writer) = self.writer.as_ref() else {
+            return Ok(());
+        };
+        let geometry = Geometry {
+            width,
+            height,
+            ..writer.geometry()
+        };
+        writer
+            .check_room(geometry)
+            .map_err(|error| CommandError::new(ErrorCode::OutOfRange, error.to_string()))
+    }
+
     fn geometry(&self) -> Option<Geometry> {
         self.writer.as_ref().map(Writer::geometry)
     }
@@ -141,8 +161,12 @@ impl Publisher {
             updated_wall_ns: shmproto::wall_now_ns(),
             extra: serde_json::to_value(&self.meter.metrics).unwrap_or_default(),
         };
-        if let Err(error) = writer.set_status(&status) {
-            warn!("cannot publish the daemon status: {error}");
+        match writer.set_status(&status) {
+            Ok(()) => {}
+            // Replaced from the main loop's next tick (not from here: replacing writes the
+            // status again).
+            Err(PublishError::SegmentLost { segment }) => self.lost_segment = Some(segment),
+            Err(error) => warn!("cannot publish the daemon status: {error}"),
         }
     }
 
@@ -277,10 +301,25 @@ impl Publisher {
                     );
                 }
             }
+            Err(PublishError::SegmentLost { segment }) => self.replace_lost(&segment),
             Err(error) => {
                 warn!("frame {} not published: {error}", stamp.frame_number);
                 self.meter.source_failed(&error.to_string());
             }
+        }
+    }
+
+    /// A segment was truncated under the writer (by its owner): readers no longer get frames
+    /// from it, so move to new segments.
+    fn replace_lost(&mut self, segment: &str) {
+        let error = format!("shared-memory segment {segment} was truncated by another process");
+        warn!("{error}; moving to new segments");
+        self.meter.source_failed(&error);
+        let Some(geometry) = self.geometry() else {
+            return;
+        };
+        if let Err(error) = self.recreate_writer(geometry) {
+            error!("cannot create new segments: {error:#}");
         }
     }
 
@@ -329,6 +368,10 @@ impl CaptureSink for PublisherSink {
         self.publisher.lock().source_failed(error, retry_in);
     }
 
+    fn check_room(&mut self, width: u32, height: u32) -> Result<(), CommandError> {
+        self.publisher.lock().check_room(width, height)
+    }
+
     fn finished(&mut self, reason: String, fatal: bool) {
         if !fatal {
             error!("source stopped for good: {reason}");
@@ -344,17 +387,15 @@ impl CaptureSink for PublisherSink {
 pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
     let startup = Instant::now();
     signals::install().context("cannot install signal handlers")?;
+    // Files are created private; what others may use is opened up explicitly (fchmod).
+    // SAFETY: umask only sets this process's file-creation mask; it cannot fail.
+    unsafe { libc::umask(0o077) };
     let paths = RuntimePaths::new(&config.runtime_dir, &config.namespace);
-    let pid_file = PidFile::acquire(&paths.pid_file)?;
+    runtime::prepare_dir(&paths.dir)?;
+    let pid_file = PidFile::acquire(&paths.pid_file, config.owner)?;
     if let Some(pid) = pid_file.reclaimed_from {
         warn!("previous daemon (pid {pid}) did not shut down cleanly; taking over its pid file");
     }
-    runtime::hand_over(pid_file.path(), config.owner).with_context(|| {
-        format!(
-            "cannot hand {} to the desktop user",
-            pid_file.path().display()
-        )
-    })?;
 
     let publisher = Arc::new(Mutex::new(Publisher::new(&config, startup)?));
     let _close_segments = CloseOnExit(Arc::clone(&publisher));
@@ -386,6 +427,9 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
             capture_over = check_capture(&capture, &capture_finished)?;
         }
         let mut publisher = publisher.lock();
+        if let Some(segment) = publisher.lost_segment.take() {
+            publisher.replace_lost(&segment);
+        }
         if publisher.meter.tick() {
             debug!(
                 "{:.1} fps, {:.1}% cpu, {} frames",

@@ -23,7 +23,9 @@ struct Cli {
     /// Separate segments and files for this camera or test run (default: the seed's names).
     #[arg(long, global = true, env = "AAA_NAMESPACE", value_parser = parse_namespace)]
     namespace: Option<Namespace>,
-    /// Directory of the pid file.
+    /// Directory of the pid file and command socket; only you (or root) may write it. Default:
+    /// /run/aaa-camera-daemon for root, else $XDG_RUNTIME_DIR/aaa-camera-daemon (clients also
+    /// look in /run/aaa-camera-daemon).
     #[arg(long, global = true, env = runtime::RUNTIME_DIR_ENV)]
     runtime_dir: Option<PathBuf>,
     /// Also append the log to this file (RUST_LOG sets the level; default info for `run`).
@@ -62,6 +64,9 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Where the namespace's files are, as KEY=VALUE lines for scripts: runtime_dir, pid_file,
+    /// socket, log (where `make daemon-start` and the app write the daemon's output).
+    Paths,
     /// Read frames like a client: fps, latency, gaps, stamp verification of synthetic frames.
     /// Exit status non-zero when the daemon is missing or gone, or frames fail verification.
     Watch(WatchArgs),
@@ -241,7 +246,11 @@ impl RunArgs {
     }
 }
 
-fn init_logging(log_file: Option<&PathBuf>, default_level: &str) -> anyhow::Result<()> {
+fn init_logging(
+    log_file: Option<&PathBuf>,
+    owner: Option<SegmentOwner>,
+    default_level: &str,
+) -> anyhow::Result<()> {
     use tracing_subscriber::fmt::writer::MakeWriterExt;
     use tracing_subscriber::EnvFilter;
     let filter =
@@ -249,11 +258,7 @@ fn init_logging(log_file: Option<&PathBuf>, default_level: &str) -> anyhow::Resu
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match log_file {
         Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("cannot open log file {}", path.display()))?;
+            let file = runtime::open_log(path, owner)?;
             builder
                 .with_ansi(false)
                 .with_writer(std::io::stderr.and(std::sync::Mutex::new(file)))
@@ -272,26 +277,28 @@ fn init_logging(log_file: Option<&PathBuf>, default_level: &str) -> anyhow::Resu
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let namespace = cli.namespace.clone().unwrap_or_default();
-    let runtime_dir = runtime::runtime_dir(cli.runtime_dir.as_deref());
+    // Where clients look for the daemon (`run` decides its own directory below).
+    let runtime_dir = runtime::find_runtime_dir(cli.runtime_dir.as_deref(), &namespace);
     match cli.command {
         None | Some(Command::Run(_)) => {
             let args = match cli.command {
                 Some(Command::Run(args)) => args,
                 _ => DefaultRun::parse_from(["aaa-camera-daemon"]).run,
             };
-            init_logging(cli.log_file.as_ref(), "info")?;
+            let owner = runtime::file_owner(args.owner);
+            init_logging(cli.log_file.as_ref(), owner, "info")?;
             let source = args.source_choice()?;
             source.validate()?;
             daemon::run(DaemonConfig {
                 namespace,
                 source,
-                runtime_dir,
-                owner: runtime::file_owner(args.owner),
+                runtime_dir: runtime::daemon_runtime_dir(cli.runtime_dir.as_deref()),
+                owner,
             })?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Status { json }) => {
-            init_logging(cli.log_file.as_ref(), "warn")?;
+            init_logging(cli.log_file.as_ref(), None, "warn")?;
             let report = status::gather(&namespace, &runtime_dir);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -300,8 +307,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::from(report.exit_code()))
         }
+        Some(Command::Paths) => {
+            let paths = runtime::RuntimePaths::new(&runtime_dir, &namespace);
+            let explicit = runtime::explicit_runtime_dir(cli.runtime_dir.as_deref());
+            println!("runtime_dir={}", paths.dir.display());
+            println!("pid_file={}", paths.pid_file.display());
+            println!("socket={}", paths.socket.display());
+            println!(
+                "log={}",
+                runtime::log_file(explicit.as_deref(), &namespace).display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Cleanup) => {
-            init_logging(cli.log_file.as_ref(), "warn")?;
+            init_logging(cli.log_file.as_ref(), None, "warn")?;
             let removed = cleanup::cleanup(&namespace, &runtime_dir)?;
             if removed.is_empty() {
                 println!("nothing to clean up in namespace {namespace}");
@@ -312,7 +331,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Ctl { action, json }) => {
-            init_logging(cli.log_file.as_ref(), "warn")?;
+            init_logging(cli.log_file.as_ref(), None, "warn")?;
             println!(
                 "{}",
                 ctl::run(&namespace, &runtime_dir, action.command(), json)?
@@ -320,7 +339,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Watch(args)) => {
-            init_logging(cli.log_file.as_ref(), "warn")?;
+            init_logging(cli.log_file.as_ref(), None, "warn")?;
             let limit = match (args.frames, args.seconds) {
                 (Some(frames), _) => WatchLimit::Frames(frames),
                 (None, Some(seconds)) if seconds.is_finite() && seconds > 0.0 => {

@@ -9,6 +9,9 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use shmproto::runtime_dir::{check_owner, file_type_name, UntrustedFile};
+use shmproto::SegmentOwner;
+
 /// Why the pid file could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum PidFileError {
@@ -20,6 +23,14 @@ pub enum PidFileError {
     Io {
         path: PathBuf,
         source: std::io::Error,
+    },
+    #[error("refusing pid file: {0}")]
+    Untrusted(UntrustedFile),
+    /// The pid file's directory is not private: whatever it says may have been planted.
+    #[error("ignoring pid file {path}: {source}")]
+    UnsafeDir {
+        path: PathBuf,
+        source: shmproto::runtime_dir::RuntimeDirError,
     },
 }
 
@@ -33,15 +44,39 @@ pub struct PidFile {
     pub reclaimed_from: Option<u32>,
 }
 
-fn open(path: &Path, create: bool) -> std::io::Result<File> {
-    OpenOptions::new()
+/// Opens the pid file without following a symlink or blocking on a FIFO, and accepts only a
+/// regular file owned by this user, root, or `also` (the user a root daemon hands it to).
+fn open(path: &Path, create: bool, also: Option<u32>) -> Result<File, PidFileError> {
+    let file = OpenOptions::new()
         .read(true)
         .write(create)
         .create(create)
-        .mode(0o600)
-        // Never follow a symlink planted in a shared directory such as /tmp.
-        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o644)
+        // Never follow a symlink, never wait for a FIFO's writer.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
+        .map_err(|source| PidFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let metadata = file.metadata().map_err(|source| PidFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !metadata.is_file() {
+        return Err(PidFileError::Untrusted(UntrustedFile::WrongType {
+            path: path.to_path_buf(),
+            found: file_type_name(&metadata),
+            expected: "regular file",
+        }));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    // Root may look at anyone's pid file (it only reads it), but takes only a trusted one.
+    if create || !root {
+        check_owner(path, &metadata, also).map_err(PidFileError::Untrusted)?;
+    }
+    Ok(file)
 }
 
 fn try_lock(file: &File, kind: libc::c_int) -> std::io::Result<bool> {
@@ -74,14 +109,15 @@ fn read_pid(file: &mut File) -> Option<u32> {
 }
 
 impl PidFile {
-    /// Takes the pid file at `path`, writing our pid into it.
-    pub fn acquire(path: &Path) -> Result<Self, PidFileError> {
+    /// Takes the pid file at `path`, writing our pid into it, and gives it to `owner` (mode
+    /// 0644: anyone may see which daemon runs) through the descriptor.
+    pub fn acquire(path: &Path, owner: Option<SegmentOwner>) -> Result<Self, PidFileError> {
         let io_error = |source| PidFileError::Io {
             path: path.to_path_buf(),
             source,
         };
         let mut file = loop {
-            let mut file = open(path, true).map_err(io_error)?;
+            let mut file = open(path, true, owner.map(|owner| owner.uid))?;
             if !try_lock(&file, libc::LOCK_EX).map_err(io_error)? {
                 return Err(match read_pid(&mut file) {
                     Some(pid) => PidFileError::Running {
@@ -104,6 +140,7 @@ impl PidFile {
         file.seek(SeekFrom::Start(0)).map_err(io_error)?;
         writeln!(file, "{}", std::process::id()).map_err(io_error)?;
         file.flush().map_err(io_error)?;
+        crate::runtime::hand_over(&file, 0o644, owner).map_err(io_error)?;
         Ok(PidFile {
             _locked: file,
             path: path.to_path_buf(),
@@ -134,18 +171,40 @@ pub enum PidFileState {
     Stale(Option<u32>),
 }
 
-/// Looks at the pid file without disturbing a running daemon.
-pub fn inspect(path: &Path) -> std::io::Result<PidFileState> {
-    let mut file = match open(path, false) {
+/// Looks at the pid file without disturbing a running daemon. A pid file in a directory that
+/// others can write is not believed ([`shmproto::runtime_dir::check_private_dir`]).
+pub fn inspect(path: &Path) -> Result<PidFileState, PidFileError> {
+    use shmproto::runtime_dir::{check_private_dir, RuntimeDirError};
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        match check_private_dir(dir) {
+            Ok(()) => {}
+            Err(RuntimeDirError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Ok(PidFileState::Absent)
+            }
+            Err(source) => {
+                return Err(PidFileError::UnsafeDir {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        }
+    }
+    let mut file = match open(path, false, None) {
         Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        Err(PidFileError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Ok(PidFileState::Absent)
         }
         Err(error) => return Err(error),
     };
     let pid = read_pid(&mut file);
     // A shared lock is refused while the daemon holds its exclusive one.
-    if try_lock(&file, libc::LOCK_SH)? {
+    let locked = try_lock(&file, libc::LOCK_SH).map_err(|source| PidFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if locked {
         Ok(PidFileState::Stale(pid))
     } else {
         Ok(PidFileState::Running(pid))
@@ -158,7 +217,7 @@ pub fn remove_stale(path: &Path) -> Result<bool, PidFileError> {
         path: path.to_path_buf(),
         source,
     };
-    match inspect(path).map_err(io_error)? {
+    match inspect(path)? {
         PidFileState::Absent => Ok(false),
         PidFileState::Running(Some(pid)) => Err(PidFileError::Running {
             pid,
@@ -170,7 +229,7 @@ pub fn remove_stale(path: &Path) -> Result<bool, PidFileError> {
         PidFileState::Stale(pid) => {
             // Take the lock before removing, so a daemon starting right now is not robbed of
             // the file it just locked.
-            let file = open(path, false).map_err(io_error)?;
+            let file = open(path, false, None)?;
             if !try_lock(&file, libc::LOCK_EX).map_err(io_error)? || !is_still_linked(&file, path) {
                 return Err(match pid {
                     Some(pid) => PidFileError::Running {
@@ -196,12 +255,12 @@ mod tests {
     fn second_acquire_names_the_holder_and_release_removes_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.pid");
-        let held = PidFile::acquire(&path).unwrap();
+        let held = PidFile::acquire(&path, None).unwrap();
         assert_eq!(
             inspect(&path).unwrap(),
             PidFileState::Running(Some(std::process::id()))
         );
-        match PidFile::acquire(&path) {
+        match PidFile::acquire(&path, None) {
             Err(PidFileError::Running { pid, .. }) => assert_eq!(pid, std::process::id()),
             other => panic!("unexpected: {other:?}"),
         }
@@ -216,7 +275,7 @@ mod tests {
         let path = dir.path().join("d.pid");
         std::fs::write(&path, "999999\n").unwrap();
         assert_eq!(inspect(&path).unwrap(), PidFileState::Stale(Some(999_999)));
-        let held = PidFile::acquire(&path).unwrap();
+        let held = PidFile::acquire(&path, None).unwrap();
         assert_eq!(held.reclaimed_from, Some(999_999));
     }
 
@@ -227,7 +286,32 @@ mod tests {
         std::fs::write(&target, "keep").unwrap();
         let link = dir.path().join("d.pid");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(PidFile::acquire(&link).is_err());
+        assert!(PidFile::acquire(&link, None).is_err());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    }
+
+    #[test]
+    fn a_fifo_at_the_pid_path_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.pid");
+        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        // Today's blocking open would wait here for a writer for ever.
+        assert!(matches!(
+            inspect(&path),
+            Err(PidFileError::Untrusted(UntrustedFile::WrongType { .. }))
+        ));
+        assert!(PidFile::acquire(&path, None).is_err());
+    }
+
+    #[test]
+    fn the_pid_file_is_handed_over_through_its_descriptor() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.pid");
+        let held = PidFile::acquire(&path, None).unwrap();
+        let metadata = std::fs::metadata(held.path()).unwrap();
+        assert_eq!(metadata.mode() & 0o777, 0o644);
     }
 }

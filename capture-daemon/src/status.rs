@@ -13,6 +13,9 @@ use crate::runtime::RuntimePaths;
 pub const EXIT_NOT_RUNNING: u8 = 3;
 /// Exit status of `status` when segments or a pid file of a dead daemon are left behind.
 pub const EXIT_STALE: u8 = 1;
+/// Exit status of `status` when the segments belong to another user, whose daemon this user
+/// cannot judge.
+pub const EXIT_FOREIGN: u8 = 4;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SegmentEntry {
@@ -51,6 +54,11 @@ pub struct StatusReport {
     pub segments: Vec<SegmentEntry>,
     /// Why the segments could not be read, when they exist but are not valid.
     pub problem: Option<String>,
+    /// The segments exist but belong to this user id, who keeps them private: their daemon
+    /// cannot be judged from here.
+    pub foreign_owner: Option<u32>,
+    /// Names taken by something that is not a segment (a FIFO...), with what it is.
+    pub unusable_segments: Vec<String>,
 }
 
 impl StatusReport {
@@ -59,6 +67,8 @@ impl StatusReport {
             0
         } else if self.stale {
             EXIT_STALE
+        } else if self.foreign_owner.is_some() {
+            EXIT_FOREIGN
         } else {
             EXIT_NOT_RUNNING
         }
@@ -74,7 +84,9 @@ pub fn gather(namespace: &Namespace, runtime_dir: &Path) -> StatusReport {
     let status = writer.and_then(|writer| writer.status.as_ref());
     let metrics: Option<DaemonMetrics> =
         status.and_then(|status| serde_json::from_value(status.extra.clone()).ok());
-    let writer_live = writer.is_some_and(|writer| writer.liveness.is_live());
+    // Live, starting, or alive in a state this version does not know: `cleanup` refuses such
+    // segments, so they are not stale either.
+    let writer_live = writer.is_some_and(|writer| writer.liveness.holds_segments());
     let pid_running = matches!(pid_file_state, Ok(PidFileState::Running(_)));
     let pid_from_file = match pid_file_state {
         Ok(PidFileState::Running(pid) | PidFileState::Stale(pid)) => pid,
@@ -126,7 +138,42 @@ pub fn gather(namespace: &Namespace, runtime_dir: &Path) -> StatusReport {
             })
             .collect(),
         problem: shm.problem.clone(),
+        foreign_owner: shm.foreign_owner(),
+        unusable_segments: shm
+            .segments
+            .iter()
+            .filter_map(|segment| match &segment.state {
+                shmproto::SegmentState::Unusable(problem) => Some(problem.clone()),
+                _ => None,
+            })
+            .collect(),
     }
+}
+
+/// The login name of `uid`, or "unknown user".
+fn user_name(uid: u32) -> String {
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd is a valid value of this plain C struct.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call, and `buffer` is as long as we say.
+    let code = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if code != 0 || found.is_null() || entry.pw_name.is_null() {
+        return "unknown user".to_owned();
+    }
+    // SAFETY: getpwuid_r succeeded, so `pw_name` points to a NUL-terminated string inside
+    // `buffer`, which outlives this borrow.
+    unsafe { std::ffi::CStr::from_ptr(entry.pw_name) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn or_dash<T: std::fmt::Display>(value: Option<T>) -> String {
@@ -143,6 +190,15 @@ pub fn render(report: &StatusReport) -> String {
         format!(
             "STALE: left behind by a dead daemon (pid {}); run `aaa-camera-daemon cleanup`",
             or_dash(report.pid)
+        )
+    } else if let Some(uid) = report.foreign_owner {
+        format!(
+            "UNKNOWN: the segments exist but belong to {} and are private to them; run status as that user or as root",
+            if uid == u32::MAX {
+                "another user".to_owned()
+            } else {
+                format!("uid {uid} ({})", user_name(uid))
+            }
         )
     } else {
         "NOT RUNNING".to_owned()
@@ -208,6 +264,9 @@ pub fn render(report: &StatusReport) -> String {
     }
     if let Some(problem) = &report.problem {
         let _ = writeln!(out, "  problem:     {problem}");
+    }
+    for segment in &report.unusable_segments {
+        let _ = writeln!(out, "  refused:     {segment}");
     }
     let _ = writeln!(
         out,

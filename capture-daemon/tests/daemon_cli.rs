@@ -263,7 +263,13 @@ fn under_sudo_everything_belongs_to_the_sudo_user_and_stays_private() {
         );
         assert_eq!(segment["mode"], "600");
     }
-    for path in [fixture.pid_file(), fixture.socket()] {
+    // The pid file is readable by all (anyone may see which daemon runs); the socket and the
+    // log the daemon created are the desktop user's alone.
+    for (path, mode) in [
+        (fixture.pid_file(), 0o644),
+        (fixture.socket(), 0o600),
+        (log.clone(), 0o600),
+    ] {
         let metadata = std::fs::metadata(&path).expect("file exists");
         assert_eq!(
             (metadata.uid(), metadata.gid()),
@@ -271,7 +277,7 @@ fn under_sudo_everything_belongs_to_the_sudo_user_and_stays_private() {
             "{}",
             path.display()
         );
-        assert_eq!(metadata.mode() & 0o777, 0o600, "{}", path.display());
+        assert_eq!(metadata.mode() & 0o777, mode, "{}", path.display());
     }
     sigterm(&daemon);
     let _ = daemon.wait();

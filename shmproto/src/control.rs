@@ -284,6 +284,38 @@ pub enum ClientError {
     Protocol(String),
     #[error("the daemon refused: {0}")]
     Refused(CommandError),
+    /// The socket is not the daemon's: another user's, or not a socket at all.
+    #[error("refusing the command socket: {0}")]
+    Untrusted(crate::runtime_dir::UntrustedFile),
+    /// The socket's directory is not private: anyone could have put a socket there.
+    #[error("refusing the command socket: {0}")]
+    UnsafeDir(crate::runtime_dir::RuntimeDirError),
+}
+
+/// Refuses a socket path that holds something else, or a socket of a user who is neither us
+/// nor root: commands (and the answers believed) must go to our daemon only.
+fn check_socket(path: &Path) -> Result<(), ClientError> {
+    use crate::runtime_dir::{check_owner, file_type_name, UntrustedFile};
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+        // Missing: connecting says so.
+        return Ok(());
+    };
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        crate::runtime_dir::check_private_dir(dir).map_err(ClientError::UnsafeDir)?;
+    }
+    if !metadata.file_type().is_socket() {
+        return Err(ClientError::Untrusted(UntrustedFile::WrongType {
+            path: path.to_path_buf(),
+            found: file_type_name(&metadata),
+            expected: "socket",
+        }));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return Ok(());
+    }
+    check_owner(path, &metadata, None).map_err(ClientError::Untrusted)
 }
 
 /// A connection to the daemon's command socket.
@@ -301,6 +333,7 @@ impl ControlClient {
             path: path.to_path_buf(),
             source,
         };
+        check_socket(path)?;
         let stream = UnixStream::connect(path).map_err(connect_error)?;
         stream
             .set_read_timeout(Some(timeout))

@@ -86,6 +86,10 @@ pub enum PublishError {
     /// A slot's plane lies outside its segment: a bug in this crate, never caused by readers.
     #[error("the writer's slot layout does not fit its segments")]
     Layout,
+    /// A segment's file was truncated under the writer (its owner can): frames written into
+    /// it reach nobody. Move to new segments ([`crate::Writer::replace`]).
+    #[error("shared-memory segment {segment} was truncated by another process; frames written to it reach no reader")]
+    SegmentLost { segment: String },
 }
 
 /// Why a read failed.
@@ -100,4 +104,11 @@ pub enum ReadError {
     /// The frame's metadata is not valid JSON of the expected shape.
     #[error("frame metadata is not valid: {0}")]
     Metadata(#[from] serde_json::Error),
+    /// The writer-status record is not valid JSON of the expected shape.
+    #[error("the writer status record is not valid: {0}")]
+    Status(serde_json::Error),
+    /// A segment's file was truncated under this reader: its writer's frames no longer reach
+    /// it. Open the namespace again.
+    #[error("shared-memory segment {segment} was truncated; open the namespace again")]
+    SegmentLost { segment: String },
 }

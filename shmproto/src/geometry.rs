@@ -8,6 +8,14 @@ use serde::{Deserialize, Serialize};
 /// header written by a broken or hostile process cannot make a reader compute absurd sizes.
 pub const MAX_DIMENSION_PX: u32 = 16_384;
 
+/// Largest frame the protocol accepts: colour plus depth bytes of one frame (64 MiB, e.g.
+/// 4096x3072 colour + depth; 3840x2160 takes 40 MiB).
+///
+/// Every reader maps the whole ring (4 slots by default), so the ring's memory is paid once in
+/// shared memory and again in each reader's address space; an unbounded mode request would
+/// let one command exhaust the machine's memory.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
+
 /// Pixel format of the colour plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -99,6 +107,15 @@ pub enum GeometryError {
         "frame size {width}x{height} is invalid: each side must be between 1 and {max} pixels"
     )]
     Dimensions { width: u32, height: u32, max: u32 },
+    #[error(
+        "frame size {width}x{height} needs {bytes} bytes per frame, more than the {max_bytes} allowed"
+    )]
+    TooLarge {
+        width: u32,
+        height: u32,
+        bytes: usize,
+        max_bytes: usize,
+    },
 }
 
 impl Geometry {
@@ -121,19 +138,32 @@ impl Geometry {
         }
     }
 
-    /// Checks that the sides are in range; after this every size below fits in `usize`
-    /// (16384 x 16384 x 3 bytes is 768 MiB).
+    /// Checks that the sides are in range and a frame is at most [`MAX_FRAME_BYTES`]; after
+    /// this every size below fits in `usize` (16384 x 16384 x 3 bytes is 768 MiB).
     pub fn validate(&self) -> Result<(), GeometryError> {
         let in_range = |side: u32| (1..=MAX_DIMENSION_PX).contains(&side);
-        if in_range(self.width) && in_range(self.height) {
-            Ok(())
-        } else {
-            Err(GeometryError::Dimensions {
+        if !(in_range(self.width) && in_range(self.height)) {
+            return Err(GeometryError::Dimensions {
                 width: self.width,
                 height: self.height,
                 max: MAX_DIMENSION_PX,
-            })
+            });
         }
+        let bytes = self.frame_len();
+        if bytes > MAX_FRAME_BYTES {
+            return Err(GeometryError::TooLarge {
+                width: self.width,
+                height: self.height,
+                bytes,
+                max_bytes: MAX_FRAME_BYTES,
+            });
+        }
+        Ok(())
+    }
+
+    /// Bytes of one frame: colour plus depth.
+    pub fn frame_len(&self) -> usize {
+        self.color_len() + self.depth_len()
     }
 
     pub fn pixel_count(&self) -> usize {
@@ -187,8 +217,17 @@ mod tests {
         assert!(Geometry::rgbd(640, MAX_DIMENSION_PX + 1)
             .validate()
             .is_err());
-        assert!(Geometry::rgbd(MAX_DIMENSION_PX, MAX_DIMENSION_PX)
-            .validate()
-            .is_ok());
+        assert!(Geometry::rgbd(MAX_DIMENSION_PX, 1).validate().is_ok());
+    }
+
+    #[test]
+    fn frames_beyond_the_memory_bound_are_rejected() {
+        assert!(Geometry::rgbd(3840, 2160).validate().is_ok());
+        assert!(Geometry::rgbd(4096, 3072).validate().is_ok());
+        assert!(matches!(
+            Geometry::rgbd(MAX_DIMENSION_PX, MAX_DIMENSION_PX).validate(),
+            Err(GeometryError::TooLarge { .. })
+        ));
+        assert!(Geometry::rgb_only(7680, 4320).validate().is_err());
     }
 }

@@ -14,8 +14,25 @@ use crate::{Geometry, Namespace, Reader};
 #[derive(Debug, Clone)]
 pub struct SegmentReport {
     pub name: String,
-    /// `None` when the segment does not exist.
+    /// `None` when the segment does not exist or cannot be opened (see `state`).
     pub stat: Option<SegmentStat>,
+    pub state: SegmentState,
+}
+
+/// Whether a segment name is in use, and whether this user can look at what uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SegmentState {
+    Absent,
+    /// A regular file this user can open (`stat` holds its details).
+    Present,
+    /// It exists but belongs to another user who keeps it private: `uid` when the system can
+    /// tell (Linux).
+    Foreign {
+        uid: Option<u32>,
+    },
+    /// Something that is not a segment has the name (a FIFO, a directory...), or it could
+    /// not be examined; the text says which.
+    Unusable(String),
 }
 
 /// The writer described by a namespace's control segment.
@@ -42,17 +59,29 @@ pub struct NamespaceReport {
 
 impl NamespaceReport {
     pub fn any_segment_exists(&self) -> bool {
-        self.segments.iter().any(|segment| segment.stat.is_some())
+        self.segments
+            .iter()
+            .any(|segment| segment.state != SegmentState::Absent)
     }
 
-    /// Segments exist but no live writer owns them.
+    /// Segments exist but no writer holds them ([`Liveness::holds_segments`]), and this user
+    /// can tell (segments of another user are not judged).
     pub fn is_stale(&self) -> bool {
         self.any_segment_exists()
-            && !self.writer.as_ref().is_some_and(|writer| {
-                matches!(
-                    writer.liveness,
-                    Liveness::Live { .. } | Liveness::Starting { .. }
-                )
+            && self.foreign_owner().is_none()
+            && !self
+                .writer
+                .as_ref()
+                .is_some_and(|writer| writer.liveness.holds_segments())
+    }
+
+    /// The owner of segments this user may not open, if there are such segments.
+    pub fn foreign_owner(&self) -> Option<u32> {
+        self.segments
+            .iter()
+            .find_map(|segment| match &segment.state {
+                SegmentState::Foreign { uid } => Some(uid.unwrap_or(u32::MAX)),
+                _ => None,
             })
     }
 }
@@ -62,9 +91,19 @@ pub fn inspect(namespace: &Namespace) -> NamespaceReport {
     let segments: Vec<SegmentReport> = namespace
         .segment_names()
         .into_iter()
-        .map(|name| SegmentReport {
-            stat: segment::stat(&name).ok(),
-            name,
+        .map(|name| {
+            let (stat, state) = match segment::stat(&name) {
+                Ok(stat) => (Some(stat), SegmentState::Present),
+                Err(SegmentError::NotFound { .. }) => (None, SegmentState::Absent),
+                Err(SegmentError::PermissionDenied { .. }) => (
+                    None,
+                    SegmentState::Foreign {
+                        uid: segment::owner_uid(&name),
+                    },
+                ),
+                Err(error) => (None, SegmentState::Unusable(error.to_string())),
+            };
+            SegmentReport { name, stat, state }
         })
         .collect();
     let mut report = NamespaceReport {

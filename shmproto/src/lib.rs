@@ -52,25 +52,30 @@ mod liveness;
 mod metadata;
 mod names;
 mod reader;
+pub mod runtime_dir;
 mod segment;
 mod session;
 mod status;
 pub mod test_pattern;
+mod truncation_guard;
 mod wait;
 mod writer;
 
 pub use clock::{monotonic_now_ns, wall_now_ns};
 pub use error::{CreateError, OpenError, PublishError, ReadError};
 pub use frame::{FrameBuf, FrameHeader};
-pub use geometry::{ColorFormat, DepthFormat, Geometry, GeometryError, MAX_DIMENSION_PX};
-pub use inspect::{inspect, remove_stale, NamespaceReport, SegmentReport, WriterReport};
+pub use geometry::{
+    ColorFormat, DepthFormat, Geometry, GeometryError, MAX_DIMENSION_PX, MAX_FRAME_BYTES,
+};
+pub use inspect::{
+    inspect, remove_stale, NamespaceReport, SegmentReport, SegmentState, WriterReport,
+};
 pub use layout::LayoutError;
 pub use liveness::{process_exists, Liveness, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT};
 pub use metadata::{DistortionModel, FrameMetadata, Intrinsics, SourceKind};
-pub use names::{
-    runtime_dir, Namespace, NamespaceError, MAX_NAMESPACE_LEN, NAMESPACE_ENV, RUNTIME_DIR_ENV,
-};
+pub use names::{Namespace, NamespaceError, MAX_NAMESPACE_LEN, NAMESPACE_ENV};
 pub use reader::{probe, Reader};
-pub use segment::{SegmentError, SegmentStat};
+pub use runtime_dir::RUNTIME_DIR_ENV;
+pub use segment::{free_space, SegmentError, SegmentStat};
 pub use status::{SourceState, WriterStatus};
 pub use writer::{SegmentOwner, SlotPlanes, Writer, WriterConfig};

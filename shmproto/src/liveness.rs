@@ -41,6 +41,16 @@ impl Liveness {
         matches!(self, Liveness::Live { .. })
     }
 
+    /// Whether a writer still holds the segments: live, starting, or alive in a state this
+    /// version does not know. Such segments are neither stale nor to be removed; the one rule
+    /// `status`, `cleanup` and a new writer's reclaim all follow.
+    pub fn holds_segments(&self) -> bool {
+        matches!(
+            self,
+            Liveness::Live { .. } | Liveness::Starting { .. } | Liveness::UnknownState { .. }
+        )
+    }
+
     /// The writer is alive and reconfiguring: opening the namespace again shortly succeeds.
     pub fn is_replaced(&self) -> bool {
         matches!(self, Liveness::Replaced { .. })
@@ -73,9 +83,13 @@ impl Liveness {
                 }
             }
             unknown => {
-                return Liveness::UnknownState {
-                    pid,
-                    state: unknown,
+                return if process_exists(pid) {
+                    Liveness::UnknownState {
+                        pid,
+                        state: unknown,
+                    }
+                } else {
+                    Liveness::ProcessGone { pid }
                 }
             }
         }

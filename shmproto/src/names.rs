@@ -10,21 +10,6 @@ pub const MAX_NAMESPACE_LEN: usize = 14;
 /// Environment variable that selects the namespace when no `--namespace` flag is given.
 pub const NAMESPACE_ENV: &str = "AAA_NAMESPACE";
 
-/// Environment variable naming the directory of the daemon's pid file and command socket.
-pub const RUNTIME_DIR_ENV: &str = "AAA_RUNTIME_DIR";
-
-/// The directory of the daemon's pid file and command socket: `flag` if given, else
-/// `$AAA_RUNTIME_DIR`, else `/tmp` (where the seed kept its pid file, reachable by both root
-/// and the desktop user).
-pub fn runtime_dir(flag: Option<&std::path::Path>) -> std::path::PathBuf {
-    match flag {
-        Some(dir) => dir.to_path_buf(),
-        None => std::env::var_os(RUNTIME_DIR_ENV)
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::path::PathBuf::from("/tmp")),
-    }
-}
-
 /// Separates the segments of several cameras or test runs on one machine.
 ///
 /// The empty namespace (the default) gives the seed's names: `aaa_rgb_frame`,

@@ -31,6 +31,10 @@ pub struct Reader {
     session: Session,
     namespace: Namespace,
     last_returned: u64,
+    /// A publish number whose slot could not be read in [`MAX_READ_ATTEMPTS`] tries (a writer
+    /// lapping the ring, or a `latest` naming no slot): not waited for again, so a broken
+    /// writer cannot make its readers spin.
+    unreadable: u64,
     /// When the pid and heartbeat were last checked (the state word is checked every time).
     last_full_check: std::cell::Cell<Option<Instant>>,
 }
@@ -55,6 +59,7 @@ impl Reader {
             session,
             namespace: namespace.clone(),
             last_returned: 0,
+            unreadable: 0,
             last_full_check: std::cell::Cell::new(None),
         })
     }
@@ -79,6 +84,7 @@ impl Reader {
             session,
             namespace,
             last_returned: 0,
+            unreadable: 0,
             last_full_check: std::cell::Cell::new(None),
         }
     }
@@ -182,7 +188,8 @@ impl Reader {
             // publish between the check and the sleep can be slept through.
             let observed = self.session.wake_word().load(Ordering::Acquire);
             // Acquire: pairs with the writer's Release store of `latest`.
-            if self.session.latest().load(Ordering::Acquire) > self.last_returned {
+            let latest = self.session.latest().load(Ordering::Acquire);
+            if latest > self.last_returned && latest != self.unreadable {
                 return Ok(true);
             }
             self.check_writer()?;
@@ -205,6 +212,11 @@ impl Reader {
             .last_full_check
             .get()
             .is_none_or(|at| at.elapsed() >= LIVENESS_CHECK_INTERVAL);
+        if let Some(segment) = self.session.lost_segment() {
+            return Err(ReadError::SegmentLost {
+                segment: segment.to_owned(),
+            });
+        }
         if state == crate::layout::STATE_LIVE && !due {
             return Ok(());
         }
@@ -244,7 +256,9 @@ impl Reader {
                     "writer status length {len} exceeds its capacity {capacity}"
                 )));
             }
-            return Ok(Some(serde_json::from_slice(&bytes[..len])?));
+            return serde_json::from_slice(&bytes[..len])
+                .map(Some)
+                .map_err(ReadError::Status);
         }
         Ok(None)
     }
@@ -258,10 +272,11 @@ impl Reader {
 
     /// Reads the newest frame if it is newer than the last returned one.
     fn read_newer(&mut self, frame: &mut FrameBuf) -> Result<bool, ReadError> {
+        let mut latest = 0;
         for _ in 0..MAX_READ_ATTEMPTS {
             // Acquire: pairs with the writer's Release store of `latest`, which it makes after
             // the slot's even sequence; the slot is complete when we look at it.
-            let latest = self.session.latest().load(Ordering::Acquire);
+            latest = self.session.latest().load(Ordering::Acquire);
             if latest <= self.last_returned {
                 return Ok(false);
             }
@@ -273,6 +288,8 @@ impl Reader {
                 Attempt::Raced => std::hint::spin_loop(),
             }
         }
+        // Wait for the next publish rather than trying this one again at once.
+        self.unreadable = latest;
         Ok(false)
     }
 
@@ -337,6 +354,11 @@ impl Reader {
         fence(Ordering::Acquire);
         if seq.load(Ordering::Relaxed) != before {
             return Ok(Attempt::Raced);
+        }
+        if let Some(segment) = session.lost_segment() {
+            return Err(ReadError::SegmentLost {
+                segment: segment.to_owned(),
+            });
         }
         if !copied {
             return Err(self.corrupt(format!("slot {slot} lies outside its segments")));

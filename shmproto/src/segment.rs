@@ -1,13 +1,21 @@
-//! One POSIX shared-memory segment, mapped through the `shared_memory` crate.
+//! One POSIX shared-memory segment: opened through one descriptor, checked, and mapped.
 //!
 //! This module owns every raw pointer into a mapping. Everything above it reads and writes
 //! through bounds-checked offsets: plain bytes by copy, shared words through atomics.
+//!
+//! Every check and change goes through the descriptor the segment was opened with, never
+//! through its name a second time: opens never follow symlinks and never block (a FIFO planted
+//! under a segment's name is refused, not waited on), only regular files are mapped, a new
+//! segment's memory is reserved before anything is written to it (a full `/dev/shm` is an
+//! error at creation, not a SIGBUS later), and ownership is handed over with `fchown`.
 
 use std::ffi::CString;
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
-use shared_memory::{Shmem, ShmemConf, ShmemError};
+use crate::truncation_guard::GuardedRange;
 
 /// Why a segment could not be created, opened or changed.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +41,27 @@ pub enum SegmentError {
         mode: u32,
         expected_uid: u32,
     },
+    /// Something other than a regular file has the segment's name (a FIFO, a directory...):
+    /// never a segment of this protocol, possibly planted to make openers hang.
+    #[error(
+        "shared-memory segment {segment} is not a regular file but a {file_type} owned by {}; refusing it (its owner or root can remove it: `aaa-camera-daemon cleanup`)",
+        uid.map_or_else(|| "an unknown user".to_owned(), |uid| format!("uid {uid}"))
+    )]
+    NotRegular {
+        segment: String,
+        file_type: &'static str,
+        uid: Option<u32>,
+    },
+    /// Shared memory (`/dev/shm`) has no room for the segment.
+    #[error(
+        "no room in shared memory for segment {segment}: it needs {needed} bytes{}; free space in /dev/shm or use a smaller resolution",
+        available.map(|bytes| format!(", {bytes} are free")).unwrap_or_default()
+    )]
+    NoSpace {
+        segment: String,
+        needed: u64,
+        available: Option<u64>,
+    },
 }
 
 impl SegmentError {
@@ -42,80 +71,98 @@ impl SegmentError {
             libc::ENOENT => SegmentError::NotFound { segment },
             libc::EEXIST => SegmentError::Exists { segment },
             libc::EACCES | libc::EPERM => SegmentError::PermissionDenied { segment },
+            // O_NOFOLLOW on a symlink: something planted it; it is not a segment.
+            libc::ELOOP => SegmentError::NotRegular {
+                uid: owner_uid(&segment),
+                segment,
+                file_type: "symbolic link",
+            },
             errno => SegmentError::Os {
                 segment,
                 source: io::Error::from_raw_os_error(errno),
             },
         }
     }
-
-    fn from_shmem(segment: &str, error: ShmemError) -> Self {
-        match error {
-            ShmemError::MappingIdExists => SegmentError::Exists {
-                segment: segment.to_owned(),
-            },
-            ShmemError::MapCreateFailed(errno)
-            | ShmemError::MapOpenFailed(errno)
-            | ShmemError::UnknownOsError(errno) => Self::from_errno(segment, errno as i32),
-            other => SegmentError::Os {
-                segment: segment.to_owned(),
-                source: io::Error::other(other.to_string()),
-            },
-        }
-    }
 }
 
-/// A mapped segment. Unmapped on drop; never unlinked by drop (see [`unlink`]).
+/// A mapped segment with the descriptor it was opened through. Unmapped on drop; never
+/// unlinked by drop (see [`unlink`]).
 pub(crate) struct Segment {
-    shmem: Shmem,
+    ptr: NonNull<u8>,
+    len: usize,
+    fd: OwnedFd,
     name: String,
+    /// Turns a SIGBUS on this mapping (its file truncated by its owner) into a detached mapping.
+    guard: GuardedRange,
 }
 
-// SAFETY: `Shmem` is !Send only because it holds a raw pointer to the mapping. The mapping is
-// process-wide (valid from any thread until `Shmem` drops, which only the owner of `Segment`
-// can cause), and every access through `Segment` is either an atomic operation or a raw copy
-// whose races are resolved by the protocol's sequence words, never by Rust references.
+// SAFETY: `Segment` is !Send only because it holds a raw pointer to the mapping. The mapping is
+// process-wide (valid from any thread until the `Segment` drops, which only its owner can
+// cause), and every access through `Segment` is either an atomic operation or a raw copy whose
+// races are resolved by the protocol's sequence words, never by Rust references.
 unsafe impl Send for Segment {}
 // SAFETY: as above; `&Segment` only hands out atomics and performs raw copies, both of which
 // are as valid from several threads as from one.
 unsafe impl Sync for Segment {}
 
+/// Flags of every open: never follow a symlink, never block (a FIFO would wait for a peer
+/// for ever), never leak the descriptor into children.
+#[cfg(target_os = "linux")]
+const OPEN_FLAGS: libc::c_int = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+/// macOS keeps POSIX shared memory outside the file system: no FIFO or symlink can take a
+/// segment's name there, and `shm_open` accepts only the access and creation flags.
+#[cfg(not(target_os = "linux"))]
+const OPEN_FLAGS: libc::c_int = 0;
+
 impl Segment {
-    /// Creates a new segment of `len` zero bytes, mode 0600; fails if the name exists.
+    /// Creates a new segment of `len` zero bytes, mode 0600, with its memory reserved; fails if
+    /// the name exists. Nothing is left behind when it fails.
     pub(crate) fn create(name: &str, len: usize) -> Result<Self, SegmentError> {
-        let mut shmem = ShmemConf::new()
-            .os_id(name)
-            .size(len)
-            .create()
-            .map_err(|error| SegmentError::from_shmem(name, error))?;
-        // Unlinking is the writer's decision (it must first check the name is still its own).
-        shmem.set_owner(false);
-        Ok(Segment {
-            shmem,
-            name: name.to_owned(),
-        })
+        let fd = shm_open(name, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600)?;
+        let created = (|| {
+            let os = |errno| SegmentError::from_errno(name, errno);
+            // The umask may have narrowed the mode further; make it exactly 0600.
+            // SAFETY: `fd` is an open descriptor; fchmod only changes its metadata.
+            if unsafe { libc::fchmod(fd.as_raw_fd(), 0o600) } != 0 {
+                return Err(os(last_errno()));
+            }
+            let file_len = libc::off_t::try_from(len).map_err(|_| SegmentError::NoSpace {
+                segment: name.to_owned(),
+                needed: len as u64,
+                available: free_space(),
+            })?;
+            // SAFETY: `fd` is an open, writable descriptor of the new segment.
+            if unsafe { libc::ftruncate(fd.as_raw_fd(), file_len) } != 0 {
+                return Err(os(last_errno()));
+            }
+            reserve(name, &fd, file_len)?;
+            map(name, fd, len)
+        })();
+        if created.is_err() {
+            // The name is ours (O_EXCL): take it back so nothing half-made stays behind.
+            let _ = unlink(name);
+        }
+        created
     }
 
-    /// Maps an existing segment whole, after checking that it is private to us or root.
+    /// Maps an existing segment whole, after checking through its descriptor that it is a
+    /// regular file private to us or root.
     pub(crate) fn open(name: &str) -> Result<Self, SegmentError> {
-        // Check the size first: mapping an empty segment fails with an obscure EINVAL.
-        let stat = stat(name)?;
+        let fd = shm_open(name, libc::O_RDWR, 0)?;
+        let stat = fstat(name, &fd)?;
         check_trusted(name, &stat)?;
+        // Mapping an empty segment fails with an obscure EINVAL; say what it is.
         if stat.len == 0 {
             return Err(SegmentError::Os {
                 segment: name.to_owned(),
                 source: io::Error::other("segment is empty (0 bytes)"),
             });
         }
-        let mut shmem = ShmemConf::new()
-            .os_id(name)
-            .open()
-            .map_err(|error| SegmentError::from_shmem(name, error))?;
-        shmem.set_owner(false);
-        Ok(Segment {
-            shmem,
-            name: name.to_owned(),
-        })
+        let len = usize::try_from(stat.len).map_err(|_| SegmentError::Os {
+            segment: name.to_owned(),
+            source: io::Error::other("segment is larger than this machine's address space"),
+        })?;
+        map(name, fd, len)
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -123,13 +170,32 @@ impl Segment {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.shmem.len()
+        self.len
+    }
+
+    /// Whether the segment's file was truncated under the mapping (by its owner, or by a
+    /// broken writer): the mapping then holds private zeros, nothing written reaches others
+    /// and nothing read comes from them.
+    pub(crate) fn is_detached(&self) -> bool {
+        self.guard.is_detached()
+    }
+
+    /// Gives the segment to `uid:gid`, mode 0600, through its descriptor.
+    pub(crate) fn hand_over(&self, uid: u32, gid: u32) -> Result<(), SegmentError> {
+        // SAFETY: `self.fd` is an open descriptor of the segment; fchown and fchmod only change
+        // its metadata.
+        if unsafe { libc::fchown(self.fd.as_raw_fd(), uid, gid) } != 0
+            // SAFETY: as above.
+            || unsafe { libc::fchmod(self.fd.as_raw_fd(), 0o600) } != 0
+        {
+            return Err(SegmentError::from_errno(&self.name, last_errno()));
+        }
+        Ok(())
     }
 
     fn check_range(&self, offset: usize, len: usize) -> bool {
         offset.checked_add(len).is_some_and(|end| end <= self.len())
     }
-
     /// Copies `dst.len()` bytes at `offset` out of the segment. Returns false (and copies
     /// nothing) if the range is outside the mapping.
     ///
@@ -146,7 +212,7 @@ impl Segment {
         // reference to them, and the seqlock protocol discards any copy that raced a write.
         unsafe {
             std::ptr::copy_nonoverlapping(
-                self.shmem.as_ptr().add(offset),
+                self.ptr.as_ptr().add(offset),
                 dst.as_mut_ptr(),
                 dst.len(),
             )
@@ -165,7 +231,7 @@ impl Segment {
         // the single writer of a namespace writes these bytes; concurrent readers copy them
         // raw and validate their copy with the slot's sequence word.
         unsafe {
-            std::ptr::copy_nonoverlapping(src.as_ptr(), self.shmem.as_ptr().add(offset), src.len())
+            std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.as_ptr().add(offset), src.len())
         };
         true
     }
@@ -193,7 +259,7 @@ impl Segment {
         // are mode 0600 and another process of the same user writing here breaks the
         // protocol; `u8` has no invalid values, so what it could change is pixel values, and
         // the protocol's callers only write the slice, they do not derive addresses from it.
-        Some(unsafe { std::slice::from_raw_parts_mut(self.shmem.as_ptr().add(offset), len) })
+        Some(unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(offset), len) })
     }
 
     /// The shared 64-bit word at `offset`.
@@ -209,7 +275,7 @@ impl Segment {
         // makes the pointer 8-aligned as AtomicU64 requires. The mapping outlives the returned
         // reference (tied to `&self`). Every process of the protocol accesses these words only
         // with atomic operations.
-        unsafe { AtomicU64::from_ptr(self.shmem.as_ptr().add(offset).cast()) }
+        unsafe { AtomicU64::from_ptr(self.ptr.as_ptr().add(offset).cast()) }
     }
 
     /// The shared 32-bit word at `offset`; panics like [`Segment::atomic_u64`].
@@ -219,7 +285,18 @@ impl Segment {
             "bad atomic offset {offset}"
         );
         // SAFETY: as in `atomic_u64`, with 4-byte alignment.
-        unsafe { AtomicU32::from_ptr(self.shmem.as_ptr().add(offset).cast()) }
+        unsafe { AtomicU32::from_ptr(self.ptr.as_ptr().add(offset).cast()) }
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        // Unregistered first: once unmapped, the range may be reused by other mappings.
+        self.guard.release();
+        // SAFETY: `ptr`/`len` describe the mapping made in `map`, unmapped exactly once, here;
+        // every borrow handed out by `&self` methods has ended since we hold `&mut self`.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+        // `fd` closes when it drops.
     }
 }
 
@@ -246,44 +323,150 @@ fn last_errno() -> i32 {
         .unwrap_or(libc::EIO)
 }
 
-/// Runs `action` on a file descriptor of the named segment, opened with `flags`.
-fn with_fd<T>(
-    name: &str,
-    flags: libc::c_int,
-    action: impl FnOnce(libc::c_int) -> Result<T, i32>,
-) -> Result<T, SegmentError> {
+/// `shm_open` with [`OPEN_FLAGS`] added to `flags`.
+fn shm_open(name: &str, flags: libc::c_int, mode: libc::mode_t) -> Result<OwnedFd, SegmentError> {
     let c_name = c_name(name)?;
-    // SAFETY: `c_name` is a valid NUL-terminated string that outlives the call; shm_open does
-    // not create anything without O_CREAT, which we never pass here.
-    let fd = unsafe { libc::shm_open(c_name.as_ptr(), flags, 0) };
+    // SAFETY: `c_name` is a valid NUL-terminated string that outlives the call. O_CREAT (only
+    // ever with O_EXCL) creates a new, private segment of our own.
+    let fd = unsafe { libc::shm_open(c_name.as_ptr(), flags | OPEN_FLAGS, mode as libc::c_uint) };
     if fd < 0 {
         return Err(SegmentError::from_errno(name, last_errno()));
     }
-    let result = action(fd);
-    // SAFETY: `fd` was returned by shm_open above and is closed exactly once, here.
-    unsafe { libc::close(fd) };
-    result.map_err(|errno| SegmentError::from_errno(name, errno))
+    // SAFETY: `fd` was just returned by shm_open and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Size, owner and mode of a segment.
-pub fn stat(name: &str) -> Result<SegmentStat, SegmentError> {
-    with_fd(name, libc::O_RDONLY, |fd| {
-        // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
-        let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: `fd` is open and `stat` is a valid, writable struct.
-        if unsafe { libc::fstat(fd, &mut stat) } != 0 {
-            return Err(last_errno());
-        }
-        // st_mode is u16 on macOS and u32 on Linux.
-        #[allow(clippy::useless_conversion)]
-        let mode = u32::from(stat.st_mode) & 0o7777;
-        Ok(SegmentStat {
-            len: stat.st_size as u64,
-            uid: stat.st_uid,
-            gid: stat.st_gid,
-            mode,
-        })
+/// Size, owner and mode through the descriptor; anything but a regular file is refused.
+fn fstat(name: &str, fd: &OwnedFd) -> Result<SegmentStat, SegmentError> {
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open and `stat` is a valid, writable struct.
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut stat) } != 0 {
+        return Err(SegmentError::from_errno(name, last_errno()));
+    }
+    let file_type = stat.st_mode & libc::S_IFMT;
+    if file_type != libc::S_IFREG {
+        return Err(SegmentError::NotRegular {
+            segment: name.to_owned(),
+            file_type: match file_type {
+                libc::S_IFIFO => "FIFO",
+                libc::S_IFDIR => "directory",
+                libc::S_IFSOCK => "socket",
+                libc::S_IFCHR => "character device",
+                libc::S_IFBLK => "block device",
+                libc::S_IFLNK => "symbolic link",
+                _ => "special file",
+            },
+            uid: Some(stat.st_uid),
+        });
+    }
+    // st_mode is u16 on macOS and u32 on Linux.
+    #[allow(clippy::useless_conversion)]
+    let mode = u32::from(stat.st_mode) & 0o7777;
+    Ok(SegmentStat {
+        len: u64::try_from(stat.st_size).unwrap_or(0),
+        uid: stat.st_uid,
+        gid: stat.st_gid,
+        mode,
     })
+}
+
+/// Makes the file system commit `len` bytes to the segment now, so that a full `/dev/shm`
+/// fails here instead of killing the writer with SIGBUS at its first write.
+#[cfg(target_os = "linux")]
+fn reserve(name: &str, fd: &OwnedFd, len: libc::off_t) -> Result<(), SegmentError> {
+    loop {
+        // SAFETY: `fd` is an open, writable descriptor of a regular file we created.
+        let errno = unsafe { libc::posix_fallocate(fd.as_raw_fd(), 0, len) };
+        return match errno {
+            0 => Ok(()),
+            libc::EINTR => continue,
+            libc::ENOSPC | libc::EFBIG => Err(SegmentError::NoSpace {
+                segment: name.to_owned(),
+                needed: len as u64,
+                available: free_space(),
+            }),
+            errno => Err(SegmentError::from_errno(name, errno)),
+        };
+    }
+}
+
+/// macOS backs POSIX shared memory with anonymous memory at `ftruncate`: nothing to reserve.
+#[cfg(not(target_os = "linux"))]
+fn reserve(_name: &str, _fd: &OwnedFd, _len: libc::off_t) -> Result<(), SegmentError> {
+    Ok(())
+}
+
+/// Bytes free for new segments (`/dev/shm` on Linux); `None` where that cannot be told.
+pub fn free_space() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: an all-zero `statvfs` is a valid value of this plain C struct.
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: the path is a valid NUL-terminated string and `stat` is writable.
+        if unsafe { libc::statvfs(c"/dev/shm".as_ptr(), &mut stat) } != 0 {
+            return None;
+        }
+        #[allow(clippy::useless_conversion)]
+        Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// Maps `len` bytes of `fd` shared, read-write, and guards the range against truncation.
+fn map(name: &str, fd: OwnedFd, len: usize) -> Result<Segment, SegmentError> {
+    // SAFETY: a fresh mapping chosen by the kernel (no MAP_FIXED), of a descriptor we own; the
+    // result is checked before use.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(SegmentError::from_errno(name, last_errno()));
+    }
+    let Some(ptr) = NonNull::new(ptr.cast::<u8>()) else {
+        return Err(SegmentError::Os {
+            segment: name.to_owned(),
+            source: io::Error::other("mmap returned a null mapping"),
+        });
+    };
+    Ok(Segment {
+        guard: GuardedRange::register(ptr.as_ptr() as usize, len),
+        ptr,
+        len,
+        fd,
+        name: name.to_owned(),
+    })
+}
+
+/// Size, owner and mode of a segment; an error for anything but a regular file.
+pub fn stat(name: &str) -> Result<SegmentStat, SegmentError> {
+    let fd = shm_open(name, libc::O_RDONLY, 0)?;
+    fstat(name, &fd)
+}
+
+/// Who owns whatever has the segment's name, without opening it: what `status` can still
+/// tell about another user's segments. `None` where shared memory has no paths (macOS).
+pub fn owner_uid(name: &str) -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(format!("/dev/shm/{name}"))
+            .ok()
+            .map(|metadata| metadata.uid())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = name;
+        None
+    }
 }
 
 /// A segment is trusted when only its owner may access it and that owner is us or root. Root
@@ -304,28 +487,14 @@ fn check_trusted(name: &str, stat: &SegmentStat) -> Result<(), SegmentError> {
     })
 }
 
-/// Whether a segment of that name exists (whoever owns it).
+/// Whether something has the segment's name (whoever owns it, whatever it is).
 pub fn exists(name: &str) -> bool {
     match stat(name) {
-        Ok(_) | Err(SegmentError::PermissionDenied { .. }) => true,
+        Ok(_) | Err(SegmentError::PermissionDenied { .. } | SegmentError::NotRegular { .. }) => {
+            true
+        }
         Err(_) => false,
     }
-}
-
-/// Gives a segment to `uid:gid` and sets its mode to 0600 (owner read/write only).
-pub(crate) fn hand_over(name: &str, uid: u32, gid: u32) -> Result<(), SegmentError> {
-    with_fd(name, libc::O_RDWR, |fd| {
-        // SAFETY: `fd` is an open descriptor of the segment; fchown/fchmod only change its
-        // metadata.
-        if unsafe { libc::fchown(fd, uid, gid) } != 0 {
-            return Err(last_errno());
-        }
-        // SAFETY: as above.
-        if unsafe { libc::fchmod(fd, 0o600) } != 0 {
-            return Err(last_errno());
-        }
-        Ok(())
-    })
 }
 
 /// Removes a segment's name. Existing mappings stay valid until they are unmapped.
@@ -391,14 +560,9 @@ mod tests {
     }
 
     fn hand_over_mode(name: &str, mode: libc::mode_t) {
-        with_fd(name, libc::O_RDWR, |fd| {
-            // SAFETY: `fd` is an open descriptor of the test's own segment.
-            if unsafe { libc::fchmod(fd, mode) } != 0 {
-                return Err(last_errno());
-            }
-            Ok(())
-        })
-        .unwrap();
+        let fd = shm_open(name, libc::O_RDWR, 0).unwrap();
+        // SAFETY: `fd` is an open descriptor of the test's own segment.
+        assert_eq!(unsafe { libc::fchmod(fd.as_raw_fd(), mode) }, 0);
     }
 
     #[test]

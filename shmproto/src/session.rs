@@ -21,6 +21,16 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// The name of a segment whose file was truncated under its mapping, if any (see
+    /// [`crate::truncation_guard`]).
+    pub(crate) fn lost_segment(&self) -> Option<&str> {
+        [&self.control, &self.rgb]
+            .into_iter()
+            .chain(self.depth.as_ref())
+            .find(|segment| segment.is_detached())
+            .map(Segment::name)
+    }
+
     pub(crate) fn slot_count(&self) -> u32 {
         self.layout.metadata.slot_count
     }

@@ -425,7 +425,32 @@ impl Writer {
         session.wake_word().fetch_add(1, Ordering::Release);
         crate::wait::wake_all(session.wake_word());
         self.publish_seq = publish_seq;
+        if let Some(segment) = session.lost_segment() {
+            return Err(PublishError::SegmentLost {
+                segment: segment.to_owned(),
+            });
+        }
         Ok(publish_seq)
+    }
+
+    /// Whether shared memory has room for segments of `geometry` beside these ones, as
+    /// [`Writer::replace`] needs (the old segments stay allocated while readers map them).
+    /// Lets a caller refuse a new mode and keep the old one instead of losing both.
+    pub fn check_room(&self, geometry: Geometry) -> Result<(), CreateError> {
+        let mut config = self.config.clone();
+        config.geometry = geometry;
+        config.validate()?;
+        let needed = segments_len(&config)?;
+        match crate::segment::free_space() {
+            Some(available) if available < needed => {
+                Err(CreateError::Segment(SegmentError::NoSpace {
+                    segment: config.namespace.rgb_segment(),
+                    needed,
+                    available: Some(available),
+                }))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Moves to new segments with `geometry` under the same names. Readers of the old
@@ -469,6 +494,11 @@ impl Writer {
             .status_len()
             .store(self.json.len() as u32, Ordering::Relaxed);
         seq.store(before.wrapping_add(2), Ordering::Release);
+        if let Some(segment) = session.lost_segment() {
+            return Err(PublishError::SegmentLost {
+                segment: segment.to_owned(),
+            });
+        }
         Ok(())
     }
 }
@@ -534,9 +564,7 @@ pub(crate) fn leftovers(namespace: &Namespace) -> Result<Option<String>, CreateE
     };
     match Session::open(namespace) {
         Ok(session) => match session.liveness() {
-            Liveness::Live { pid }
-            | Liveness::Starting { pid }
-            | Liveness::UnknownState { pid, .. } => Err(alive(pid)),
+            holding if holding.holds_segments() => Err(alive(holding.pid())),
             gone => Ok(Some(gone.to_string())),
         },
         Err(crate::OpenError::NotLive {
@@ -548,6 +576,21 @@ pub(crate) fn leftovers(namespace: &Namespace) -> Result<Option<String>, CreateE
         }
         Err(other) => Ok(Some(other.to_string())),
     }
+}
+
+/// Bytes of all segments of a writer with `config`.
+fn segments_len(config: &WriterConfig) -> Result<u64, CreateError> {
+    let layout = Layout::new(
+        &config.geometry,
+        config.slot_count,
+        config.metadata_capacity,
+        config.status_capacity,
+        1,
+    )
+    .ok_or_else(|| CreateError::Config("segment sizes overflow".into()))?;
+    Ok(layout.metadata.total_len
+        + layout.rgb.total_len
+        + layout.depth.as_ref().map_or(0, |depth| depth.total_len))
 }
 
 fn create_segments(config: &WriterConfig) -> Result<Session, CreateError> {
@@ -605,8 +648,8 @@ fn create_segments(config: &WriterConfig) -> Result<Session, CreateError> {
         None => None,
     };
     if let Some(owner) = config.owner {
-        for name in &created.0 {
-            segment::hand_over(name, owner.uid, owner.gid)?;
+        for segment in [&control, &rgb].into_iter().chain(depth.as_ref()) {
+            segment.hand_over(owner.uid, owner.gid)?;
         }
     }
     let session = Session {

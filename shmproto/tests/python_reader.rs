@@ -287,3 +287,589 @@ fn python_reader_refuses_segments_others_may_access() {
     // (the writer removed the segment after all) is fine.
     unsafe { libc::shm_unlink(c_name.as_ptr()) };
 }
+
+// --- Hand-made segments ---------------------------------------------------------------------
+//
+// Built byte by byte from docs/protocol.md, section 5 (not with shmproto's writer), so that a
+// test can put there what no correct writer would: a `latest` word naming a frame no slot
+// holds, a status or metadata JSON nested 100 000 levels deep. This test process plays the
+// writer: its pid is `writer_pid`, and a thread stamps the heartbeat, so the reader judges it
+// live (docs/protocol.md, section 12).
+
+const HAND_MADE_WIDTH: u32 = 8;
+const HAND_MADE_HEIGHT: u32 = 4;
+const HAND_MADE_SLOTS: u32 = 4;
+/// Room for 100 000 nested brackets, in the frame metadata and in the status record.
+const HAND_MADE_JSON_CAPACITY: u32 = 128 * 1024;
+const SLOT_TABLE_OFFSET: usize = 256;
+const OFF_STATE: usize = 64;
+const OFF_HEARTBEAT: usize = 72;
+const OFF_LATEST: usize = 88;
+const OFF_WAKE: usize = 96;
+
+fn align_up(value: usize, align: usize) -> usize {
+    value.div_ceil(align) * align
+}
+
+fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for clock_gettime to fill.
+    let result = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    assert_eq!(result, 0, "clock_gettime");
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+/// Stores `value` at `offset` of a mapping as one atomic store, as a writer does.
+///
+/// # Safety
+/// `base + offset` must lie in a live mapping and be 8-byte aligned.
+unsafe fn store_u64(base: *mut u8, offset: usize, value: u64) {
+    // SAFETY: the caller guarantees a live, aligned address; other processes only load it.
+    unsafe { std::sync::atomic::AtomicU64::from_ptr(base.add(offset).cast()) }
+        .store(value, std::sync::atomic::Ordering::Release);
+}
+
+/// The 64-byte common header (docs/protocol.md, section 5.1).
+fn common_header(kind: u32, data_offset: usize, slot_stride: usize) -> Vec<u8> {
+    let mut header = Vec::with_capacity(64);
+    header.extend_from_slice(b"AAACAMv1");
+    header.extend_from_slice(&1u16.to_le_bytes()); // version_major
+    header.extend_from_slice(&1u16.to_le_bytes()); // version_minor
+    header.extend_from_slice(&kind.to_le_bytes());
+    header.extend_from_slice(&0x5eed_7e57_5eed_7e57_u64.to_le_bytes()); // session_id
+    header.extend_from_slice(&(data_offset as u32).to_le_bytes());
+    header.extend_from_slice(&HAND_MADE_SLOTS.to_le_bytes());
+    header.extend_from_slice(&(slot_stride as u64).to_le_bytes());
+    let total_len = data_offset + HAND_MADE_SLOTS as usize * slot_stride;
+    header.extend_from_slice(&(total_len as u64).to_le_bytes());
+    header.resize(64, 0);
+    header
+}
+
+/// A LIVE colour-only writer session made by hand: the control segment, the colour segment
+/// (unless `with_colour` is false) and a heartbeat thread. Removes its segments when dropped.
+struct HandMadeWriter {
+    control: Shmem,
+    _colour: Option<Shmem>,
+    status_offset: usize,
+    metadata_offset: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    heartbeat: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HandMadeWriter {
+    fn create(namespace: &Namespace, with_colour: bool) -> Self {
+        let capacity = HAND_MADE_JSON_CAPACITY as usize;
+        let status_offset = SLOT_TABLE_OFFSET + 64 * HAND_MADE_SLOTS as usize;
+        let metadata_offset = align_up(status_offset + 64 + capacity, 64);
+        let metadata_stride = align_up(capacity, 64);
+        let mut control = common_header(1, metadata_offset, metadata_stride);
+        control.resize(
+            metadata_offset + HAND_MADE_SLOTS as usize * metadata_stride,
+            0,
+        );
+        let mut put_u32 = |offset: usize, value: u32| {
+            control[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
+        };
+        put_u32(68, std::process::id()); // writer_pid
+        put_u32(100, HAND_MADE_WIDTH);
+        put_u32(104, HAND_MADE_HEIGHT);
+        put_u32(108, 1); // color_format rgb8
+        put_u32(112, HAND_MADE_WIDTH * 3); // color_stride
+        put_u32(116, 0); // depth_format none
+        put_u32(120, 0); // depth_stride
+        put_u32(124, HAND_MADE_JSON_CAPACITY); // metadata_capacity
+        put_u32(128, HAND_MADE_JSON_CAPACITY); // status_capacity
+        control[OFF_HEARTBEAT..OFF_HEARTBEAT + 8].copy_from_slice(&monotonic_ns().to_le_bytes());
+        let control = raw_segment(&namespace.metadata_segment(), &control);
+
+        let colour = with_colour.then(|| {
+            let plane_len = (HAND_MADE_WIDTH * HAND_MADE_HEIGHT * 3) as usize;
+            let stride = align_up(plane_len, 4096);
+            let mut colour = common_header(2, 4096, stride);
+            colour.resize(4096 + HAND_MADE_SLOTS as usize * stride, 0);
+            raw_segment(&namespace.rgb_segment(), &colour)
+        });
+
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // The address as an integer: `Shmem` is not `Send`. The thread is joined in `drop`,
+        // before the mapping goes away.
+        let base = control.as_ptr() as usize;
+        let heartbeat = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // SAFETY: the control mapping outlives this thread (joined in `drop`);
+                    // offset 72 is 8-byte aligned in a page-aligned mapping.
+                    unsafe { store_u64(base as *mut u8, OFF_HEARTBEAT, monotonic_ns()) };
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        });
+        let writer = HandMadeWriter {
+            control,
+            _colour: colour,
+            status_offset,
+            metadata_offset,
+            stop,
+            heartbeat: Some(heartbeat),
+        };
+        // Everything above is in place: go LIVE (section 7.1, step 7).
+        // SAFETY: offset 64 is inside the mapping and 4-byte aligned.
+        unsafe { std::sync::atomic::AtomicU32::from_ptr(writer.at(OFF_STATE, 4).cast()) }
+            .store(1, std::sync::atomic::Ordering::Release);
+        writer
+    }
+
+    /// The address of `len` bytes at `offset` of the control segment.
+    fn at(&self, offset: usize, len: usize) -> *mut u8 {
+        assert!(
+            offset + len <= self.control.len(),
+            "{len} bytes at {offset} are outside the control segment"
+        );
+        // SAFETY: checked just above to lie inside the mapping.
+        unsafe { self.control.as_ptr().add(offset) }
+    }
+
+    fn store(&self, offset: usize, value: u64) {
+        assert_eq!(offset % 8, 0, "unaligned u64 offset {offset}");
+        // SAFETY: `at` checked that the 8 bytes lie inside the mapping; they are 8-byte
+        // aligned (checked above) in a page-aligned mapping.
+        unsafe { store_u64(self.at(offset, 8), 0, value) };
+    }
+
+    fn copy_in(&self, offset: usize, bytes: &[u8]) {
+        let target = self.at(offset, bytes.len());
+        // SAFETY: `at` checked that the range lies inside the mapping; the reader only reads
+        // it, and nothing else in this process writes it.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), target, bytes.len()) };
+    }
+
+    /// Publishes frame 1 into slot 0 with this metadata JSON (the colour plane stays zero),
+    /// as section 7.2 does it.
+    fn publish_first(&self, metadata: &[u8]) {
+        assert!(metadata.len() <= HAND_MADE_JSON_CAPACITY as usize);
+        let record = SLOT_TABLE_OFFSET;
+        self.store(record, 1); // seq odd: being written
+        self.copy_in(self.metadata_offset, metadata);
+        self.store(record + 8, 1); // publish_seq
+        self.store(record + 16, 1); // frame_number
+        self.store(record + 24, 1); // capture_wall_ns
+        self.store(record + 32, 1); // capture_mono_ns
+        self.store(record + 40, monotonic_ns()); // publish_mono_ns
+        self.store(record + 48, metadata.len() as u64); // metadata_len (u32), then reserved
+        self.store(record, 2); // seq even: complete
+        self.store(OFF_LATEST, 1);
+        self.bump_wake();
+    }
+
+    fn bump_wake(&self) {
+        // SAFETY: offset 96 is inside the mapping and 4-byte aligned.
+        unsafe { std::sync::atomic::AtomicU32::from_ptr(self.at(OFF_WAKE, 4).cast()) }
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Writes the status record (section 7.3) with these bytes as its JSON.
+    fn set_status(&self, json: &[u8]) {
+        assert!(json.len() <= HAND_MADE_JSON_CAPACITY as usize);
+        // SAFETY: the status record's sequence word is inside the mapping, 8-byte aligned.
+        let seq = unsafe {
+            std::sync::atomic::AtomicU64::from_ptr(self.at(self.status_offset, 8).cast())
+        };
+        let before = seq.load(std::sync::atomic::Ordering::Relaxed);
+        seq.store(before + 1, std::sync::atomic::Ordering::Release);
+        self.copy_in(self.status_offset + 64, json);
+        self.store(self.status_offset + 8, json.len() as u64); // status_len and reserved
+        seq.store(before + 2, std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl Drop for HandMadeWriter {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.join().expect("heartbeat thread");
+        }
+    }
+}
+
+/// A valid frame-metadata JSON (docs/protocol.md, section 10) for frame 1.
+const FRAME_1_METADATA: &str = r#"{"frame_number":1,"capture_wall_ns":1,"capture_mono_ns":1,"fps":30.0,"source_kind":"other","source_description":"hand-made","depth_aligned_to_color":false}"#;
+
+/// A valid writer status (docs/protocol.md, section 11).
+const STREAMING_STATUS: &str = r#"{"state":"streaming","message":null,"source_kind":"other","source_description":"hand-made","updated_wall_ns":1,"extra":null}"#;
+
+/// How a run of the Python reader ended, with the CPU time it used.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    wall: Duration,
+    cpu: Duration,
+    killed: bool,
+}
+
+impl Run {
+    fn summary(&self) -> serde_json::Value {
+        let line = self.stdout.lines().last().unwrap_or_default();
+        serde_json::from_str(line).unwrap_or_else(|_| {
+            panic!(
+                "no JSON summary: stdout {:?} stderr {:?}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// Runs the Python reader, killing it after `limit`, and measures its wall and CPU time
+/// (user + system, from `wait4`: this child's alone, whatever else the test process runs).
+// The child is reaped by `wait4`, not by `Child::wait`, which cannot report its CPU time.
+#[allow(clippy::zombie_processes)]
+fn run_python_reader_bounded(namespace: &Namespace, extra: &[&str], limit: Duration) -> Run {
+    use std::io::Read;
+
+    let started = std::time::Instant::now();
+    let mut child = Command::new("python3")
+        .arg(script())
+        .args(["--namespace", namespace.as_str()])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr piped")));
+    let pid = child.id() as libc::pid_t;
+    let mut killed = false;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; all-zero is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is this process's child, not reaped yet (only this loop reaps it);
+        // `status` and `usage` are valid for writing.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if reaped == pid {
+            break;
+        }
+        assert_eq!(reaped, 0, "wait4: {}", std::io::Error::last_os_error());
+        if !killed && started.elapsed() > limit {
+            child.kill().expect("kill the python reader");
+            killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let wall = started.elapsed();
+    let seconds = |time: libc::timeval| {
+        Duration::from_secs(time.tv_sec as u64) + Duration::from_micros(time.tv_usec as u64)
+    };
+    Run {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+        wall,
+        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        killed,
+    }
+}
+
+/// The user name of `uid`, if the user database knows it.
+fn user_name(uid: libc::uid_t) -> Option<String> {
+    // SAFETY: passwd is plain data; getpwuid_r fills it, pointing into `buffer`.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: every pointer is valid for the call; `buffer` outlives the use of `entry`.
+    let result = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if result != 0 || found.is_null() {
+        return None;
+    }
+    // SAFETY: on success `pw_name` is a NUL-terminated string inside `buffer`.
+    let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
+    Some(name.to_string_lossy().into_owned())
+}
+
+/// Removes a file in /dev/shm when dropped (also when the test fails).
+#[cfg(target_os = "linux")]
+struct RemoveOnDrop(PathBuf);
+
+#[cfg(target_os = "linux")]
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn mkfifo(path: &std::path::Path) -> RemoveOnDrop {
+    let c_path = CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL in the path");
+    // SAFETY: `c_path` is a valid NUL-terminated path that outlives the call.
+    let result = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+    assert_eq!(
+        result,
+        0,
+        "mkfifo {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
+    RemoveOnDrop(path.to_owned())
+}
+
+/// A FIFO planted at a segment's path made the reader block for ever in `open` (waiting for
+/// a process to open the FIFO for writing). It must refuse it at once, saying what it found.
+#[cfg(target_os = "linux")]
+#[test]
+fn python_reader_refuses_a_fifo_at_a_segment_path_without_hanging() {
+    if !python_available() {
+        return;
+    }
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    // The colour segment's path (behind a valid LIVE control segment, so that the reader gets
+    // that far), then the control segment's path (the first one the reader opens).
+    let namespace = unique_namespace("pyfifo");
+    let _writer = HandMadeWriter::create(&namespace, false);
+    let colour_path = PathBuf::from("/dev/shm").join(namespace.rgb_segment());
+    let control_namespace = unique_namespace("pyfifc");
+    let control_path = PathBuf::from("/dev/shm").join(control_namespace.metadata_segment());
+    for (namespace, segment, path) in [
+        (&namespace, namespace.rgb_segment(), colour_path),
+        (
+            &control_namespace,
+            control_namespace.metadata_segment(),
+            control_path,
+        ),
+    ] {
+        let _fifo = mkfifo(&path);
+        let run = run_python_reader_bounded(
+            namespace,
+            &["--frames", "1", "--wait", "0", "--timeout", "1"],
+            Duration::from_secs(20),
+        );
+        assert!(
+            !run.killed,
+            "the reader hung on the FIFO at {} (killed after {:?}); stderr {:?}",
+            path.display(),
+            run.wall,
+            run.stderr
+        );
+        assert_eq!(run.code, Some(2), "stderr {:?}", run.stderr);
+        assert!(run.wall < Duration::from_secs(10), "took {:?}", run.wall);
+        let expected = format!(
+            "shared-memory segment {segment} is not a regular file: {} is a FIFO (named pipe) \
+             owned by uid {uid}",
+            path.display()
+        );
+        assert!(run.stderr.contains(&expected), "stderr {:?}", run.stderr);
+        if let Some(name) = user_name(uid) {
+            assert!(
+                run.stderr.contains(&format!("uid {uid} ({name})")),
+                "{}",
+                run.stderr
+            );
+        }
+        assert!(!run.stderr.contains("Traceback"), "{}", run.stderr);
+        let result = run.summary();
+        assert!(
+            result["error"]
+                .as_str()
+                .is_some_and(|error| error.contains("is not a regular file")),
+            "{result}"
+        );
+    }
+}
+
+/// A writer whose `latest` word names a frame that no slot holds (here 2^64 - 1, in a slot
+/// that holds nothing) made every read fail its 64 attempts and the reader retry at once,
+/// millions of times, at 100 % CPU until its timeout. It must wait politely instead.
+#[test]
+fn python_reader_backs_off_when_latest_names_no_frame() {
+    if !python_available() {
+        return;
+    }
+    let namespace = unique_namespace("pyspin");
+    let writer = HandMadeWriter::create(&namespace, true);
+    writer.store(OFF_LATEST, u64::MAX);
+    writer.bump_wake();
+
+    let run = run_python_reader_bounded(
+        &namespace,
+        &["--frames", "1", "--wait", "0", "--timeout", "2"],
+        Duration::from_secs(30),
+    );
+    drop(writer);
+    assert!(
+        !run.killed,
+        "the reader outlived its timeout: {:?}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("Traceback"), "{}", run.stderr);
+    // It waited for its whole timeout (the writer stayed live), and not much longer.
+    assert_eq!(run.code, Some(1), "stderr {:?}", run.stderr);
+    assert!(
+        run.wall >= Duration::from_secs(2) && run.wall < Duration::from_secs(20),
+        "took {:?}",
+        run.wall
+    );
+    // A spinning reader uses a whole core for its 2 s timeout, or its fair share of one on a
+    // loaded machine (the script before the fix: 98 % on an idle 2-core machine). A polite
+    // one sleeps; the interpreter's start is a fraction of that. Load only lowers the CPU
+    // share of a process, so this upper bound cannot fail because the machine is busy.
+    let share = run.cpu.as_secs_f64() / run.wall.as_secs_f64();
+    eprintln!(
+        "python reader: {:?} of CPU in {:?} ({:.1} %)",
+        run.cpu,
+        run.wall,
+        share * 100.0
+    );
+    assert!(
+        share < 0.3,
+        "the reader used {:?} of CPU in {:?} ({:.0} %): it spins",
+        run.cpu,
+        run.wall,
+        share * 100.0
+    );
+    let result = run.summary();
+    let error = result["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("no new frame within 2") && error.contains(&u64::MAX.to_string()),
+        "unclear error: {result}"
+    );
+}
+
+/// 100 000 nested `[` in the writer status made the reader die of an uncaught RecursionError
+/// (exit status 1, a traceback). Bad bytes from shared memory are exit status 2, with the
+/// record named.
+#[test]
+fn python_reader_reports_a_deeply_nested_writer_status() {
+    if !python_available() {
+        return;
+    }
+    let namespace = unique_namespace("pynest");
+    let writer = HandMadeWriter::create(&namespace, true);
+    writer.publish_first(FRAME_1_METADATA.as_bytes());
+    writer.set_status(&[b'['; 100_000]);
+
+    let run = run_python_reader_bounded(
+        &namespace,
+        &["--frames", "1", "--wait", "0", "--timeout", "2"],
+        Duration::from_secs(20),
+    );
+    assert!(!run.stderr.contains("Traceback"), "{}", run.stderr);
+    assert_eq!(run.code, Some(2), "stderr {:?}", run.stderr);
+    let expected = format!(
+        "writer status (shared-memory segment {}) is not valid: JSON nested too deeply",
+        namespace.metadata_segment()
+    );
+    assert!(run.stderr.contains(&expected), "stderr {:?}", run.stderr);
+    let result = run.summary();
+    assert_eq!(result["frames"], 1, "{result}");
+    assert!(
+        result["error"]
+            .as_str()
+            .is_some_and(|error| error.contains(&expected)),
+        "{result}"
+    );
+}
+
+/// A writer status that is not JSON, or not a status, is reported as such: exit status 2 and
+/// a message naming the writer-status record (not "frame metadata"). A valid one is shown.
+#[test]
+fn python_reader_names_the_writer_status_when_it_is_invalid() {
+    if !python_available() {
+        return;
+    }
+    let namespace = unique_namespace("pystat");
+    let writer = HandMadeWriter::create(&namespace, true);
+    writer.publish_first(FRAME_1_METADATA.as_bytes());
+    let args = ["--frames", "1", "--wait", "0", "--timeout", "2"];
+
+    writer.set_status(STREAMING_STATUS.as_bytes());
+    let run = run_python_reader_bounded(&namespace, &args, Duration::from_secs(20));
+    let result = run.summary();
+    assert_eq!(run.code, Some(0), "{result} stderr {:?}", run.stderr);
+    assert_eq!(result["frames"], 1, "{result}");
+    assert_eq!(result["writer_status"], "streaming", "{result}");
+
+    let record = format!(
+        "writer status (shared-memory segment {}) is not valid",
+        namespace.metadata_segment()
+    );
+    for (status, problem) in [
+        (r#"{"state": "streaming", "mess"#, "not JSON"),
+        (r#"["streaming"]"#, "not a JSON object"),
+        (
+            r#"{"state":"dancing","message":null,"source_kind":"other","source_description":"x","updated_wall_ns":1}"#,
+            "field state has an invalid value 'dancing'",
+        ),
+    ] {
+        writer.set_status(status.as_bytes());
+        let run = run_python_reader_bounded(&namespace, &args, Duration::from_secs(20));
+        assert!(!run.stderr.contains("Traceback"), "{}", run.stderr);
+        assert_eq!(
+            run.code,
+            Some(2),
+            "status {status:?}: stderr {:?}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!("{record}: {problem}")),
+            "status {status:?}: stderr {:?}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("frame metadata"), "{}", run.stderr);
+        let result = run.summary();
+        assert!(
+            result["error"]
+                .as_str()
+                .is_some_and(|error| error.contains(&record)),
+            "{result}"
+        );
+    }
+}
+
+/// 100 000 nested `[` as a frame's metadata: that frame fails verification (exit status 1,
+/// like any frame whose metadata is not valid), with the record named, and no traceback.
+#[test]
+fn python_reader_reports_deeply_nested_frame_metadata() {
+    if !python_available() {
+        return;
+    }
+    let namespace = unique_namespace("pymeta");
+    let writer = HandMadeWriter::create(&namespace, true);
+    writer.publish_first(&[b'['; 100_000]);
+
+    let run = run_python_reader_bounded(
+        &namespace,
+        &["--frames", "1", "--wait", "0", "--timeout", "2"],
+        Duration::from_secs(20),
+    );
+    assert!(!run.stderr.contains("Traceback"), "{}", run.stderr);
+    let result = run.summary();
+    assert_eq!(run.code, Some(1), "{result} stderr {:?}", run.stderr);
+    assert_eq!(result["frames"], 1, "{result}");
+    assert_eq!(result["failures"], 1, "{result}");
+    assert_eq!(
+        result["first_failure"],
+        "frame 1: frame metadata is not valid: JSON nested too deeply to parse",
+        "{result}"
+    );
+}

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """A reader of the aaa camera shared-memory protocol, version 1.x (docs/protocol.md).
 
-Standard library only (Python 3.11+); numpy is used for `Frame.rgb_array()` and
-`Frame.depth_array()` when it can be imported. Linux and macOS, little-endian machines.
+Standard library only (Python 3.9 or later; tested with 3.11); numpy is used for
+`Frame.rgb_array()` and `Frame.depth_array()` when it can be imported. Linux and macOS,
+little-endian machines.
 
     python3 tools/python/aaa_shm_reader.py --namespace NS [--frames N] [--verify-pattern]
 
 prints one JSON summary line on stdout (`--timeout S` per frame, `--wait S` for a writer that
-is missing, starting or switching segments). Exit status: 0 success; 1 a frame failed verification,
-frame numbers did not increase, or fewer than N frames arrived (timeout, writer gone); 2 bad
-arguments or segments that cannot be used (missing, untrusted, invalid, writer not live).
+is missing, starting or switching segments). Exit status: 0 success; 1 a frame failed verification
+(its metadata included), frame numbers did not increase, or fewer than N frames arrived (timeout,
+writer gone); 2 bad arguments or segments that cannot be used (missing, not a regular file,
+untrusted, invalid, writer not live), also when found while reading (a corrupt slot or status
+record, an invalid writer status).
 
 As a library:
 
@@ -19,9 +22,10 @@ As a library:
         if reader.wait_next(frame, timeout_s=1.0):
             print(frame.frame_number, frame.metadata()["source_kind"])
 
-This reader never writes to shared memory and never unlinks a segment. It refuses segments
-that group or others may access, or that belong to a user other than itself and root
-(docs/protocol.md, "Permissions").
+This reader never writes to shared memory (it maps the segments read-only) and never unlinks a
+segment. It refuses anything at a segment's path that is not a regular file (a FIFO, say), and
+segments that group or others may access, or that belong to a user other than itself and root
+(docs/protocol.md, "Permissions"). No open blocks (O_NONBLOCK), and no wait outlasts its timeout.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import mmap
 import os
 import stat
 import struct
@@ -36,9 +41,8 @@ import sys
 import threading
 import time
 from array import array
-from multiprocessing import resource_tracker, shared_memory
 
-try:  # What multiprocessing.shared_memory itself uses on POSIX; lets us fstat before mapping.
+try:  # shm_open, as multiprocessing.shared_memory uses it; only needed outside Linux.
     import _posixshmem
 except ImportError:  # pragma: no cover - depends on the platform
     _posixshmem = None
@@ -109,6 +113,11 @@ LIVENESS_CHECK_INTERVAL_S = 0.025
 POLL_INTERVAL_S = 0.0005
 # Seqlock read attempts before giving up until the next publish (as the Rust reader does).
 MAX_READ_ATTEMPTS = 64
+# After a round of MAX_READ_ATTEMPTS failed reads, `wait_next` waits for the next publish and
+# sleeps at least this long, doubling from POLL_INTERVAL_S with every further failed round: a
+# `latest` word that names a frame no slot holds (a broken or hostile writer) must not make it
+# spin.
+MAX_STALL_PAUSE_S = 0.004
 
 M64 = (1 << 64) - 1
 
@@ -188,6 +197,36 @@ class Corrupt(ProtocolError):
         super().__init__(f"shared-memory segment {segment} is corrupt: {problem}")
 
 
+class RecordError(ProtocolError, ValueError):
+    """A JSON record in shared memory (a frame's metadata, the writer status) that does not
+    parse or does not have the expected shape. Also a ValueError, which is what
+    `Frame.metadata()` raised for bad JSON before."""
+
+    def __init__(self, record: str, problem: str):
+        super().__init__(f"{record} is not valid: {problem}")
+        self.record, self.problem = record, problem
+
+
+FRAME_METADATA = "frame metadata"
+
+
+def writer_status_record(segment: str) -> str:
+    return f"writer status (shared-memory segment {segment})"
+
+
+def decode_json(data, record: str):
+    """Parses the JSON of `record` (`FRAME_METADATA`, `writer_status_record(...)`). Whatever
+    the bytes, the only error is a RecordError naming the record: also for nesting too deep
+    for Python's parser (RecursionError), invalid UTF-8 and over-long integers."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        problem = "JSON nested too deeply to parse"
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, integer digit limit
+        problem = f"not JSON ({error})"
+    raise RecordError(record, problem)
+
+
 # --- Names ----------------------------------------------------------------------------------
 
 
@@ -214,36 +253,61 @@ def segment_names(namespace: str) -> dict[str, str]:
     }
 
 
-# --- Opening segments without the resource tracker -----------------------------------------
+# --- Opening segments -----------------------------------------------------------------------
 
-_tracker_lock = threading.Lock()
+# Where Linux keeps POSIX shared memory: shm_open("/NAME") opens the file SHM_DIR/NAME (glibc
+# and musl alike).
+SHM_DIR = "/dev/shm"
+_LINUX = sys.platform.startswith("linux")
+# O_NONBLOCK: opening a FIFO (or a device) planted at a segment's path returns at once instead
+# of waiting for a writer for ever; it changes nothing for a regular file. O_NOFOLLOW: a
+# symbolic link is refused, never followed.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _open_untracked(name: str) -> shared_memory.SharedMemory:
-    """Maps an existing segment so that Python never unlinks it.
+class SegmentNotRegular(ProtocolError):
+    """Something other than a shared-memory segment is at a segment's path: a FIFO, a
+    directory, a socket, a symbolic link, a device. None of them can be a writer's segment
+    (the writer creates regular files), so they are refused for good, like untrusted ones."""
 
-    Python 3.8-3.12 register every segment they open with the resource tracker, which unlinks
-    it when this process exits (bpo-39959). 3.13 has `track=False`. On older versions we stop
-    the registration from happening at all rather than unregistering afterwards: between a
-    register and an unregister, a SIGKILL of this process would make the tracker unlink the
-    writer's live segments.
-    """
+    def __init__(self, segment: str, path: str, what: str, uid: int | None):
+        owner = "" if uid is None else f" owned by {_describe_user(uid)}"
+        super().__init__(
+            f"shared-memory segment {segment} is not a regular file: {path} is a {what}{owner}; "
+            "refusing it"
+        )
+        self.segment, self.path, self.what, self.uid = segment, path, what, uid
+
+
+def _describe_user(uid: int) -> str:
+    """The owner as `uid 1000 (alice)`, or `uid 1000` when the user database does not know
+    the uid."""
     try:
-        return shared_memory.SharedMemory(name=name, track=False)  # Python 3.13+
-    except TypeError:
-        pass
-    with _tracker_lock:
-        register = resource_tracker.register
+        import pwd
 
-        def register_except_ours(rname, rtype):
-            if rtype != "shared_memory" or rname.lstrip("/") != name:
-                register(rname, rtype)
+        return f"uid {uid} ({pwd.getpwuid(uid).pw_name})"
+    except (ImportError, KeyError, OSError):
+        return f"uid {uid}"
 
-        resource_tracker.register = register_except_ours
-        try:
-            return shared_memory.SharedMemory(name=name)
-        finally:
-            resource_tracker.register = register
+
+def _file_type(mode: int) -> str:
+    for is_type, what in (
+        (stat.S_ISFIFO, "FIFO (named pipe)"),
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISLNK, "symbolic link"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
+        if is_type(mode):
+            return what
+    return f"file of type {stat.S_IFMT(mode):o}"
+
+
+def _is_regular(mode: int) -> bool:
+    # Outside Linux, segments are not files of a file system and a FIFO cannot appear under a
+    # shm_open name; some systems leave the file-type bits of a segment's mode zero.
+    return stat.S_ISREG(mode) or (not _LINUX and stat.S_IFMT(mode) == 0)
 
 
 def check_trusted(segment: str, st: os.stat_result) -> None:
@@ -257,55 +321,88 @@ def check_trusted(segment: str, st: os.stat_result) -> None:
         raise SegmentUntrusted(segment, st.st_uid, mode, euid)
 
 
-def _stat_segment(name: str) -> os.stat_result:
-    """Size, owner and mode of a segment, without mapping it."""
-    if _posixshmem is not None:
-        fd = _posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0)
-        try:
-            return os.fstat(fd)
-        finally:
-            os.close(fd)
-    return os.stat(os.path.join("/dev/shm", name))  # Linux without _posixshmem
+class Mapping:
+    """A read-only `MAP_SHARED` mapping of a whole segment. `buf` is a read-only memoryview,
+    so nothing in this module can write to shared memory by mistake."""
+
+    def __init__(self, name: str, mapped: mmap.mmap, size: int):
+        self.name, self.size, self._mmap = name, size, mapped
+        self.buf = memoryview(mapped)
+
+    def close(self):
+        self.buf.release()
+        self._mmap.close()
 
 
-def _open_segment(name: str) -> shared_memory.SharedMemory:
-    """Checks the segment's owner, mode and size, then maps it (docs/protocol.md, section 6,
-    step 1)."""
-    permission_denied = SegmentUnavailable(
-        f"permission denied on shared-memory segment {name} (owned by another user; "
-        "run as that user or give the segments to yours)"
-    )
+def _open_descriptor(name: str) -> tuple[int, str]:
+    """Opens a segment read-only without blocking and without following a link: the
+    descriptor and the path it was opened at (for messages)."""
+    if _LINUX:
+        path = os.path.join(SHM_DIR, name)
+        return os.open(path, _OPEN_FLAGS), path
+    if _posixshmem is None:
+        raise SegmentUnavailable(
+            f"shared-memory segment {name}: this Python cannot open POSIX shared memory "
+            "(no _posixshmem module)"
+        )
+    # macOS, the BSDs: shm_open names are no file-system paths; nothing but a segment can be
+    # there, and shm_open does not block.
+    return _posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0), "/" + name
+
+
+def _not_regular_at(name: str, path: str) -> SegmentNotRegular | None:
+    """After an open that failed: what is at `path` if it is not a regular file (a symbolic
+    link fails with ELOOP under O_NOFOLLOW, a socket with ENXIO). For the message only; the
+    segment is refused whatever this finds."""
+    if not _LINUX:
+        return None
     try:
-        st = _stat_segment(name)
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if _is_regular(st.st_mode):
+        return None
+    return SegmentNotRegular(name, path, _file_type(st.st_mode), st.st_uid)
+
+
+def _open_segment(name: str) -> Mapping:
+    """Checks the segment's type, owner, mode and size, then maps it read-only
+    (docs/protocol.md, section 6, step 1).
+
+    The name is opened once: every check and the mapping use that one descriptor, so a name
+    replaced in between cannot slip through. The open never blocks (O_NONBLOCK: a FIFO at the
+    path would otherwise wait for a writer for ever) and never follows a symbolic link.
+    Mapping with `mmap` instead of `multiprocessing.shared_memory.SharedMemory` also keeps
+    Python's resource tracker out: it never learns of the segment, so it cannot unlink it
+    when this process exits (bpo-39959)."""
+    try:
+        fd, path = _open_descriptor(name)
     except FileNotFoundError:
         raise SegmentNotFound(name) from None
     except PermissionError:
-        raise permission_denied from None
+        raise SegmentUnavailable(
+            f"permission denied on shared-memory segment {name} (owned by another user; "
+            "run as that user or give the segments to yours)"
+        ) from None
     except OSError as error:
+        not_regular = _not_regular_at(name, os.path.join(SHM_DIR, name))
+        if not_regular is not None:
+            raise not_regular from None
         raise SegmentUnavailable(f"shared-memory segment {name}: {error}") from None
-    check_trusted(name, st)
-    if st.st_size == 0:
-        raise SegmentUnavailable(f"shared-memory segment {name}: segment is empty (0 bytes)")
     try:
-        shm = _open_untracked(name)
-    except FileNotFoundError:
-        raise SegmentNotFound(name) from None
-    except PermissionError:
-        raise permission_denied from None
-    except ValueError as error:  # mmap of a 0-byte segment
-        raise SegmentUnavailable(f"shared-memory segment {name}: segment is empty ({error})") from None
-    except OSError as error:
-        raise SegmentUnavailable(f"shared-memory segment {name}: {error}") from None
-    # Check again on the descriptor actually mapped: the name may have been replaced between
-    # the look above and the mapping. (`_fd` is CPython's; skip the check where it is missing.)
-    fd = getattr(shm, "_fd", -1)
-    if fd >= 0:
+        st = os.fstat(fd)
+        if not _is_regular(st.st_mode):
+            raise SegmentNotRegular(name, path, _file_type(st.st_mode), st.st_uid)
+        check_trusted(name, st)
+        if st.st_size == 0:
+            raise SegmentUnavailable(f"shared-memory segment {name}: segment is empty (0 bytes)")
         try:
-            check_trusted(name, os.fstat(fd))
-        except BaseException:
-            shm.close()
-            raise
-    return shm
+            mapped = mmap.mmap(fd, st.st_size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+        except (OSError, ValueError, OverflowError) as error:
+            raise SegmentUnavailable(f"shared-memory segment {name}: {error}") from None
+    finally:
+        os.close(fd)  # the mapping keeps the memory (and mmap its own duplicate descriptor)
+    return Mapping(name, mapped, st.st_size)
 
 
 # --- Header parsing (pure functions on private copies of the bytes) -------------------------
@@ -534,8 +631,9 @@ class Frame:
         return bytes(self._metadata[: self.metadata_len])
 
     def metadata(self) -> dict:
-        """The frame's metadata JSON, parsed (see docs/protocol.md, "Frame metadata")."""
-        return json.loads(self._metadata[: self.metadata_len])
+        """The frame's metadata JSON, parsed (see docs/protocol.md, "Frame metadata").
+        Raises RecordError (a ValueError) naming the frame metadata if it does not parse."""
+        return decode_json(bytes(self._metadata[: self.metadata_len]), FRAME_METADATA)
 
     def rgb_array(self):
         """The colour plane as a (height, width, 3) uint8 numpy array.
@@ -569,11 +667,15 @@ class Reader:
             raise ProtocolError("the protocol is only defined for little-endian machines")
         self.namespace = namespace
         self.names = segment_names(namespace)
-        self._segments: list[shared_memory.SharedMemory] = []
+        self._segments: list[Mapping] = []
         self._views: list[memoryview] = []
         self.last_returned = 0
         # Seqlock reads that raced a write and were retried (informational).
         self.retries = 0
+        # Since the last frame returned: failed read attempts, and the publish number and
+        # slot of the last one (for `stall_reason`).
+        self._failed_attempts = 0
+        self._failed_publish = self._failed_slot = 0
         # Held except inside `_order`; see there.
         self._order_lock = threading.Lock()
         self._order_lock.acquire()
@@ -738,37 +840,92 @@ class Reader:
                 return True
             now = time.monotonic()
             if now >= next_liveness_check:
-                liveness = self.liveness()
-                if not liveness.is_live:
-                    raise WriterGone(liveness)
+                self._check_live()
                 next_liveness_check = now + LIVENESS_CHECK_INTERVAL_S
             if now >= deadline:
                 return False
-            wake_at = min(deadline, next_liveness_check)
-            while self._u32(OFF_WAKE) == observed and time.monotonic() < wake_at:
-                time.sleep(POLL_INTERVAL_S)
+            self._sleep_while_wake_is(observed, min(deadline, next_liveness_check), POLL_INTERVAL_S)
 
     def wait_next(self, frame: Frame, timeout_s: float) -> bool:
-        """Waits for a frame newer than the last returned one and copies it into `frame`."""
+        """Waits for a frame newer than the last returned one and copies it into `frame`.
+
+        When every read attempt fails although `latest` names a newer frame (the writer lapped
+        the ring during each copy, or `latest` names a frame that no slot holds), it waits
+        for the next publish as docs/protocol.md section 9 says, sleeping longer after each
+        such round (up to MAX_STALL_PAUSE_S), so a broken writer costs little CPU until the
+        timeout. `stall_reason()` then says what went wrong."""
         deadline = time.monotonic() + timeout_s
+        pause = 0.0
         while True:
             if not self.wait_for_publish(max(0.0, deadline - time.monotonic())):
                 return False
+            # Before the read: a publish during it changes the word and ends the wait below.
+            observed = self._u32(OFF_WAKE)
             if self._read_newer(frame):
                 return True
-            if time.monotonic() >= deadline:
+            pause = min(MAX_STALL_PAUSE_S, max(POLL_INTERVAL_S, pause * 2))
+            if not self._wait_for_next_publish(observed, deadline, pause):
                 return False
 
+    def _wait_for_next_publish(self, observed: int, deadline: float, pause: float) -> bool:
+        """Sleeps `pause`, then until the wake word differs from `observed` (True), or the
+        deadline passes (False), polling every `pause`. Raises WriterGone."""
+        now = time.monotonic()
+        time.sleep(max(0.0, min(pause, deadline - now)))
+        next_liveness_check = 0.0
+        while True:
+            if self._u32(OFF_WAKE) != observed:
+                return True
+            now = time.monotonic()
+            if now >= next_liveness_check:
+                self._check_live()
+                next_liveness_check = now + LIVENESS_CHECK_INTERVAL_S
+            if now >= deadline:
+                return False
+            self._sleep_while_wake_is(observed, min(deadline, next_liveness_check), pause)
+
+    def _sleep_while_wake_is(self, observed: int, until: float, interval: float):
+        """Polls the wake word every `interval` seconds while it equals `observed`, until
+        the monotonic time `until` (the standard library has no futex)."""
+        while self._u32(OFF_WAKE) == observed:
+            now = time.monotonic()
+            if now >= until:
+                return
+            time.sleep(min(interval, until - now))
+
+    def _check_live(self):
+        liveness = self.liveness()
+        if not liveness.is_live:
+            raise WriterGone(liveness)
+
     def _read_newer(self, frame: Frame) -> bool:
+        """At most MAX_READ_ATTEMPTS seqlock reads of the newest frame; never waits."""
         for _ in range(MAX_READ_ATTEMPTS):
             latest = self._u64(OFF_LATEST)
             if latest <= self.last_returned:
                 return False
             if self._try_read_slot(latest, frame):
                 self.last_returned = latest
+                self._failed_attempts = 0
                 return True
             self.retries += 1
+            self._failed_attempts += 1
+            self._failed_publish, self._failed_slot = latest, (latest - 1) % self.slot_count
         return False
+
+    def stall_reason(self) -> str | None:
+        """Why no frame could be read since the last one returned although the writer
+        announced a newer one (None if no read attempt failed since)."""
+        if self._failed_attempts == 0 or self._u64(OFF_LATEST) <= self.last_returned:
+            return None
+        record = SLOT_TABLE_OFFSET + self._failed_slot * SLOT_RECORD_LEN
+        held, seq = self._u64(record + SLOT_PUBLISH_SEQ), self._u64(record + SLOT_SEQ)
+        return (
+            f"the writer announced publish {self._failed_publish} (latest), but "
+            f"{self._failed_attempts} read attempts of its slot {self._failed_slot} failed (the "
+            f"slot holds publish {held}, sequence {seq}): the writer lapped every copy, or its "
+            "latest word is wrong"
+        )
 
     def _try_read_slot(self, publish_seq: int, frame: Frame) -> bool:
         """One seqlock read of the slot holding `publish_seq`. False: raced, try again."""
@@ -818,7 +975,9 @@ class Reader:
         return True
 
     def writer_status(self) -> dict | None:
-        """The writer-status record, None if the writer never wrote one."""
+        """The writer-status record, None if the writer never wrote one (or rewrote it during
+        every attempt). Raises Corrupt or RecordError (naming the writer status) when it is
+        not a valid status (docs/protocol.md, "Writer status")."""
         capacity = self.header["status_capacity"]
         record = status_record_offset(self.slot_count)
         for _ in range(MAX_READ_ATTEMPTS):
@@ -840,7 +999,12 @@ class Reader:
                     self.names["metadata"],
                     f"writer status length {length} exceeds its capacity {capacity}",
                 )
-            return json.loads(data)
+            record_name = writer_status_record(self.names["metadata"])
+            status = decode_json(data, record_name)
+            problem = status_problem(status)
+            if problem is not None:
+                raise RecordError(record_name, problem)
+            return status
         return None
 
 
@@ -890,26 +1054,64 @@ def metadata_problem(metadata) -> str | None:
         if field not in metadata:
             return f"missing field {field}"
         if not ok(metadata[field]):
-            return f"field {field} has an invalid value {metadata[field]!r}"
+            return _invalid(field, metadata[field])
     scale = metadata.get("depth_scale_m")
     if scale is not None and not _is_number(scale):
-        return f"field depth_scale_m has an invalid value {scale!r}"
+        return _invalid("depth_scale_m", scale)
     intrinsics = metadata.get("intrinsics")
     if intrinsics is not None:
         if not isinstance(intrinsics, dict):
             return "field intrinsics is not an object"
         for field in ("width", "height"):
             if not (_is_uint(intrinsics.get(field)) and intrinsics[field] <= 0xFFFF_FFFF):
-                return f"field intrinsics.{field} has an invalid value {intrinsics.get(field)!r}"
+                return _invalid(f"intrinsics.{field}", intrinsics.get(field))
         for field in ("fx", "fy", "ppx", "ppy"):
             if not _is_number(intrinsics.get(field)):
-                return f"field intrinsics.{field} has an invalid value {intrinsics.get(field)!r}"
+                return _invalid(f"intrinsics.{field}", intrinsics.get(field))
         if intrinsics.get("model") not in DISTORTION_MODELS:
-            return f"field intrinsics.model has an invalid value {intrinsics.get('model')!r}"
+            return _invalid("intrinsics.model", intrinsics.get("model"))
         coeffs = intrinsics.get("coeffs")
         if not (isinstance(coeffs, list) and len(coeffs) == 5 and all(map(_is_number, coeffs))):
-            return f"field intrinsics.coeffs has an invalid value {coeffs!r}"
+            return _invalid("intrinsics.coeffs", coeffs)
     return None
+
+
+STATUS_STATES = ("starting", "streaming", "paused", "error")
+
+
+def status_problem(status) -> str | None:
+    """What is wrong with a parsed writer status, None if it has the 1.x schema
+    (docs/protocol.md, "Writer status"; `extra` may be anything, unknown fields are allowed)."""
+    if not isinstance(status, dict):
+        return "not a JSON object"
+    checks = {
+        "state": lambda v: isinstance(v, str) and v in STATUS_STATES,
+        "source_kind": lambda v: isinstance(v, str) and v in SOURCE_KINDS,
+        "source_description": lambda v: isinstance(v, str),
+        "updated_wall_ns": _is_uint,
+    }
+    for field, ok in checks.items():
+        if field not in status:
+            return f"missing field {field}"
+        if not ok(status[field]):
+            return _invalid(field, status[field])
+    message = status.get("message")
+    if message is not None and not isinstance(message, str):
+        return _invalid("message", message)
+    return None
+
+
+def _invalid(field: str, value) -> str:
+    return f"field {field} has an invalid value {_short_repr(value)}"
+
+
+def _short_repr(value) -> str:
+    """repr() of a value from shared memory, at most 80 characters; arrays and objects only by
+    their type (they may be huge, or nested too deeply for repr)."""
+    if isinstance(value, (list, dict)):
+        return "(a JSON array)" if isinstance(value, list) else "(a JSON object)"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # --- The self-verifying test pattern (shmproto/src/test_pattern.rs) -------------------------
@@ -972,7 +1174,7 @@ def verify_pattern_of(frame: Frame) -> str | None:
     if problem is None and metadata["frame_number"] != n:
         problem = f"frame_number {metadata['frame_number']}"
     elif problem is None and metadata["source_description"] != f"test pattern frame {n}":
-        problem = f"description {metadata['source_description']!r}"
+        problem = f"description {_short_repr(metadata['source_description'])}"
     elif problem is None and metadata["capture_mono_ns"] != frame.capture_mono_ns:
         problem = "capture time differs from the slot's"
     return None if problem is None else f"metadata does not belong to frame {n}: {problem}"
@@ -985,9 +1187,12 @@ def _check_frame(frame: Frame, verify_pattern: bool) -> str | None:
     if verify_pattern:
         return verify_pattern_of(frame)
     try:
-        return metadata_problem(frame.metadata())
-    except ValueError as error:
-        return f"metadata is not valid JSON: {error}"
+        problem = metadata_problem(frame.metadata())
+    except RecordError as error:
+        return f"frame {frame.frame_number}: {error}"
+    if problem is None:
+        return None
+    return f"frame {frame.frame_number}: {RecordError(FRAME_METADATA, problem)}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1023,7 +1228,11 @@ def main(argv: list[str] | None = None) -> int:
     frame = Frame()
     frame_numbers: list[int] = []
     first_failure = None
-    error = None
+    errors: list[str] = []
+    # Exit status 2 also when the segments turn out unusable while reading: a corrupt slot or
+    # status record, an invalid writer status, segments that cannot be opened again after
+    # the writer moved to new ones. A writer gone or a timeout is status 1 (too few frames).
+    unusable = False
     retries = reopened = 0
     try:
         while True:
@@ -1036,27 +1245,34 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 while len(frame_numbers) < args.frames:
                     if not reader.wait_next(frame, args.timeout):
-                        error = f"no new frame within {args.timeout} s"
+                        stall = reader.stall_reason()
+                        errors.append(
+                            f"no new frame within {args.timeout} s"
+                            + ("" if stall is None else f": {stall}")
+                        )
                         break
                     frame_numbers.append(frame.frame_number)
                     problem = _check_frame(frame, args.verify_pattern)
                     if problem is not None:
                         summary["failures"] += 1
                         first_failure = first_failure or problem
-                with contextlib.suppress(ProtocolError, ValueError):
-                    status = reader.writer_status()
-                    summary["writer_status"] = status and status.get("state")
+                status = reader.writer_status()
+                summary["writer_status"] = status and status["state"]
                 break
             except WriterGone as gone:
                 if gone.liveness.kind != "replaced":
                     raise
                 # The writer moved to new segments (new geometry): follow it.
                 retries += reader.retries
+                reader.retries = 0
                 reader.close()
                 reader = open_waiting(namespace, args.wait)
                 reopened += 1
+    except WriterGone as gone:
+        errors.append(str(gone))
     except ProtocolError as exc:
-        error = str(exc)
+        errors.append(str(exc))
+        unusable = True
     finally:
         retries += reader.retries
         reader.close()
@@ -1070,11 +1286,14 @@ def main(argv: list[str] | None = None) -> int:
         verified=args.verify_pattern,
         seconds=round(time.monotonic() - started, 3),
     )
+    error = "; ".join(errors) or None
     if error is not None:
         summary["error"] = error
     print(json.dumps(summary))
     if error is not None:
         print(f"aaa_shm_reader: {error}", file=sys.stderr)
+    if unusable:
+        return 2
     failed = summary["failures"] > 0 or not increasing or len(frame_numbers) < args.frames
     return 1 if failed else 0
 

@@ -374,7 +374,7 @@ fn a_source_that_stops_delivering_turns_stale_without_anyone_waking_the_viewer()
 fn daemon_settings(runtime_dir: &Path) -> crate::launcher::DaemonSettings {
     crate::launcher::DaemonSettings {
         namespace: shmproto::Namespace::new(&format!("appv{}", std::process::id())).unwrap(),
-        runtime_dir: runtime_dir.to_owned(),
+        runtime_dir: Some(runtime_dir.to_owned()),
         source: crate::launcher::DaemonSourceChoice::Synthetic,
         binary: None,
     }
