@@ -76,6 +76,6 @@ pub use metadata::{DistortionModel, FrameMetadata, Intrinsics, SourceKind};
 pub use names::{Namespace, NamespaceError, MAX_NAMESPACE_LEN, NAMESPACE_ENV};
 pub use reader::{probe, Reader};
 pub use runtime_dir::RUNTIME_DIR_ENV;
-pub use segment::{free_space, SegmentError, SegmentStat};
+pub use segment::{free_space, stat as segment_stat, SegmentError, SegmentStat};
 pub use status::{SourceState, WriterStatus};
 pub use writer::{SegmentOwner, SlotPlanes, Writer, WriterConfig};
