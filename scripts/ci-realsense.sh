@@ -3,10 +3,10 @@
 # workspace build and tests do not compile:
 #   1. Debian packages for the build (scripts/setup-build-deps.sh)
 #   2. librealsense2 from the pinned pyrealsense2 wheel (scripts/setup-realsense.sh)
-#   3. clippy on capture-daemon with both features (warnings are errors)
+#   3. clippy on camera-sources and capture-daemon with both features (warnings are errors)
 #   4. the sources' unit tests, and the RealSense playback test, which records a scene with
 #      pyrealsense2's software device (scripts/make_recording.py) and plays it back through
-#      the daemon's RealsenseSource
+#      RealsenseSource and the daemon
 # No camera needed. Honours CARGO_TARGET_DIR. Run from anywhere: bash scripts/ci-realsense.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +18,8 @@ bash scripts/setup-realsense.sh >/dev/null
 source .realsense/env.sh
 
 features=realsense,webcam
-cargo clippy -p capture-daemon --all-targets --features "$features" -- -D warnings
-cargo test -p capture-daemon --features "$features" --lib -- source::realsense source::webcam
+cargo clippy -p camera-sources -p capture-daemon --all-targets --features "$features" -- -D warnings
+cargo test -p camera-sources --features "$features" --lib -- realsense webcam
 cargo test -p capture-daemon --features "$features" --test realsense_playback
 
 echo "ci-realsense: finished in $(($(date +%s) - started)) s"

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use capture_daemon::source::synthetic::{SyntheticConfig, SyntheticSource};
-use capture_daemon::source::webcam::{open_webcam, WebcamConfig};
-use capture_daemon::source::Source;
+use camera_sources::synthetic::{SyntheticConfig, SyntheticSource};
+use camera_sources::webcam::{open_webcam, WebcamConfig};
+use camera_sources::Source;
 use egui::ColorImage;
 use shmproto::{Namespace, SourceKind};
 
@@ -35,15 +35,17 @@ pub fn start_sources(
     let daemon = DaemonSource::spawn(namespace)?;
     let fallback = match fallback {
         FallbackChoice::Nothing => Fallback::Unavailable("disabled with --no-webcam".to_owned()),
-        FallbackChoice::Webcam if !capture_daemon::source::webcam::WEBCAM_BUILT => Fallback::Unavailable(
-            "the webcam fallback is not built into this binary (rebuild with --features webcam)".to_owned(),
+        FallbackChoice::Webcam if !camera_sources::webcam::WEBCAM_BUILT => Fallback::Unavailable(
+            "the webcam fallback is not built into this binary (rebuild with --features webcam)"
+                .to_owned(),
         ),
         FallbackChoice::Webcam => local_fallback(SourceKind::Webcam, || {
             Box::new(|| open_webcam(&WebcamConfig::default()))
         }),
         FallbackChoice::Synthetic => local_fallback(SourceKind::Synthetic, || {
             Box::new(|| {
-                SyntheticSource::new(SyntheticConfig::default()).map(|source| Box::new(source) as Box<dyn Source>)
+                SyntheticSource::new(SyntheticConfig::default())
+                    .map(|source| Box::new(source) as Box<dyn Source>)
             })
         }),
     };

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use capture_daemon::metrics::DaemonMetrics;
+use shmproto::DaemonMetrics;
 use shmproto::SourceState;
 
 use crate::source::WriterReport;

@@ -8,15 +8,13 @@
 //! bytes (colour and depth) 30 times a second. The machine may be busy; CPU time, unlike wall
 //! time, is not inflated by other processes taking the core.
 
-mod common;
-
 use std::hint::black_box;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::thread_cpu_time;
 use criterion::Criterion;
 use shmproto::{FrameBuf, Namespace, Reader};
+use test_support::thread_cpu_time;
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_aaa-camera-daemon");
 const WIDTH: usize = 640;

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use shmproto::control::{Command, CommandError, ErrorCode};
 use shmproto::Geometry;
 
-use crate::source::{CapturedFrame, FrameTarget, Source, SourceError, SourceInfo};
+use camera_sources::choice::SourceChoice;
+use camera_sources::{CapturedFrame, FrameTarget, Source, SourceError, SourceInfo};
 
 /// First wait before reopening a failed source; doubled after each failure up to
 /// [`MAX_BACKOFF`].
@@ -24,6 +25,21 @@ pub trait SourceFactory: Send {
     fn set_mode(&mut self, width: u32, height: u32, fps: f32) -> Result<(), CommandError>;
     /// The mode sources are opened with: width, height, fps.
     fn mode(&self) -> (u32, u32, f32);
+}
+
+/// The daemon's factory: the source chosen on the command line.
+impl SourceFactory for SourceChoice {
+    fn open(&mut self) -> Result<Box<dyn Source>, SourceError> {
+        SourceChoice::open(self)
+    }
+
+    fn set_mode(&mut self, width: u32, height: u32, fps: f32) -> Result<(), CommandError> {
+        SourceChoice::set_mode(self, width, height, fps)
+    }
+
+    fn mode(&self) -> (u32, u32, f32) {
+        SourceChoice::mode(self)
+    }
 }
 
 /// Where a command's answer goes.
@@ -248,7 +264,7 @@ impl CaptureThread {
                 .controls()
                 .into_iter()
                 .find(|control| control.name == name)
-                .ok_or_else(|| crate::source::unknown_control(&name))
+                .ok_or_else(|| camera_sources::unknown_control(&name))
                 .and_then(|control| to_json(&control)),
             (Command::SetControl { name, value }, Some(source)) => {
                 let set = source.set_control(&name, value);
@@ -311,7 +327,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, CommandE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{FramePlanes, FrameStamp};
+    use camera_sources::{FramePlanes, FrameStamp};
     use shmproto::SourceKind;
 
     /// Delivers `frames_left` frames, then fails (or ends).

@@ -22,8 +22,8 @@ use crate::metrics::MetricsMeter;
 use crate::pidfile::PidFile;
 use crate::runtime::{self, RuntimePaths};
 use crate::signals;
-use crate::source::choice::SourceChoice;
-use crate::source::{FramePlanes, FrameStamp, FrameTarget, SourceInfo};
+use camera_sources::choice::SourceChoice;
+use camera_sources::{FramePlanes, FrameStamp, FrameTarget, SourceInfo};
 
 /// How often the main loop wakes without commands, to notice signals and refresh the status.
 const IDLE_TICK: Duration = Duration::from_millis(50);

@@ -1,4 +1,5 @@
-//! The capture daemon's library: camera sources behind one trait, and the daemon's services.
+//! The capture daemon's library: the daemon's services (capture thread, publisher, pid file,
+//! command socket, status and tools). The cameras themselves are in `camera-sources`.
 //!
 //! The binary `aaa-camera-daemon` (src/main.rs) is a thin command-line edge over this.
 
@@ -11,6 +12,5 @@ pub mod metrics;
 pub mod pidfile;
 pub mod runtime;
 pub mod signals;
-pub mod source;
 pub mod status;
 pub mod watch;

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use camera_sources::choice::SourceChoice;
+use camera_sources::realsense::{RealsenseConfig, RealsenseInput};
+use camera_sources::synthetic::SyntheticConfig;
+use camera_sources::webcam::WebcamConfig;
 use capture_daemon::daemon::{self, DaemonConfig};
 use capture_daemon::runtime;
-use capture_daemon::source::choice::SourceChoice;
-use capture_daemon::source::realsense::{RealsenseConfig, RealsenseInput};
-use capture_daemon::source::synthetic::SyntheticConfig;
-use capture_daemon::source::webcam::WebcamConfig;
 use capture_daemon::watch::WatchLimit;
 use capture_daemon::{cleanup, ctl, status, watch};
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -1,36 +1,10 @@
-//! The daemon's own measurements, published in the writer status for `status`, `ctl` and the
-//! app's health view.
+//! The daemon's own measurements ([`DaemonMetrics`], whose fields the protocol defines),
+//! taken with `getrusage` and /proc and published in the writer status for `status`, `ctl`
+//! and the app's health view.
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-/// Counters and rates of a running daemon (the `extra` field of its writer status).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct DaemonMetrics {
-    pub pid: u32,
-    pub uptime_s: f64,
-    /// Frames per second published over the last measurement window.
-    pub fps: f64,
-    /// The frame rate asked for (0 = as fast as possible).
-    pub target_fps: f64,
-    pub frames_published: u64,
-    /// Frames the source skipped (gaps in its frame numbers).
-    pub frames_dropped: u64,
-    /// Mean time to publish one frame (writing it into shared memory; rendering it there for
-    /// the synthetic source), microseconds.
-    pub publish_us: f64,
-    /// Mean time from capture to the end of publishing, microseconds.
-    pub capture_to_publish_us: f64,
-    /// CPU used by the whole daemon over the last window, percent of one core.
-    pub cpu_percent: f64,
-    /// Resident memory, bytes.
-    pub rss_bytes: u64,
-    pub width: u32,
-    pub height: u32,
-    pub source_failures: u64,
-    pub last_error: Option<String>,
-}
+use shmproto::DaemonMetrics;
 
 fn cpu_time() -> Duration {
     // SAFETY: an all-zero rusage is a valid value to be overwritten.

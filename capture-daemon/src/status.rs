@@ -3,9 +3,8 @@
 use std::path::Path;
 
 use serde::Serialize;
-use shmproto::{Namespace, NamespaceReport};
+use shmproto::{DaemonMetrics, Namespace, NamespaceReport};
 
-use crate::metrics::DaemonMetrics;
 use crate::pidfile::{self, PidFileState};
 use crate::runtime::RuntimePaths;
 

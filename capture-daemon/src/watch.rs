@@ -8,7 +8,7 @@ use serde::Serialize;
 use shmproto::{FrameBuf, Namespace, OpenError, ReadError, Reader, SegmentError, SourceKind};
 
 use crate::signals;
-use crate::source::synthetic;
+use camera_sources::synthetic;
 
 /// When to stop watching.
 #[derive(Debug, Clone, Copy)]

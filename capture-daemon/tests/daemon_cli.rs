@@ -198,7 +198,7 @@ fn missing_realsense_is_a_clear_error() {
         "--recording",
         "/nonexistent/rec.bag",
     ];
-    if !capture_daemon::source::realsense::REALSENSE_BUILT {
+    if !camera_sources::realsense::REALSENSE_BUILT {
         // Not built in: the daemon refuses at once and says how to build it.
         let output = fixture.output(&args);
         assert_eq!(output.status.code(), Some(1));

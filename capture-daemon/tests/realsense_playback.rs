@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use capture_daemon::source::realsense::{
+use camera_sources::realsense::{
     list_realsense_devices, open_realsense, RealsenseConfig, RealsenseInput,
 };
-use capture_daemon::source::{CapturedFrame, Source, SourceError};
+use camera_sources::{CapturedFrame, Source, SourceError};
 use shmproto::control::ErrorCode;
 use shmproto::{DistortionModel, Geometry, SourceKind};
 

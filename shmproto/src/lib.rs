@@ -77,5 +77,5 @@ pub use names::{Namespace, NamespaceError, MAX_NAMESPACE_LEN, NAMESPACE_ENV};
 pub use reader::{probe, Reader};
 pub use runtime_dir::RUNTIME_DIR_ENV;
 pub use segment::{free_space, stat as segment_stat, SegmentError, SegmentStat};
-pub use status::{SourceState, WriterStatus};
+pub use status::{DaemonMetrics, SourceState, WriterStatus};
 pub use writer::{SegmentOwner, SlotPlanes, Writer, WriterConfig};

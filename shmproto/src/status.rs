@@ -46,3 +46,31 @@ pub struct WriterStatus {
     #[serde(default)]
     pub extra: serde_json::Value,
 }
+
+/// Counters and rates of a running daemon: the `extra` field of its writer status, and the
+/// answer to the `metrics` command (protocol.md lists the fields).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DaemonMetrics {
+    pub pid: u32,
+    pub uptime_s: f64,
+    /// Frames per second published over the last measurement window.
+    pub fps: f64,
+    /// The frame rate asked for (0 = as fast as possible).
+    pub target_fps: f64,
+    pub frames_published: u64,
+    /// Frames the source skipped (gaps in its frame numbers).
+    pub frames_dropped: u64,
+    /// Mean time to publish one frame (writing it into shared memory; rendering it there for
+    /// the synthetic source), microseconds.
+    pub publish_us: f64,
+    /// Mean time from capture to the end of publishing, microseconds.
+    pub capture_to_publish_us: f64,
+    /// CPU used by the whole daemon over the last window, percent of one core.
+    pub cpu_percent: f64,
+    /// Resident memory, bytes.
+    pub rss_bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    pub source_failures: u64,
+    pub last_error: Option<String>,
+}

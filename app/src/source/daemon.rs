@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use capture_daemon::metrics::DaemonMetrics;
+use shmproto::DaemonMetrics;
 use shmproto::{FrameBuf, Namespace, ReadError, Reader};
 
 use super::link::WriterReport;

@@ -3,8 +3,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use capture_daemon::metrics::DaemonMetrics;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use shmproto::DaemonMetrics;
 use shmproto::SourceState;
 
 use super::{FrameSource, Origin, SourceEvent};

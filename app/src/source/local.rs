@@ -1,4 +1,4 @@
-//! A worker thread that runs any `capture_daemon::source::Source` inside the app: the webcam
+//! A worker thread that runs any `camera_sources::Source` inside the app: the webcam
 //! fallback, or the synthetic scene.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use capture_daemon::source::{CapturedFrame, Source, SourceError};
+use camera_sources::{CapturedFrame, Source, SourceError};
 use shmproto::SourceKind;
 
 use super::{frame_link, FrameLink, FrameSender, FrameSource, Origin, SourceEvent};
@@ -179,7 +179,7 @@ impl FpsMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use capture_daemon::source::SourceInfo;
+    use camera_sources::SourceInfo;
     use shmproto::{Geometry, Intrinsics};
 
     /// A source that counts frames of a flat wall, and fails after `fail_after` frames.
@@ -258,7 +258,7 @@ mod tests {
     /// only what changed must not be fooled by the buffers the worker hands on).
     #[test]
     fn synthetic_frames_arrive_whole_frame_after_frame() {
-        use capture_daemon::source::synthetic::{SyntheticConfig, SyntheticSource};
+        use camera_sources::synthetic::{SyntheticConfig, SyntheticSource};
 
         let config = SyntheticConfig {
             width: 320,

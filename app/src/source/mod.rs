@@ -21,7 +21,7 @@ pub use link::{frame_link, ChannelSource, FrameLink, FrameSender, LinkStats, Wri
 pub enum Origin {
     /// The capture daemon, through shared memory.
     Daemon,
-    /// A `capture_daemon::source::Source` run inside the app (the webcam fallback, or the
+    /// A `camera_sources::Source` run inside the app (the webcam fallback, or the
     /// synthetic scene).
     InApp(SourceKind),
 }

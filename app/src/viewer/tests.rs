@@ -316,7 +316,7 @@ fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns()
 
 #[test]
 fn the_synthetic_scene_runs_in_the_app_through_a_local_source() {
-    use capture_daemon::source::synthetic::{SyntheticConfig, SyntheticSource};
+    use camera_sources::synthetic::{SyntheticConfig, SyntheticSource};
 
     use crate::source::local::{DeviceLease, LocalSource};
 
@@ -328,7 +328,7 @@ fn the_synthetic_scene_runs_in_the_app_through_a_local_source() {
                 ..SyntheticConfig::default()
             };
             SyntheticSource::new(config)
-                .map(|source| Box::new(source) as Box<dyn capture_daemon::source::Source>)
+                .map(|source| Box::new(source) as Box<dyn camera_sources::Source>)
         });
         LocalSource::spawn(SourceKind::Synthetic, opener, DeviceLease::default())
             .map(|source| Box::new(source) as Box<dyn crate::source::FrameSource>)

@@ -2,22 +2,20 @@
 //! timestamps) at 640x480 and 1280x720, against a plain memcpy of the same number of bytes
 //! measured in the same run.
 //!
-//! `cargo bench -p capture-daemon --bench synthetic` runs the criterion benchmarks, then prints
+//! `cargo bench -p camera-sources --bench synthetic` runs the criterion benchmarks, then prints
 //! a summary: time per frame, ratio to the memcpy, and what that costs at 30 fps in percent of
 //! one core. The first frame of a source also ray casts the floor and sky for every pixel; its
 //! time is printed too, as the price of brute-force ray casting every frame. Last, the source
 //! runs paced at 30 fps for 5 s, as in the daemon, and its measured share of one core is
 //! printed.
 
-mod common;
-
 use std::hint::black_box;
 use std::time::Duration;
 
-use capture_daemon::source::synthetic::{SyntheticConfig, SyntheticSource};
-use capture_daemon::source::{CapturedFrame, Source};
-use common::thread_cpu_time;
+use camera_sources::synthetic::{SyntheticConfig, SyntheticSource};
+use camera_sources::{CapturedFrame, Source};
 use criterion::{Criterion, Throughput};
+use test_support::thread_cpu_time;
 
 const SIZES: [(u32, u32); 2] = [(640, 480), (1280, 720)];
 

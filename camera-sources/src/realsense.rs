@@ -279,7 +279,7 @@ mod device {
 
     use super::controls::{self, SensorRole, OPTION_CONTROLS};
     use super::{RealsenseConfig, RealsenseDeviceInfo, RealsenseInput};
-    use crate::source::{unknown_control, CapturedFrame, Source, SourceError, SourceInfo};
+    use crate::{unknown_control, CapturedFrame, Source, SourceError, SourceInfo};
 
     /// Metres per depth unit of every RealSense D400 camera at its factory setting; used only
     /// when neither the depth sensor nor the recording tells.

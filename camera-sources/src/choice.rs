@@ -1,4 +1,4 @@
-//! Which source the daemon runs, as chosen on the command line.
+//! Which source to run, as chosen on a command line, with its settings.
 
 use shmproto::control::{CommandError, ErrorCode};
 use shmproto::{Geometry, SourceKind};
@@ -62,12 +62,10 @@ impl SourceChoice {
     }
 }
 
-impl crate::capture::SourceFactory for SourceChoice {
-    fn open(&mut self) -> Result<Box<dyn Source>, SourceError> {
-        SourceChoice::open(self)
-    }
-
-    fn set_mode(&mut self, width: u32, height: u32, fps: f32) -> Result<(), CommandError> {
+impl SourceChoice {
+    /// Changes the size and rate sources are opened with from now on; refused (nothing
+    /// changed) when the source cannot run that mode.
+    pub fn set_mode(&mut self, width: u32, height: u32, fps: f32) -> Result<(), CommandError> {
         let geometry = Geometry::rgbd(width, height);
         geometry
             .validate()
@@ -115,7 +113,8 @@ impl crate::capture::SourceFactory for SourceChoice {
         Ok(())
     }
 
-    fn mode(&self) -> (u32, u32, f32) {
+    /// The size and rate sources are opened with: width, height, fps.
+    pub fn mode(&self) -> (u32, u32, f32) {
         match self {
             SourceChoice::Synthetic(config) => (config.width, config.height, config.fps),
             SourceChoice::Realsense(config) => (config.width, config.height, config.fps as f32),

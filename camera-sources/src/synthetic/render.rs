@@ -7,7 +7,7 @@
 //!    [`Renderer`]).
 //! 2. Each frame restores the output planes to the cached layer, then ray casts the moving
 //!    objects only where they can be. Restoring copies only what the renderer drew into those
-//!    buffers last time (recognised by [`CapturedFrame::contents_id`](crate::source::CapturedFrame)):
+//!    buffers last time (recognised by [`CapturedFrame::contents_id`](crate::CapturedFrame)):
 //!    the rows and column spans its objects and the caller's stamp rows covered. Buffers it does
 //!    not recognise get the whole layer (two `memcpy`s). The image of an object's bounding sphere is
 //!    an ellipse; for every image row the renderer solves for the column interval of that

@@ -1,9 +1,9 @@
-//! What the benchmarks share.
+//! What the workspace's tests and benchmarks share. A dev-dependency only: nothing here ships.
 
 use std::time::Duration;
 
 /// CPU time this thread has used: unlike wall time, not inflated when other processes take
-/// the core (the machine running the benchmark may be busy).
+/// the core (the machine running a benchmark or test may be busy).
 pub fn thread_cpu_time() -> Duration {
     let mut now = libc::timespec {
         tv_sec: 0,

@@ -302,7 +302,7 @@ mod device {
 
     use super::controls::{map_controls, WebcamControl};
     use super::WebcamConfig;
-    use crate::source::{unknown_control, CapturedFrame, Source, SourceError, SourceInfo};
+    use crate::{unknown_control, CapturedFrame, Source, SourceError, SourceInfo};
 
     /// A webcam delivering RGB8 frames (no depth).
     pub struct WebcamSource {
