@@ -14,51 +14,17 @@
 //! [`DaemonLauncher::poll`].
 
 use std::ffi::OsString;
-use std::fmt;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
+use camera_sources::access::{accessible, root_reason, Os, Platform};
 use crossbeam_channel::{Receiver, TryRecvError};
-use shmproto::Namespace;
+use shmproto::{Namespace, SegmentOwner, SourceKind};
 
 /// The daemon's executable name.
 pub const DAEMON_BINARY: &str = "aaa-camera-daemon";
-
-/// Which source the started daemon opens (`aaa-camera-daemon run --source`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DaemonSourceChoice {
-    /// An Intel RealSense camera (the Makefile's default).
-    Realsense,
-    /// A USB webcam (colour only).
-    Webcam,
-    /// The moving 3D test scene; no hardware.
-    Synthetic,
-}
-
-impl DaemonSourceChoice {
-    pub const ALL: [DaemonSourceChoice; 3] = [
-        DaemonSourceChoice::Realsense,
-        DaemonSourceChoice::Webcam,
-        DaemonSourceChoice::Synthetic,
-    ];
-
-    /// The value of the daemon's `--source`.
-    pub fn as_arg(self) -> &'static str {
-        match self {
-            DaemonSourceChoice::Realsense => "realsense",
-            DaemonSourceChoice::Webcam => "webcam",
-            DaemonSourceChoice::Synthetic => "synthetic",
-        }
-    }
-}
-
-impl fmt::Display for DaemonSourceChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_arg())
-    }
-}
 
 /// Where the daemon the app watches lives, and how to start one.
 #[derive(Debug, Clone)]
@@ -69,14 +35,14 @@ pub struct DaemonSettings {
     /// ([`shmproto::runtime_dir::find_runtime_dir`]).
     pub runtime_dir: Option<PathBuf>,
     /// The source a started daemon opens.
-    pub source: DaemonSourceChoice,
+    pub source: SourceKind,
     /// Run this executable instead of looking for `aaa-camera-daemon`.
     pub binary: Option<PathBuf>,
 }
 
 impl DaemonSettings {
     /// The settings for `namespace` in the default runtime directory.
-    pub fn new(namespace: Namespace, source: DaemonSourceChoice) -> Self {
+    pub fn new(namespace: Namespace, source: SourceKind) -> Self {
         DaemonSettings {
             namespace,
             runtime_dir: None,
@@ -131,151 +97,6 @@ pub enum Elevation {
     AdministratorPrompt,
 }
 
-/// The operating systems the root rule knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Os {
-    Linux,
-    MacOs,
-    Other,
-}
-
-/// What [`root_reason`] looks at, gathered by [`Platform::current`] (tests make their own).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Platform {
-    pub os: Os,
-    pub is_root: bool,
-    /// Linux: the USB device nodes of plugged-in RealSense cameras, and whether each is
-    /// writable by this user.
-    pub realsense_nodes: Vec<(PathBuf, bool)>,
-    /// Linux: how many /dev/video* nodes exist, and how many this user can read and write.
-    pub video_nodes: (usize, usize),
-    /// The user the daemon hands its files to when it runs as root.
-    pub uid: u32,
-    pub gid: u32,
-}
-
-/// Why `source` must be started as root on `platform`, or `None` when it need not.
-///
-/// The rule is the one of `make daemon-start` (`scripts/daemon_control.sh`, `sudo_reason`):
-/// - nobody needs elevation who is root already, and the synthetic source never does;
-/// - RealSense on macOS always does (librealsense needs root for USB access there);
-/// - RealSense on Linux does when a plugged-in camera's USB node is not writable by the user
-///   (librealsense's udev rules not installed); with the rules, or with no camera plugged in,
-///   the daemon runs as the user and reports what it finds;
-/// - a webcam on Linux does when /dev/video* nodes exist and none is accessible (the user is
-///   not in the `video` group).
-pub fn root_reason(source: DaemonSourceChoice, platform: &Platform) -> Option<String> {
-    if platform.is_root {
-        return None;
-    }
-    match (platform.os, source) {
-        (_, DaemonSourceChoice::Synthetic) => None,
-        (Os::MacOs, DaemonSourceChoice::Realsense) => {
-            Some("librealsense needs root for USB access to the camera on macOS".to_owned())
-        }
-        (Os::Linux, DaemonSourceChoice::Realsense) => platform
-            .realsense_nodes
-            .iter()
-            .find(|(_, writable)| !writable)
-            .map(|(node, _)| {
-                format!(
-                    "{} (the RealSense) is not writable by you; install librealsense's udev rules to run without a password",
-                    node.display()
-                )
-            }),
-        (Os::Linux, DaemonSourceChoice::Webcam) => {
-            let (present, accessible) = platform.video_nodes;
-            (present > 0 && accessible == 0).then(|| {
-                "no /dev/video* is accessible to you (add yourself to the video group to run without a password)".to_owned()
-            })
-        }
-        _ => None,
-    }
-}
-
-impl Platform {
-    /// The facts of this machine.
-    pub fn current() -> Self {
-        // SAFETY: getuid/geteuid/getgid cannot fail and have no preconditions.
-        let (euid, uid, gid) = unsafe { (libc::geteuid(), libc::getuid(), libc::getgid()) };
-        let os = if cfg!(target_os = "linux") {
-            Os::Linux
-        } else if cfg!(target_os = "macos") {
-            Os::MacOs
-        } else {
-            Os::Other
-        };
-        let (realsense_nodes, video_nodes) = if os == Os::Linux {
-            (realsense_nodes(), video_nodes())
-        } else {
-            (Vec::new(), (0, 0))
-        };
-        Platform {
-            os,
-            is_root: euid == 0,
-            realsense_nodes,
-            video_nodes,
-            uid,
-            gid,
-        }
-    }
-}
-
-/// Whether this user may access `path` with `mode` (`libc::W_OK`, ...).
-fn accessible(path: &Path, mode: libc::c_int) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `path` is a valid NUL-terminated string that outlives the call.
-    unsafe { libc::access(path.as_ptr(), mode) == 0 }
-}
-
-/// The USB nodes of plugged-in RealSense cameras (Intel vendor id, "RealSense" product).
-fn realsense_nodes() -> Vec<(PathBuf, bool)> {
-    let Ok(devices) = std::fs::read_dir("/sys/bus/usb/devices") else {
-        return Vec::new();
-    };
-    let read = |dir: &Path, name: &str| {
-        std::fs::read_to_string(dir.join(name))
-            .map(|text| text.trim().to_owned())
-            .ok()
-    };
-    devices
-        .flatten()
-        .filter_map(|device| {
-            let dir = device.path();
-            if read(&dir, "idVendor")?.as_str() != "8086"
-                || !read(&dir, "product")?.contains("RealSense")
-            {
-                return None;
-            }
-            let bus: u32 = read(&dir, "busnum")?.parse().ok()?;
-            let dev: u32 = read(&dir, "devnum")?.parse().ok()?;
-            let node = PathBuf::from(format!("/dev/bus/usb/{bus:03}/{dev:03}"));
-            let writable = accessible(&node, libc::W_OK);
-            Some((node, writable))
-        })
-        .collect()
-}
-
-/// (/dev/video* nodes, those readable and writable by this user).
-fn video_nodes() -> (usize, usize) {
-    let Ok(entries) = std::fs::read_dir("/dev") else {
-        return (0, 0);
-    };
-    let nodes: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|entry| entry.file_name().to_string_lossy().starts_with("video"))
-        .map(|entry| entry.path())
-        .collect();
-    let usable = nodes
-        .iter()
-        .filter(|node| accessible(node, libc::R_OK | libc::W_OK))
-        .count();
-    (nodes.len(), usable)
-}
-
 /// Finds the daemon: `explicit` if given, else next to this program, else on `PATH`.
 pub fn find_daemon_binary(explicit: Option<&Path>) -> Result<PathBuf, LaunchError> {
     if let Some(path) = explicit {
@@ -312,7 +133,12 @@ pub struct LaunchPlan {
 }
 
 /// How to start the daemon at `binary` for `settings` on `platform`.
-pub fn plan_launch(binary: &Path, settings: &DaemonSettings, platform: &Platform) -> LaunchPlan {
+pub fn plan_launch(
+    binary: &Path,
+    settings: &DaemonSettings,
+    platform: &Platform,
+    desktop_user: SegmentOwner,
+) -> LaunchPlan {
     let root_reason = root_reason(settings.source, platform);
     let elevation = match (&root_reason, platform.os) {
         (None, _) => Elevation::Direct,
@@ -336,13 +162,13 @@ pub fn plan_launch(binary: &Path, settings: &DaemonSettings, platform: &Platform
     daemon_args.extend([
         "run".into(),
         "--source".into(),
-        settings.source.as_arg().into(),
+        settings.source.as_str().into(),
     ]);
     if elevation != Elevation::Direct {
         // Root's segments would be unreadable to the app: hand them to the desktop user.
         daemon_args.extend([
             "--owner".into(),
-            format!("{}:{}", platform.uid, platform.gid).into(),
+            format!("{}:{}", desktop_user.uid, desktop_user.gid).into(),
         ]);
     }
     let (program, args) = match elevation {
@@ -407,7 +233,7 @@ pub enum LaunchState {
     Idle,
     /// Being started; `pid` once spawned (of pkexec or osascript when elevated).
     Starting {
-        source: DaemonSourceChoice,
+        source: SourceKind,
         pid: Option<u32>,
         elevation: Elevation,
     },
@@ -444,7 +270,7 @@ impl DaemonLauncher {
     }
 
     /// The source the next start opens (the button's choice).
-    pub fn source_mut(&mut self) -> &mut DaemonSourceChoice {
+    pub fn source_mut(&mut self) -> &mut SourceKind {
         &mut self.settings.source
     }
 
@@ -480,7 +306,14 @@ impl DaemonLauncher {
                 return;
             }
         };
-        let plan = plan_launch(&binary, &self.settings, &Platform::current());
+        // SAFETY: getuid/getgid cannot fail and have no preconditions.
+        let desktop_user = unsafe {
+            SegmentOwner {
+                uid: libc::getuid(),
+                gid: libc::getgid(),
+            }
+        };
+        let plan = plan_launch(&binary, &self.settings, &Platform::current(), desktop_user);
         match &plan.root_reason {
             Some(reason) => tracing::info!(
                 "starting the daemon ({} source) through {:?}: {reason}",
@@ -726,12 +559,15 @@ mod tests {
             is_root: false,
             realsense_nodes: Vec::new(),
             video_nodes: (0, 0),
-            uid: 1000,
-            gid: 1000,
         }
     }
 
-    fn settings(source: DaemonSourceChoice) -> DaemonSettings {
+    const DESKTOP_USER: SegmentOwner = SegmentOwner {
+        uid: 1000,
+        gid: 1000,
+    };
+
+    fn settings(source: SourceKind) -> DaemonSettings {
         DaemonSettings {
             namespace: Namespace::new("cam2").unwrap(),
             runtime_dir: Some(PathBuf::from("/run/aaa")),
@@ -741,46 +577,13 @@ mod tests {
     }
 
     #[test]
-    fn root_is_asked_for_only_where_the_source_needs_it() {
-        use DaemonSourceChoice::*;
-        let mac = platform(Os::MacOs);
-        assert!(root_reason(Realsense, &mac).is_some());
-        assert!(root_reason(Synthetic, &mac).is_none());
-        assert!(root_reason(Webcam, &mac).is_none());
-
-        let mut linux = platform(Os::Linux);
-        assert!(
-            root_reason(Realsense, &linux).is_none(),
-            "no camera plugged in"
-        );
-        linux.realsense_nodes = vec![(PathBuf::from("/dev/bus/usb/002/003"), true)];
-        assert!(
-            root_reason(Realsense, &linux).is_none(),
-            "udev rules installed"
-        );
-        linux
-            .realsense_nodes
-            .push((PathBuf::from("/dev/bus/usb/002/004"), false));
-        let reason = root_reason(Realsense, &linux).unwrap();
-        assert!(reason.contains("/dev/bus/usb/002/004"), "{reason}");
-        linux.video_nodes = (2, 0);
-        assert!(root_reason(Webcam, &linux).is_some());
-        linux.video_nodes = (2, 1);
-        assert!(root_reason(Webcam, &linux).is_none());
-        assert!(root_reason(Synthetic, &linux).is_none());
-
-        let mut root = platform(Os::MacOs);
-        root.is_root = true;
-        assert!(root_reason(Realsense, &root).is_none());
-    }
-
-    #[test]
     fn the_plan_runs_the_daemon_directly_or_through_the_platforms_prompt() {
         let binary = Path::new("/opt/aaa/aaa-camera-daemon");
         let direct = plan_launch(
             binary,
-            &settings(DaemonSourceChoice::Synthetic),
+            &settings(SourceKind::Synthetic),
             &platform(Os::Linux),
+            DESKTOP_USER,
         );
         assert_eq!(direct.elevation, Elevation::Direct);
         assert_eq!(direct.program, binary.as_os_str());
@@ -804,7 +607,12 @@ mod tests {
 
         let mut linux = platform(Os::Linux);
         linux.realsense_nodes = vec![(PathBuf::from("/dev/bus/usb/001/002"), false)];
-        let pkexec = plan_launch(binary, &settings(DaemonSourceChoice::Realsense), &linux);
+        let pkexec = plan_launch(
+            binary,
+            &settings(SourceKind::Realsense),
+            &linux,
+            DESKTOP_USER,
+        );
         assert_eq!(pkexec.elevation, Elevation::Pkexec);
         assert_eq!(pkexec.program, "pkexec");
         let args: Vec<_> = pkexec
@@ -817,8 +625,9 @@ mod tests {
 
         let mac = plan_launch(
             binary,
-            &settings(DaemonSourceChoice::Realsense),
+            &settings(SourceKind::Realsense),
             &platform(Os::MacOs),
+            DESKTOP_USER,
         );
         assert_eq!(mac.elevation, Elevation::AdministratorPrompt);
         assert_eq!(mac.program, "osascript");
@@ -852,10 +661,15 @@ mod tests {
     #[test]
     fn a_daemon_that_exits_at_once_reports_the_end_of_its_log() {
         let dir = tempfile::tempdir().unwrap();
-        let mut settings = settings(DaemonSourceChoice::Synthetic);
+        let mut settings = settings(SourceKind::Synthetic);
         settings.runtime_dir = Some(dir.path().to_path_buf());
         settings.binary = Some(PathBuf::from("/bin/sh"));
-        let mut plan = plan_launch(Path::new("/bin/sh"), &settings, &platform(Os::Linux));
+        let mut plan = plan_launch(
+            Path::new("/bin/sh"),
+            &settings,
+            &platform(Os::Linux),
+            DESKTOP_USER,
+        );
         plan.args = vec!["-c".into(), "echo 'no camera found' >&2; exit 3".into()];
         let events = std::sync::Mutex::new(Vec::new());
         run_and_wait(&plan, &settings.log_file(), |event| {

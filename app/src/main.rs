@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use app::app::{start_sources, AaaApp, FallbackChoice, SmokeReport, SmokeTest};
-use app::launcher::{DaemonSettings, DaemonSourceChoice};
+use app::launcher::DaemonSettings;
 use app::viewer::Viewer;
 use clap::Parser;
+use shmproto::SourceKind;
 
 /// Shows the colour and depth frames of the capture daemon (or of a webcam when no daemon runs).
 #[derive(Parser, Debug)]
@@ -37,9 +38,9 @@ struct Args {
     /// Start the capture daemon when none runs (as the "Start daemon" button does).
     #[arg(long)]
     start_daemon: bool,
-    /// The source a daemon started by the app opens.
-    #[arg(long, value_enum, default_value = "realsense")]
-    daemon_source: DaemonSourceChoice,
+    /// The source a daemon started by the app opens: realsense, webcam or synthetic.
+    #[arg(long, default_value = "realsense", value_parser = str::parse::<SourceKind>)]
+    daemon_source: SourceKind,
     /// The daemon's runtime directory: command socket, pid file, log (default:
     /// $AAA_RUNTIME_DIR, else where the daemon is found: your runtime directory or
     /// /run/aaa-camera-daemon).

@@ -18,11 +18,12 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use app::app::{start_sources, FallbackChoice};
-use app::launcher::{DaemonSettings, DaemonSourceChoice};
+use app::launcher::DaemonSettings;
 use app::viewer::Viewer;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
+use shmproto::SourceKind;
 use shmproto::{Namespace, Reader};
 
 /// Generous: two cores shared with other builds and tests.
@@ -156,7 +157,7 @@ impl Fixture {
         guard
     }
 
-    fn settings(&self, source: DaemonSourceChoice) -> DaemonSettings {
+    fn settings(&self, source: SourceKind) -> DaemonSettings {
         DaemonSettings {
             namespace: self.namespace.clone(),
             runtime_dir: Some(self.runtime_dir.path().to_path_buf()),
@@ -279,7 +280,7 @@ fn stdout(output: &Output) -> String {
 fn the_controls_panel_lists_the_synthetic_controls_and_a_slider_reaches_the_daemon() {
     let fixture = Fixture::new("actl");
     let _daemon = fixture.spawn_daemon();
-    let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
+    let mut harness = fixture.harness(fixture.settings(SourceKind::Synthetic));
     step_until(&mut harness, "connected", |h| shows(h, "Source: daemon"));
 
     harness.get_by_label("Controls").click();
@@ -332,7 +333,7 @@ fn the_controls_panel_lists_the_synthetic_controls_and_a_slider_reaches_the_daem
 fn the_health_panel_shows_the_metrics_of_a_real_daemon() {
     let fixture = Fixture::new("ahlth");
     let daemon = fixture.spawn_daemon();
-    let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
+    let mut harness = fixture.harness(fixture.settings(SourceKind::Synthetic));
     step_until(&mut harness, "connected", |h| shows(h, "Source: daemon"));
     harness.get_by_label("Health").click();
     step_until(&mut harness, "the daemon's metrics", |h| {
@@ -363,7 +364,7 @@ fn the_health_panel_shows_the_metrics_of_a_real_daemon() {
 fn paused_reads_as_paused_and_a_stopped_daemon_as_gone() {
     let fixture = Fixture::new("ahung");
     let daemon = fixture.spawn_daemon();
-    let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
+    let mut harness = fixture.harness(fixture.settings(SourceKind::Synthetic));
     step_until(&mut harness, "live", |h| {
         shows(h, "Source: daemon") && h.query_by_label("live").is_some()
     });
@@ -397,7 +398,7 @@ fn paused_reads_as_paused_and_a_stopped_daemon_as_gone() {
 #[test]
 fn the_start_button_launches_a_detached_daemon_and_the_app_connects() {
     let fixture = Fixture::new("astart");
-    let mut harness = fixture.harness(fixture.settings(DaemonSourceChoice::Synthetic));
+    let mut harness = fixture.harness(fixture.settings(SourceKind::Synthetic));
     step_until(&mut harness, "the no-source screen", |h| {
         shows(h, "Daemon: not running")
     });
@@ -436,8 +437,7 @@ fn the_start_button_launches_a_detached_daemon_and_the_app_connects() {
 #[test]
 fn start_daemon_at_startup_starts_one_when_none_runs() {
     let fixture = Fixture::new("aauto");
-    let mut harness =
-        fixture.harness_starting(fixture.settings(DaemonSourceChoice::Synthetic), true);
+    let mut harness = fixture.harness_starting(fixture.settings(SourceKind::Synthetic), true);
     step_until(&mut harness, "spawned", |h| {
         h.state().launcher().and_then(|l| l.pid()).is_some()
     });
@@ -456,8 +456,7 @@ fn start_daemon_at_startup_starts_one_when_none_runs() {
 fn start_daemon_at_startup_leaves_a_running_daemon_alone() {
     let fixture = Fixture::new("akeep");
     let _daemon = fixture.spawn_daemon();
-    let mut harness =
-        fixture.harness_starting(fixture.settings(DaemonSourceChoice::Synthetic), true);
+    let mut harness = fixture.harness_starting(fixture.settings(SourceKind::Synthetic), true);
     step_until(&mut harness, "connected", |h| shows(h, "Source: daemon"));
     assert_eq!(
         harness
@@ -471,7 +470,7 @@ fn start_daemon_at_startup_leaves_a_running_daemon_alone() {
 #[test]
 fn a_daemon_that_cannot_be_started_says_why() {
     let fixture = Fixture::new("anost");
-    let mut settings = fixture.settings(DaemonSourceChoice::Synthetic);
+    let mut settings = fixture.settings(SourceKind::Synthetic);
     settings.binary = Some(fixture.runtime_dir.path().join("no-such-daemon"));
     let mut harness = fixture.harness(settings);
     step_until(&mut harness, "the no-source screen", |h| {

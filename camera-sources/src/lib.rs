@@ -3,6 +3,7 @@
 use shmproto::control::{CommandError, ControlInfo, ErrorCode};
 use shmproto::{FrameMetadata, Geometry, Intrinsics, SourceKind};
 
+pub mod access;
 pub mod choice;
 pub mod realsense;
 pub mod synthetic;

@@ -387,11 +387,12 @@ impl CaptureSink for PublisherSink {
 pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
     let startup = Instant::now();
     signals::install().context("cannot install signal handlers")?;
+    let paths = RuntimePaths::new(&config.runtime_dir, &config.namespace);
+    // Before the umask below: the system directory is made 0755 for users to reach the socket.
+    runtime::prepare_dir(&paths.dir)?;
     // Files are created private; what others may use is opened up explicitly (fchmod).
     // SAFETY: umask only sets this process's file-creation mask; it cannot fail.
     unsafe { libc::umask(0o077) };
-    let paths = RuntimePaths::new(&config.runtime_dir, &config.namespace);
-    runtime::prepare_dir(&paths.dir)?;
     let pid_file = PidFile::acquire(&paths.pid_file, config.owner)?;
     if let Some(pid) = pid_file.reclaimed_from {
         warn!("previous daemon (pid {pid}) did not shut down cleanly; taking over its pid file");

@@ -13,4 +13,5 @@ pub mod pidfile;
 pub mod runtime;
 pub mod signals;
 pub mod status;
+pub mod stop;
 pub mod watch;

@@ -12,9 +12,9 @@ use camera_sources::webcam::WebcamConfig;
 use capture_daemon::daemon::{self, DaemonConfig};
 use capture_daemon::runtime;
 use capture_daemon::watch::WatchLimit;
-use capture_daemon::{cleanup, ctl, status, watch};
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use shmproto::{Namespace, SegmentOwner, MAX_DIMENSION_PX};
+use capture_daemon::{cleanup, ctl, status, stop, watch};
+use clap::{Args, Parser, Subcommand};
+use shmproto::{Namespace, SegmentOwner, SourceKind, MAX_DIMENSION_PX};
 
 /// The camera owner: publishes colour and depth frames into shared memory for desktop apps.
 #[derive(Debug, Parser)]
@@ -53,9 +53,26 @@ enum Command {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Only the running daemon's pid (nothing when none runs); the exit status as above.
+        #[arg(long, conflicts_with = "json")]
+        pid: bool,
     },
     /// Remove segments and pid file left by a dead daemon; refuses while one is alive.
     Cleanup,
+    /// Stop the running daemon: SIGTERM, SIGKILL after --timeout seconds, then remove what a
+    /// killed daemon left behind. A daemon of another user (root) needs sudo.
+    Stop {
+        /// Seconds between SIGTERM and SIGKILL.
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
+    },
+    /// Whether the source needs root to reach its device here: prints why and exits 0 when it
+    /// does, exits 1 when it does not.
+    NeedsRoot {
+        /// realsense, webcam or synthetic.
+        #[arg(long, value_parser = str::parse::<SourceKind>)]
+        source: SourceKind,
+    },
     /// Send a command to the running daemon: list/get/set controls, pause, resume, mode, metrics.
     Ctl {
         #[command(subcommand)]
@@ -112,21 +129,13 @@ impl CtlAction {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum SourceArg {
-    /// An Intel RealSense camera (or a recording with --recording).
-    Realsense,
-    /// A USB webcam (colour only).
-    Webcam,
-    /// A moving 3D scene rendered with depth; no hardware.
-    Synthetic,
-}
-
 #[derive(Debug, Clone, Args)]
 struct RunArgs {
-    /// Where frames come from.
-    #[arg(long, value_enum, default_value = "realsense")]
-    source: SourceArg,
+    /// Where frames come from: realsense (an Intel RealSense camera, or a recording with
+    /// --recording), webcam (a USB webcam, colour only) or synthetic (a moving 3D scene
+    /// rendered with depth; no hardware).
+    #[arg(long, default_value = "realsense", value_parser = str::parse::<SourceKind>)]
+    source: SourceKind,
     /// Play this RealSense recording (.bag or .db3) instead of a camera.
     #[arg(long)]
     recording: Option<PathBuf>,
@@ -190,7 +199,7 @@ impl RunArgs {
             Ok(self.fps as u32)
         };
         Ok(match self.source {
-            SourceArg::Synthetic => {
+            SourceKind::Synthetic => {
                 if self.recording.is_some() || self.device.is_some() {
                     anyhow::bail!("--recording and --device do not apply to the synthetic source");
                 }
@@ -201,7 +210,7 @@ impl RunArgs {
                     ..SyntheticConfig::default()
                 })
             }
-            SourceArg::Realsense => {
+            SourceKind::Realsense => {
                 let input = match (&self.recording, &self.device) {
                     (Some(_), Some(_)) => {
                         anyhow::bail!("give either --recording or --device, not both")
@@ -225,7 +234,9 @@ impl RunArgs {
                     ..RealsenseConfig::default()
                 })
             }
-            SourceArg::Webcam => {
+            // The parser accepts only the selectable kinds.
+            SourceKind::Other => anyhow::bail!("--source: choose realsense, webcam or synthetic"),
+            SourceKind::Webcam => {
                 if self.recording.is_some() {
                     anyhow::bail!("--recording applies to the realsense source only");
                 }
@@ -297,10 +308,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Status { json }) => {
+        Some(Command::Status { json, pid }) => {
             init_logging(cli.log_file.as_ref(), None, "warn")?;
             let report = status::gather(&namespace, &runtime_dir);
-            if json {
+            if pid {
+                if let (true, Some(pid)) = (report.running, report.pid) {
+                    println!("{pid}");
+                }
+            } else if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", status::render(&report));
@@ -318,6 +333,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 runtime::log_file(explicit.as_deref(), &namespace).display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Stop { timeout }) => {
+            init_logging(cli.log_file.as_ref(), None, "warn")?;
+            if !(timeout.is_finite() && timeout >= 0.0) {
+                anyhow::bail!("--timeout must be a number of seconds, got {timeout}");
+            }
+            let stopped = stop::stop(
+                &namespace,
+                &runtime_dir,
+                Duration::from_secs_f64(timeout),
+                |line| println!("{line}"),
+            )?;
+            let removed = match stopped {
+                stop::Stopped::NotRunning { removed } => {
+                    println!("camera daemon not running (namespace {namespace})");
+                    removed
+                }
+                stop::Stopped::Terminated { removed, .. } => {
+                    println!("daemon stopped");
+                    removed
+                }
+                stop::Stopped::Killed { removed, .. } => {
+                    println!("daemon killed");
+                    removed
+                }
+            };
+            for name in removed {
+                println!("removed {name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::NeedsRoot { source }) => {
+            let platform = camera_sources::access::Platform::current();
+            Ok(
+                match camera_sources::access::root_reason(source, &platform) {
+                    Some(reason) => {
+                        println!("{reason}");
+                        ExitCode::SUCCESS
+                    }
+                    None => ExitCode::FAILURE,
+                },
+            )
         }
         Some(Command::Cleanup) => {
             init_logging(cli.log_file.as_ref(), None, "warn")?;

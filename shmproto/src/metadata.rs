@@ -21,6 +21,23 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// The sources a daemon can be asked to open (`--source`), in the order people see them.
+    pub const SELECTABLE: [SourceKind; 3] = [
+        SourceKind::Realsense,
+        SourceKind::Webcam,
+        SourceKind::Synthetic,
+    ];
+
+    /// What the source is, for `--help` texts and menus.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SourceKind::Realsense => "an Intel RealSense camera (or a recording)",
+            SourceKind::Webcam => "a USB webcam (colour only)",
+            SourceKind::Synthetic => "a moving 3D scene rendered with depth; no hardware",
+            SourceKind::Other => "another writer",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Realsense => "realsense",
@@ -28,6 +45,25 @@ impl SourceKind {
             SourceKind::Synthetic => "synthetic",
             SourceKind::Other => "other",
         }
+    }
+}
+
+/// Parses the name of a selectable source (`realsense`, `webcam`, `synthetic`); the one
+/// spelling the daemon's `--source`, the app's `--daemon-source` and the metadata share.
+impl std::str::FromStr for SourceKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        SourceKind::SELECTABLE
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = SourceKind::SELECTABLE
+                    .iter()
+                    .map(|kind| kind.as_str())
+                    .collect();
+                format!("unknown source {text:?}: use {}", names.join(", "))
+            })
     }
 }
 

@@ -77,6 +77,18 @@ impl SegmentError {
                 segment,
                 file_type: "symbolic link",
             },
+            // A socket refuses to be opened; a FIFO without a peer refuses a non-blocking
+            // writer; a directory refuses to be opened for writing.
+            libc::ENXIO => SegmentError::NotRegular {
+                uid: owner_uid(&segment),
+                segment,
+                file_type: "socket or FIFO",
+            },
+            libc::EISDIR => SegmentError::NotRegular {
+                uid: owner_uid(&segment),
+                segment,
+                file_type: "directory",
+            },
             errno => SegmentError::Os {
                 segment,
                 source: io::Error::from_raw_os_error(errno),

@@ -3,7 +3,7 @@
 
 use egui::{Color32, RichText};
 
-use crate::launcher::DaemonSourceChoice;
+use shmproto::SourceKind;
 
 /// Why there is no picture, in words the user can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub struct NoSourceInfo {
 /// The "Start daemon" part of the screen.
 pub struct StartDaemon<'a> {
     /// The source the daemon opens; the user may change it.
-    pub source: &'a mut DaemonSourceChoice,
+    pub source: &'a mut SourceKind,
     /// False while a start is under way.
     pub can_start: bool,
     /// How the last start went: the text, and whether it is a failure.
@@ -52,10 +52,10 @@ pub fn no_source_ui(
                 // Centre the row: the combo box and button are about 300 points wide.
                 ui.add_space(((ui.available_width() - 300.0) / 2.0).max(0.0));
                 egui::ComboBox::from_label("source")
-                    .selected_text(start.source.as_arg())
+                    .selected_text(start.source.as_str())
                     .show_ui(ui, |ui| {
-                        for choice in DaemonSourceChoice::ALL {
-                            ui.selectable_value(start.source, choice, choice.as_arg());
+                        for choice in SourceKind::SELECTABLE {
+                            ui.selectable_value(start.source, choice, choice.as_str());
                         }
                     });
                 start_clicked = ui

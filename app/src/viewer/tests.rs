@@ -375,7 +375,7 @@ fn daemon_settings(runtime_dir: &Path) -> crate::launcher::DaemonSettings {
     crate::launcher::DaemonSettings {
         namespace: shmproto::Namespace::new(&format!("appv{}", std::process::id())).unwrap(),
         runtime_dir: Some(runtime_dir.to_owned()),
-        source: crate::launcher::DaemonSourceChoice::Synthetic,
+        source: shmproto::SourceKind::Synthetic,
         binary: None,
     }
 }
