@@ -8,6 +8,8 @@ use anyhow::{bail, Context};
 use shmproto::Namespace;
 
 use crate::cleanup;
+use crate::pidfile::{self, PidFileState};
+use crate::runtime::RuntimePaths;
 use crate::status;
 
 /// How a stop went.
@@ -52,15 +54,17 @@ pub fn stop(
     progress(&format!(
         "stopping the camera daemon (pid {pid}, namespace {namespace})"
     ));
+    let pid_file = RuntimePaths::new(runtime_dir, namespace).pid_file;
+    let wait_gone = |patience| wait_gone(pid, &pid_file, patience);
     signal(pid, libc::SIGTERM)?;
-    let killed = !wait_gone(pid, timeout);
+    let killed = !wait_gone(timeout);
     if killed {
         progress(&format!(
             "still running after {} s: sending SIGKILL",
             timeout.as_secs_f64()
         ));
         signal(pid, libc::SIGKILL)?;
-        if !wait_gone(pid, KILL_PATIENCE) {
+        if !wait_gone(KILL_PATIENCE) {
             bail!("pid {pid} survived SIGKILL");
         }
     }
@@ -90,11 +94,14 @@ fn signal(pid: u32, signal: libc::c_int) -> anyhow::Result<()> {
     }
 }
 
-/// Waits up to `patience` for the process to be gone; true if it is.
-fn wait_gone(pid: u32, patience: Duration) -> bool {
+/// Waits up to `patience` for the process to be gone and its pid file lock released; true if
+/// both are. (A killed multi-threaded process shows as a zombie as soon as its first thread
+/// is gone, while the others may still hold its files for a moment.)
+fn wait_gone(pid: u32, pid_file: &Path, patience: Duration) -> bool {
     let deadline = Instant::now() + patience;
     loop {
-        if !shmproto::process_exists(pid) {
+        let locked = matches!(pidfile::inspect(pid_file), Ok(PidFileState::Running(_)));
+        if !shmproto::process_exists(pid) && !locked {
             return true;
         }
         if Instant::now() >= deadline {

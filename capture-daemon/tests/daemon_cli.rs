@@ -297,3 +297,42 @@ fn an_impossible_synthetic_configuration_fails_at_once() {
     assert!(fixture.segments_in_dev_shm().is_empty());
     assert!(!fixture.pid_file().exists());
 }
+
+#[test]
+fn needs_root_answers_for_the_synthetic_source_and_refuses_unknown_ones() {
+    let fixture = Fixture::new("root");
+    let synthetic = fixture.output(&["needs-root", "--source", "synthetic"]);
+    assert_eq!(synthetic.status.code(), Some(1), "{}", stderr(&synthetic));
+    assert!(stdout(&synthetic).is_empty());
+    let bad = fixture.output(&["needs-root", "--source", "kinect"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("realsense, webcam, synthetic"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn stop_ends_the_daemon_and_says_so_and_is_a_no_op_after() {
+    let fixture = Fixture::new("stop");
+    let mut daemon = fixture.spawn_synthetic(&[]);
+    let pid = stdout(&fixture.output(&["status", "--pid"]))
+        .trim()
+        .to_owned();
+    assert_eq!(pid, daemon.id().to_string());
+    let stopped = fixture.output(&["stop", "--timeout", "10"]);
+    assert!(stopped.status.success(), "{}", stderr(&stopped));
+    assert!(
+        stdout(&stopped).contains("daemon stopped"),
+        "{}",
+        stdout(&stopped)
+    );
+    assert!(daemon.wait().expect("wait").success());
+    assert!(fixture.segments_in_dev_shm().is_empty());
+    assert!(!fixture.pid_file().exists());
+    let again = fixture.output(&["stop"]);
+    assert!(again.status.success());
+    assert!(stdout(&again).contains("not running"), "{}", stdout(&again));
+    assert!(stdout(&fixture.output(&["status", "--pid"])).is_empty());
+}
