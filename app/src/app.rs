@@ -1,4 +1,4 @@
-//! The eframe application: the [`Viewer`] in a window, its sources, and the smoke-test mode.
+//! The eframe application: the [`Viewer`] in a window, its feeds, and the smoke-test mode.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -10,9 +10,9 @@ use camera_sources::Source;
 use egui::ColorImage;
 use shmproto::{Namespace, SourceKind};
 
-use crate::source::daemon::DaemonSource;
-use crate::source::local::{DeviceLease, LocalSource, SourceOpener};
-use crate::source::FrameSource;
+use crate::feed::daemon::DaemonFeed;
+use crate::feed::local::{DeviceLease, LocalFeed, SourceOpener};
+use crate::feed::FrameFeed;
 use crate::supervisor::{Fallback, Supervisor};
 use crate::viewer::{FrameCounts, Viewer};
 
@@ -28,11 +28,8 @@ pub enum FallbackChoice {
 }
 
 /// Watches `namespace` for the daemon and prepares the fallback.
-pub fn start_sources(
-    namespace: Namespace,
-    fallback: FallbackChoice,
-) -> std::io::Result<Supervisor> {
-    let daemon = DaemonSource::spawn(namespace)?;
+pub fn start_feeds(namespace: Namespace, fallback: FallbackChoice) -> std::io::Result<Supervisor> {
+    let daemon = DaemonFeed::spawn(namespace)?;
     let fallback = match fallback {
         FallbackChoice::Nothing => Fallback::Unavailable("disabled with --no-webcam".to_owned()),
         FallbackChoice::Webcam if !camera_sources::webcam::WEBCAM_BUILT => Fallback::Unavailable(
@@ -55,9 +52,9 @@ pub fn start_sources(
 /// A fallback that runs a fresh worker over the same device each time the daemon is gone.
 fn local_fallback(kind: SourceKind, make_opener: fn() -> SourceOpener) -> Fallback {
     let lease = DeviceLease::default();
-    Fallback::Source(Box::new(move || {
-        LocalSource::spawn(kind, make_opener(), Arc::clone(&lease))
-            .map(|source| Box::new(source) as Box<dyn FrameSource>)
+    Fallback::Feed(Box::new(move || {
+        LocalFeed::spawn(kind, make_opener(), Arc::clone(&lease))
+            .map(|feed| Box::new(feed) as Box<dyn FrameFeed>)
             .map_err(|err| format!("cannot start the {kind} worker thread: {err}"))
     }))
 }

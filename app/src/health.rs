@@ -4,7 +4,7 @@
 //!
 //! Where the numbers come from: the daemon rewrites its writer status (state, message and its
 //! `DaemonMetrics` in `extra`) on every change and once a second, and the daemon source's worker
-//! reads it next to the frames (`source::daemon`). That costs no socket round trip, works when
+//! reads it next to the frames (`feed::daemon`). That costs no socket round trip, works when
 //! the daemon runs as root, and reads the same object the `metrics` command returns. A daemon
 //! whose heartbeat stops is noticed by the reader within 250 ms and reported as gone.
 
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use shmproto::DaemonMetrics;
 use shmproto::SourceState;
 
-use crate::source::WriterReport;
+use crate::feed::WriterReport;
 use crate::view::status_bar::LinkState;
 
 /// A source that delivered nothing for this long is shown as stale.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use app::app::{start_sources, AaaApp, FallbackChoice, SmokeReport, SmokeTest};
+use app::app::{start_feeds, AaaApp, FallbackChoice, SmokeReport, SmokeTest};
 use app::launcher::DaemonSettings;
 use app::viewer::Viewer;
 use clap::Parser;
@@ -94,8 +94,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         source: args.daemon_source,
         binary: args.daemon_binary,
     };
-    let supervisor =
-        start_sources(namespace, fallback).context("cannot start the source threads")?;
+    let supervisor = start_feeds(namespace, fallback).context("cannot start the source threads")?;
     let viewer = Viewer::new(supervisor, args.save_folder).with_daemon(daemon, args.start_daemon);
     let report = Arc::new(Mutex::new(SmokeReport::default()));
     let app = AaaApp::new(viewer, smoke_test.clone(), Arc::clone(&report));

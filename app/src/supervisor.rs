@@ -1,13 +1,13 @@
-//! Chooses which source the viewer shows: the daemon when it is connected, else the fallback
+//! Chooses which feed the viewer shows: the daemon when it is connected, else the fallback
 //! (the webcam), else none.
 //!
-//! The daemon source watches for the daemon by itself (it probes `aaa_rgb_frame` on its worker
-//! thread and reconnects), so this type only reacts to the events the sources send; it never
+//! The daemon feed watches for the daemon by itself (it probes `aaa_rgb_frame` on its worker
+//! thread and reconnects), so this type only reacts to the events the feeds send; it never
 //! blocks and never polls.
 
-use crate::source::{FrameSource, Origin, SourceEvent};
+use crate::feed::{FeedEvent, FrameFeed, Origin};
 
-/// A source's connection as the supervisor last heard of it.
+/// A feed's connection as the supervisor last heard of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {
     /// Started, no news yet.
@@ -27,40 +27,40 @@ impl Connection {
         matches!(self, Connection::Connected { .. })
     }
 
-    fn apply(&mut self, event: SourceEvent) {
+    fn apply(&mut self, event: FeedEvent) {
         *self = match event {
-            SourceEvent::Searching { detail } => Connection::Searching { detail },
-            SourceEvent::Connected { detail } => Connection::Connected { detail },
-            SourceEvent::OpenFailed { error } => Connection::OpenFailed { error },
-            SourceEvent::Lost { reason } => Connection::Lost { reason },
+            FeedEvent::Searching { detail } => Connection::Searching { detail },
+            FeedEvent::Connected { detail } => Connection::Connected { detail },
+            FeedEvent::OpenFailed { error } => Connection::OpenFailed { error },
+            FeedEvent::Lost { reason } => Connection::Lost { reason },
         };
     }
 }
 
-/// Makes the fallback source; called each time the daemon is gone.
-pub type FallbackFactory = Box<dyn FnMut() -> Result<Box<dyn FrameSource>, String>>;
+/// Makes the fallback feed; called each time the daemon is gone.
+pub type FallbackFactory = Box<dyn FnMut() -> Result<Box<dyn FrameFeed>, String>>;
 
 /// What to use when there is no daemon.
 pub enum Fallback {
-    /// Start a source with this factory.
-    Source(FallbackFactory),
+    /// Start a feed with this factory.
+    Feed(FallbackFactory),
     /// No fallback; the text says why (not built, disabled by a flag).
     Unavailable(String),
 }
 
-/// A source together with what it last reported.
+/// A feed together with what it last reported.
 struct Watched {
-    source: Box<dyn FrameSource>,
+    feed: Box<dyn FrameFeed>,
     connection: Connection,
-    /// Why the source was lost, kept through the retries that follow until it is connected
+    /// Why the feed was lost, kept through the retries that follow until it is connected
     /// again (several events may arrive between two polls).
     loss: Option<String>,
 }
 
 impl Watched {
-    fn new(source: Box<dyn FrameSource>) -> Self {
+    fn new(feed: Box<dyn FrameFeed>) -> Self {
         Watched {
-            source,
+            feed,
             connection: Connection::Starting,
             loss: None,
         }
@@ -68,15 +68,15 @@ impl Watched {
 
     /// Applies the pending events; true if there were any.
     fn drain_events(&mut self, ctx: &egui::Context) -> bool {
-        let link = self.source.link();
+        let link = self.feed.link();
         link.attach(ctx);
         let mut changed = false;
         while let Some(event) = link.next_event() {
-            tracing::debug!("{} source: {event:?}", self.source.origin());
+            tracing::debug!("{} source: {event:?}", self.feed.origin());
             match &event {
-                SourceEvent::Lost { reason } => self.loss = Some(reason.clone()),
-                SourceEvent::Connected { .. } => self.loss = None,
-                SourceEvent::Searching { .. } | SourceEvent::OpenFailed { .. } => {}
+                FeedEvent::Lost { reason } => self.loss = Some(reason.clone()),
+                FeedEvent::Connected { .. } => self.loss = None,
+                FeedEvent::Searching { .. } | FeedEvent::OpenFailed { .. } => {}
             }
             self.connection.apply(event);
             changed = true;
@@ -85,7 +85,7 @@ impl Watched {
     }
 }
 
-/// Owns the daemon source and the fallback and says which one is shown.
+/// Owns the daemon feed and the fallback and says which one is shown.
 pub struct Supervisor {
     daemon: Option<Watched>,
     fallback: Fallback,
@@ -94,7 +94,7 @@ pub struct Supervisor {
     fallback_error: Option<String>,
 }
 
-/// Which source the viewer should show.
+/// Which feed the viewer should show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
     Daemon,
@@ -104,7 +104,7 @@ pub enum Shown {
 
 impl Supervisor {
     /// `daemon` is `None` when there is no daemon to watch (tests, a broken namespace).
-    pub fn new(daemon: Option<Box<dyn FrameSource>>, fallback: Fallback) -> Self {
+    pub fn new(daemon: Option<Box<dyn FrameFeed>>, fallback: Fallback) -> Self {
         Supervisor {
             daemon: daemon.map(Watched::new),
             fallback,
@@ -113,12 +113,12 @@ impl Supervisor {
         }
     }
 
-    /// Replaces the daemon source (tests feed one by hand).
-    pub fn set_daemon(&mut self, daemon: Box<dyn FrameSource>) {
+    /// Replaces the daemon feed (tests feed one by hand).
+    pub fn set_daemon(&mut self, daemon: Box<dyn FrameFeed>) {
         self.daemon = Some(Watched::new(daemon));
     }
 
-    /// Applies the sources' events and starts or stops the fallback. Cheap; call every pass.
+    /// Applies the feeds' events and starts or stops the fallback. Cheap; call every pass.
     /// Returns true if anything changed.
     pub fn poll(&mut self, ctx: &egui::Context) -> bool {
         let mut changed = false;
@@ -145,7 +145,7 @@ impl Supervisor {
     }
 
     fn start_fallback(&mut self) -> bool {
-        let Fallback::Source(factory) = &mut self.fallback else {
+        let Fallback::Feed(factory) = &mut self.fallback else {
             return false;
         };
         if self.fallback_error.is_some() {
@@ -153,9 +153,9 @@ impl Supervisor {
             return false;
         }
         match factory() {
-            Ok(source) => {
-                tracing::info!("starting the {} fallback", source.origin());
-                self.running_fallback = Some(Watched::new(source));
+            Ok(feed) => {
+                tracing::info!("starting the {} fallback", feed.origin());
+                self.running_fallback = Some(Watched::new(feed));
             }
             Err(error) => {
                 tracing::error!("cannot start the fallback source: {error}");
@@ -171,7 +171,7 @@ impl Supervisor {
             .is_some_and(|daemon| daemon.connection.is_connected())
     }
 
-    /// Which source's frames to show.
+    /// Which feed's frames to show.
     pub fn shown(&self) -> Shown {
         if self.daemon_connected() {
             Shown::Daemon
@@ -186,22 +186,22 @@ impl Supervisor {
         }
     }
 
-    /// The source shown, with its connection.
-    pub fn shown_source(&self) -> Option<(&dyn FrameSource, &Connection)> {
+    /// The feed shown, with its connection.
+    pub fn shown_feed(&self) -> Option<(&dyn FrameFeed, &Connection)> {
         let watched = match self.shown() {
             Shown::Daemon => self.daemon.as_ref(),
             Shown::Fallback => self.running_fallback.as_ref(),
             Shown::Nothing => None,
         }?;
-        Some((watched.source.as_ref(), &watched.connection))
+        Some((watched.feed.as_ref(), &watched.connection))
     }
 
-    /// Every source that runs, so that the viewer can drain the ones not shown.
-    pub fn sources(&self) -> impl Iterator<Item = &dyn FrameSource> {
+    /// Every feed that runs, so that the viewer can drain the ones not shown.
+    pub fn feeds(&self) -> impl Iterator<Item = &dyn FrameFeed> {
         self.daemon
             .iter()
             .chain(self.running_fallback.iter())
-            .map(|watched| watched.source.as_ref())
+            .map(|watched| watched.feed.as_ref())
     }
 
     /// The daemon's connection, `None` when no daemon is watched.
@@ -218,14 +218,14 @@ impl Supervisor {
     /// it runs, `Err` with the reason when there is none.
     pub fn fallback_state(&self) -> Result<(Origin, &Connection), &str> {
         if let Some(fallback) = &self.running_fallback {
-            return Ok((fallback.source.origin(), &fallback.connection));
+            return Ok((fallback.feed.origin(), &fallback.connection));
         }
         if let Some(error) = &self.fallback_error {
             return Err(error);
         }
         match &self.fallback {
             Fallback::Unavailable(reason) => Err(reason),
-            Fallback::Source(_) => Err("the fallback is not running while the daemon is connected"),
+            Fallback::Feed(_) => Err("the fallback is not running while the daemon is connected"),
         }
     }
 }
@@ -238,24 +238,24 @@ mod tests {
     use shmproto::SourceKind;
 
     use super::*;
-    use crate::source::{ChannelSource, FrameSender};
+    use crate::feed::{ChannelFeed, FrameSender};
 
     fn fallback_counting(
         starts: Rc<Cell<u32>>,
         senders: Rc<std::cell::RefCell<Vec<FrameSender>>>,
     ) -> Fallback {
-        Fallback::Source(Box::new(move || {
+        Fallback::Feed(Box::new(move || {
             starts.set(starts.get() + 1);
-            let (source, sender) = ChannelSource::new(Origin::InApp(SourceKind::Webcam));
+            let (feed, sender) = ChannelFeed::new(Origin::InApp(SourceKind::Webcam));
             senders.borrow_mut().push(sender);
-            Ok(Box::new(source) as Box<dyn FrameSource>)
+            Ok(Box::new(feed) as Box<dyn FrameFeed>)
         }))
     }
 
     #[test]
     fn fallback_runs_only_while_the_daemon_is_away() {
         let ctx = egui::Context::default();
-        let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
+        let (daemon, mut daemon_tx) = ChannelFeed::new(Origin::Daemon);
         let starts = Rc::new(Cell::new(0));
         let senders = Rc::default();
         let mut supervisor = Supervisor::new(
@@ -270,29 +270,29 @@ mod tests {
             "waits for the daemon's first word"
         );
 
-        daemon_tx.send_event(SourceEvent::Searching {
+        daemon_tx.send_event(FeedEvent::Searching {
             detail: "aaa_rgb_frame".to_owned(),
         });
         supervisor.poll(&ctx);
         assert_eq!(starts.get(), 1);
-        senders.borrow_mut()[0].send_event(SourceEvent::Connected {
+        senders.borrow_mut()[0].send_event(FeedEvent::Connected {
             detail: "cam".to_owned(),
         });
         supervisor.poll(&ctx);
         assert_eq!(supervisor.shown(), Shown::Fallback);
 
-        daemon_tx.send_event(SourceEvent::Connected {
+        daemon_tx.send_event(FeedEvent::Connected {
             detail: "pid 1".to_owned(),
         });
         supervisor.poll(&ctx);
         assert_eq!(supervisor.shown(), Shown::Daemon);
         assert!(senders.borrow()[0].is_viewer_gone(), "fallback stopped");
 
-        daemon_tx.send_event(SourceEvent::Lost {
+        daemon_tx.send_event(FeedEvent::Lost {
             reason: "writer died".to_owned(),
         });
         // The worker retries at once; the loss must survive events that follow in the same poll.
-        daemon_tx.send_event(SourceEvent::OpenFailed {
+        daemon_tx.send_event(FeedEvent::OpenFailed {
             error: "segments not usable".to_owned(),
         });
         supervisor.poll(&ctx);
@@ -304,7 +304,7 @@ mod tests {
             "until the webcam reports in"
         );
 
-        daemon_tx.send_event(SourceEvent::Connected {
+        daemon_tx.send_event(FeedEvent::Connected {
             detail: "pid 2".to_owned(),
         });
         supervisor.poll(&ctx);

@@ -11,11 +11,11 @@ use egui::{Key, Rect, Vec2};
 
 use crate::colormap::DepthRange;
 use crate::control_link::DaemonControls;
+use crate::feed::{FrameLink, Origin};
 use crate::frame::{Frame, FrozenFrame};
 use crate::health::{judge_link, HealthHistory, NOT_PUBLISHING_AFTER};
 use crate::launcher::{DaemonLauncher, DaemonSettings, Elevation, LaunchState};
 use crate::save::{save_frozen_frame, SavedFiles};
-use crate::source::{FrameLink, Origin};
 use crate::supervisor::{Connection, Shown, Supervisor};
 use crate::texture::FrameTextures;
 use crate::view::color::color_view_ui;
@@ -38,7 +38,7 @@ const READOUT_HEIGHT: f32 = 24.0;
 /// Frames counted since the viewer started, for the smoke test and the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FrameCounts {
-    /// Frames the source workers received, over every source shown.
+    /// Frames the feed workers received, over every feed shown.
     pub received: u64,
     /// Frames the viewer put on screen.
     pub displayed: u64,
@@ -157,19 +157,19 @@ impl Viewer {
 
     /// What the status bar says, without drawing it.
     pub fn status_line(&self) -> StatusLine {
-        let shown_source = self.supervisor.shown_source();
+        let shown_feed = self.supervisor.shown_feed();
         let now_ns = shmproto::monotonic_now_ns();
-        let (source, state, fps, dropped) = match shown_source {
-            Some((source, _connection)) => {
-                let link = source.link();
+        let (source, state, fps, dropped) = match shown_feed {
+            Some((feed, _connection)) => {
+                let link = feed.link();
                 let stats = link.stats();
                 let age = stats
                     .last_received_mono_ns
                     .map(|last_ns| Duration::from_nanos(now_ns.saturating_sub(last_ns)));
                 let writer = link.writer_report();
-                let state = judge_link(age, writer.as_ref(), source.origin() == Origin::Daemon);
+                let state = judge_link(age, writer.as_ref(), feed.origin() == Origin::Daemon);
                 let fps = (state == LinkState::Live).then(|| self.fps.fps()).flatten();
-                (source.origin().to_string(), state, fps, stats.dropped)
+                (feed.origin().to_string(), state, fps, stats.dropped)
             }
             None => {
                 let state = match self.supervisor.daemon_loss() {
@@ -181,7 +181,7 @@ impl Viewer {
                 ("none".to_owned(), state, None, 0)
             }
         };
-        let shown_origin = shown_source.map(|(source, _)| source.origin());
+        let shown_origin = shown_feed.map(|(feed, _)| feed.origin());
         let daemon_loss = match shown_origin {
             Some(origin) if origin != Origin::Daemon => {
                 self.supervisor.daemon_loss().map(str::to_owned)
@@ -296,16 +296,14 @@ impl Viewer {
 
         let frozen = self.frozen.is_some();
         let mut newest = None;
-        if let Some((source, _)) = self.supervisor.shown_source() {
-            let link: &FrameLink = source.link();
+        if let Some((feed, _)) = self.supervisor.shown_feed() {
+            let link: &FrameLink = feed.link();
             link.set_live_view(!frozen);
             let stats = link.stats();
             self.received.observe(link.id(), stats.received);
             self.fps.sample(link.id(), stats.received, Instant::now());
             if !frozen {
-                newest = link
-                    .take_newest_frame()
-                    .map(|frame| (frame, source.origin()));
+                newest = link.take_newest_frame().map(|frame| (frame, feed.origin()));
             }
         }
         if let Some((frame, origin)) = newest {
@@ -514,7 +512,7 @@ impl Viewer {
         NoSourceInfo {
             daemon,
             fallback,
-            waiting_for_first_frame: self.supervisor.shown_source().is_some(),
+            waiting_for_first_frame: self.supervisor.shown_feed().is_some(),
         }
     }
 
@@ -580,9 +578,9 @@ impl Viewer {
             controls.poll();
         }
 
-        if let Some((source, _)) = self.supervisor.shown_source() {
-            if source.origin() == Origin::Daemon {
-                let link = source.link();
+        if let Some((feed, _)) = self.supervisor.shown_feed() {
+            if feed.origin() == Origin::Daemon {
+                let link = feed.link();
                 link.set_wants_metrics(self.health_open);
                 if let Some(metrics) = link.writer_report().and_then(|report| report.metrics) {
                     self.health.observe_metrics(&metrics, Instant::now());
@@ -592,10 +590,7 @@ impl Viewer {
     }
 
     fn side_panels_ui(&mut self, ui: &mut egui::Ui) {
-        let shown_origin = self
-            .supervisor
-            .shown_source()
-            .map(|(source, _)| source.origin());
+        let shown_origin = self.supervisor.shown_feed().map(|(feed, _)| feed.origin());
         let daemon = self.no_source_info().daemon;
         let unavailable = |what: &str| {
             match shown_origin {
@@ -624,10 +619,10 @@ impl Viewer {
             ui.add_space(12.0);
         }
         if self.health_open {
-            let shown = self.supervisor.shown_source();
+            let shown = self.supervisor.shown_feed();
             let report = shown
-                .filter(|(source, _)| source.origin() == Origin::Daemon)
-                .map(|(source, _)| source.link().writer_report());
+                .filter(|(feed, _)| feed.origin() == Origin::Daemon)
+                .map(|(feed, _)| feed.link().writer_report());
             let availability = match &report {
                 Some(report) => HealthAvailability::Daemon(report.as_ref()),
                 None => HealthAvailability::Unavailable(unavailable("Health metrics")),

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use app::app::{start_sources, FallbackChoice};
+use app::app::{start_feeds, FallbackChoice};
 use app::launcher::DaemonSettings;
 use app::viewer::Viewer;
 use egui::accesskit::Role;
@@ -177,7 +177,7 @@ impl Fixture {
         settings: DaemonSettings,
         start_when_missing: bool,
     ) -> Harness<'static, Viewer> {
-        let supervisor = start_sources(self.namespace.clone(), FallbackChoice::Nothing)
+        let supervisor = start_feeds(self.namespace.clone(), FallbackChoice::Nothing)
             .expect("start the source threads");
         let viewer = Viewer::new(supervisor, PathBuf::from("unused"))
             .with_daemon(settings, start_when_missing);

@@ -163,10 +163,8 @@ fn a_frozen_writer_is_reported_by_its_heartbeat() {
     wait_ready(&mut reader);
     std::thread::sleep(Duration::from_millis(200));
     // SAFETY: stopping our own child process.
-    assert_eq!(
-        unsafe { libc::kill(writer.id() as libc::pid_t, libc::SIGSTOP) },
-        0
-    );
+    let stopped = unsafe { libc::kill(writer.id() as libc::pid_t, libc::SIGSTOP) };
+    assert_eq!(stopped, 0);
     let (result, code) = summary(reader);
     assert_eq!(code, 0, "reader failed: {result}");
     let gone = result["gone"].as_str().unwrap_or_default();

@@ -1,4 +1,4 @@
-//! The capture daemon as a frame source: a worker thread that waits for the daemon's segments,
+//! The capture daemon as a feed: a worker thread that waits for the daemon's segments,
 //! reads frames through `shmproto` (blocking on the writer's futex, no polling loop) and
 //! reconnects by itself when the daemon comes back.
 
@@ -12,7 +12,7 @@ use shmproto::{FrameBuf, Namespace, ReadError, Reader};
 
 use super::link::WriterReport;
 use super::local::sleep_unless_stopped;
-use super::{frame_link, FrameLink, FrameSender, FrameSource, Origin, SourceEvent};
+use super::{frame_link, FeedEvent, FrameFeed, FrameLink, FrameSender, Origin};
 use crate::frame::Frame;
 
 /// How often the worker looks for the daemon's colour segment while there is none.
@@ -28,14 +28,14 @@ const TRANSIENT_RETRY: Duration = Duration::from_millis(50);
 const STATUS_PERIOD: Duration = Duration::from_millis(250);
 
 /// Reads the daemon of one namespace on a worker thread.
-pub struct DaemonSource {
+pub struct DaemonFeed {
     link: FrameLink,
     stop: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
 }
 
-impl DaemonSource {
-    /// Starts watching `namespace`; the worker reports what it finds as [`SourceEvent`]s.
+impl DaemonFeed {
+    /// Starts watching `namespace`; the worker reports what it finds as [`FeedEvent`]s.
     pub fn spawn(namespace: Namespace) -> std::io::Result<Self> {
         let (sender, link) = frame_link();
         let stop = Arc::new(AtomicBool::new(false));
@@ -43,7 +43,7 @@ impl DaemonSource {
         let worker = std::thread::Builder::new()
             .name("daemon source".to_owned())
             .spawn(move || run_worker(&namespace, sender, &worker_stop))?;
-        Ok(DaemonSource {
+        Ok(DaemonFeed {
             link,
             stop,
             worker: Some(worker),
@@ -51,7 +51,7 @@ impl DaemonSource {
     }
 }
 
-impl FrameSource for DaemonSource {
+impl FrameFeed for DaemonFeed {
     fn origin(&self) -> Origin {
         Origin::Daemon
     }
@@ -61,7 +61,7 @@ impl FrameSource for DaemonSource {
     }
 }
 
-impl Drop for DaemonSource {
+impl Drop for DaemonFeed {
     /// Tells the worker to stop without waiting for it (it ends within [`WAIT_SLICE`]).
     fn drop(&mut self) {
         // Relaxed: the flag guards no data; the worker only needs to see it eventually.
@@ -87,7 +87,7 @@ fn run_worker(namespace: &Namespace, mut sender: FrameSender, stop: &AtomicBool)
         if !shmproto::probe(namespace) {
             if announced != Announced::Searching {
                 tracing::debug!("no daemon: {} does not exist", namespace.rgb_segment());
-                sender.send_event(SourceEvent::Searching {
+                sender.send_event(FeedEvent::Searching {
                     detail: format!("{} (namespace {namespace})", namespace.rgb_segment()),
                 });
                 announced = Announced::Searching;
@@ -101,7 +101,7 @@ fn run_worker(namespace: &Namespace, mut sender: FrameSender, stop: &AtomicBool)
                 let error = err.to_string();
                 if announced != Announced::OpenFailed(error.clone()) {
                     tracing::warn!("cannot read the daemon: {error}");
-                    sender.send_event(SourceEvent::OpenFailed {
+                    sender.send_event(FeedEvent::OpenFailed {
                         error: error.clone(),
                     });
                     announced = Announced::OpenFailed(error);
@@ -123,13 +123,13 @@ fn run_worker(namespace: &Namespace, mut sender: FrameSender, stop: &AtomicBool)
             geometry.width,
             geometry.height
         );
-        sender.send_event(SourceEvent::Connected {
+        sender.send_event(FeedEvent::Connected {
             detail: format!("writer pid {}", reader.writer_pid()),
         });
         let reason = read_until_lost(&mut reader, &mut frame_buf, &mut sender, &should_stop);
         if let Some(reason) = reason {
             tracing::warn!("daemon lost: {reason}");
-            sender.send_event(SourceEvent::Lost { reason });
+            sender.send_event(FeedEvent::Lost { reason });
             // Never reconnect in a tight loop (a writer whose segments are corrupt would be
             // reopened and lost again at once); a replaced writer is back within this pause.
             sleep_unless_stopped(TRANSIENT_RETRY, || should_stop(&sender));
@@ -230,7 +230,7 @@ mod tests {
 
     use super::*;
 
-    fn next_event(link: &FrameLink, within: Duration) -> SourceEvent {
+    fn next_event(link: &FrameLink, within: Duration) -> FeedEvent {
         let deadline = Instant::now() + within;
         loop {
             if let Some(event) = link.next_event() {
@@ -266,18 +266,18 @@ mod tests {
     #[test]
     fn reads_frames_reports_the_loss_and_reconnects() {
         let namespace = Namespace::new(&format!("appd{}", std::process::id())).unwrap();
-        let source = DaemonSource::spawn(namespace.clone()).unwrap();
-        let link = source.link();
+        let feed = DaemonFeed::spawn(namespace.clone()).unwrap();
+        let link = feed.link();
         assert!(matches!(
             next_event(link, Duration::from_secs(2)),
-            SourceEvent::Searching { .. }
+            FeedEvent::Searching { .. }
         ));
 
         let config = WriterConfig::new(namespace.clone(), Geometry::rgbd(32, 24));
         let mut writer = Writer::create(config.clone()).unwrap();
         assert!(matches!(
             next_event(link, Duration::from_secs(2)),
-            SourceEvent::Connected { .. }
+            FeedEvent::Connected { .. }
         ));
         publish(&mut writer, 7, 1250);
         let deadline = Instant::now() + Duration::from_secs(2);
@@ -295,12 +295,12 @@ mod tests {
 
         drop(writer);
         let lost = next_event(link, Duration::from_secs(1));
-        assert!(matches!(lost, SourceEvent::Lost { .. }), "{lost:?}");
+        assert!(matches!(lost, FeedEvent::Lost { .. }), "{lost:?}");
 
         let back = Instant::now();
         let _writer = Writer::create(config).unwrap();
         loop {
-            if let SourceEvent::Connected { .. } = next_event(link, Duration::from_secs(2)) {
+            if let FeedEvent::Connected { .. } = next_event(link, Duration::from_secs(2)) {
                 break;
             }
         }

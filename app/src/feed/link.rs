@@ -1,4 +1,4 @@
-//! The channel pair between a source's worker thread and the GUI.
+//! The channel pair between a feed's worker thread and the GUI.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -7,7 +7,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use shmproto::DaemonMetrics;
 use shmproto::SourceState;
 
-use super::{FrameSource, Origin, SourceEvent};
+use super::{FeedEvent, FrameFeed, Origin};
 use crate::frame::Frame;
 
 /// Frames waiting for the GUI: one. A newer frame replaces it (see [`FrameSender::send_frame`]).
@@ -94,7 +94,7 @@ pub struct FrameSender {
     frames_tx: Sender<Frame>,
     /// The worker takes the stale frame out itself when the channel is full.
     frames_rx_for_replacing: Receiver<Frame>,
-    events_tx: Sender<SourceEvent>,
+    events_tx: Sender<FeedEvent>,
     shared: Arc<Shared>,
     last_frame_number: Option<u64>,
 }
@@ -137,14 +137,11 @@ impl FrameSender {
     }
 
     /// Sends a state change to the GUI and asks for a repaint.
-    pub fn send_event(&mut self, event: SourceEvent) {
-        if matches!(event, SourceEvent::Connected { .. }) {
+    pub fn send_event(&mut self, event: FeedEvent) {
+        if matches!(event, FeedEvent::Connected { .. }) {
             self.last_frame_number = None;
         }
-        if matches!(
-            event,
-            SourceEvent::Connected { .. } | SourceEvent::Lost { .. }
-        ) {
+        if matches!(event, FeedEvent::Connected { .. } | FeedEvent::Lost { .. }) {
             // A report belongs to one connection.
             *lock(&self.shared.writer) = None;
         }
@@ -206,7 +203,7 @@ pub struct LinkStats {
 pub struct FrameLink {
     id: u64,
     frames_rx: Receiver<Frame>,
-    events_rx: Receiver<SourceEvent>,
+    events_rx: Receiver<FeedEvent>,
     shared: Arc<Shared>,
 }
 
@@ -230,7 +227,7 @@ impl FrameLink {
     }
 
     /// The next state event, if any.
-    pub fn next_event(&self) -> Option<SourceEvent> {
+    pub fn next_event(&self) -> Option<FeedEvent> {
         self.events_rx.try_recv().ok()
     }
 
@@ -275,22 +272,22 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A source fed by hand through its [`FrameSender`]: tests, tools, anything that produces
+/// A feed filled by hand through its [`FrameSender`]: tests, tools, anything that produces
 /// frames on its own thread.
 #[derive(Debug)]
-pub struct ChannelSource {
+pub struct ChannelFeed {
     origin: Origin,
     link: FrameLink,
 }
 
-impl ChannelSource {
-    pub fn new(origin: Origin) -> (ChannelSource, FrameSender) {
+impl ChannelFeed {
+    pub fn new(origin: Origin) -> (ChannelFeed, FrameSender) {
         let (sender, link) = frame_link();
-        (ChannelSource { origin, link }, sender)
+        (ChannelFeed { origin, link }, sender)
     }
 }
 
-impl FrameSource for ChannelSource {
+impl FrameFeed for ChannelFeed {
     fn origin(&self) -> Origin {
         self.origin
     }
@@ -402,7 +399,7 @@ mod tests {
             link.writer_report().map(|report| report.state),
             Some(SourceState::Paused)
         );
-        sender.send_event(SourceEvent::Lost {
+        sender.send_event(FeedEvent::Lost {
             reason: "gone".to_owned(),
         });
         assert_eq!(

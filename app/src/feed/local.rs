@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use camera_sources::{CapturedFrame, Source, SourceError};
 use shmproto::SourceKind;
 
-use super::{frame_link, FrameLink, FrameSender, FrameSource, Origin, SourceEvent};
+use super::{frame_link, FeedEvent, FrameFeed, FrameLink, FrameSender, Origin};
 use crate::frame::Frame;
 
 /// How long the worker waits before opening the source again after a failure.
@@ -23,14 +23,14 @@ pub type SourceOpener = Box<dyn FnMut() -> Result<Box<dyn Source>, SourceError> 
 pub type DeviceLease = Arc<Mutex<()>>;
 
 /// Runs a [`Source`] on a worker thread of its own.
-pub struct LocalSource {
+pub struct LocalFeed {
     origin: Origin,
     link: FrameLink,
     stop: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
 }
 
-impl LocalSource {
+impl LocalFeed {
     /// Starts the worker; it opens the source with `opener` once it holds `lease`.
     pub fn spawn(
         kind: SourceKind,
@@ -49,7 +49,7 @@ impl LocalSource {
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 run_worker(kind, opener, sender, &worker_stop);
             })?;
-        Ok(LocalSource {
+        Ok(LocalFeed {
             origin: Origin::InApp(kind),
             link,
             stop,
@@ -58,7 +58,7 @@ impl LocalSource {
     }
 }
 
-impl FrameSource for LocalSource {
+impl FrameFeed for LocalFeed {
     fn origin(&self) -> Origin {
         self.origin
     }
@@ -68,7 +68,7 @@ impl FrameSource for LocalSource {
     }
 }
 
-impl Drop for LocalSource {
+impl Drop for LocalFeed {
     /// Tells the worker to stop without waiting for it: it ends after the frame it waits for.
     fn drop(&mut self) {
         // Relaxed: the flag guards no data; the worker only needs to see it eventually.
@@ -94,7 +94,7 @@ fn run_worker(
                 let error = err.to_string();
                 if last_open_error.as_ref() != Some(&error) {
                     tracing::warn!("{kind} source: {error}");
-                    sender.send_event(SourceEvent::OpenFailed {
+                    sender.send_event(FeedEvent::OpenFailed {
                         error: error.clone(),
                     });
                     last_open_error = Some(error);
@@ -106,7 +106,7 @@ fn run_worker(
         last_open_error = None;
         let info = source.info();
         tracing::info!("{kind} source opened: {}", info.description);
-        sender.send_event(SourceEvent::Connected {
+        sender.send_event(FeedEvent::Connected {
             detail: info.description.clone(),
         });
         let mut fps = FpsMeter::default();
@@ -114,7 +114,7 @@ fn run_worker(
         while !should_stop(&sender) {
             if let Err(err) = source.next_frame(&mut captured) {
                 tracing::warn!("{kind} source: {err}");
-                sender.send_event(SourceEvent::Lost {
+                sender.send_event(FeedEvent::Lost {
                     reason: err.to_string(),
                 });
                 break;
@@ -127,7 +127,7 @@ fn run_worker(
             match Frame::from_planes(geometry, rgb, &captured.depth, metadata, None) {
                 Ok(frame) => sender.send_frame(frame),
                 Err(err) => {
-                    sender.send_event(SourceEvent::Lost {
+                    sender.send_event(FeedEvent::Lost {
                         reason: format!("the {kind} source delivered a malformed frame: {err}"),
                     });
                     break;
@@ -220,7 +220,7 @@ mod tests {
         }
     }
 
-    fn next_event(link: &FrameLink) -> SourceEvent {
+    fn next_event(link: &FrameLink) -> FeedEvent {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if let Some(event) = link.next_event() {
@@ -239,12 +239,12 @@ mod tests {
                 fail_after: 3,
             }))
         });
-        let source = LocalSource::spawn(SourceKind::Other, opener, DeviceLease::default()).unwrap();
-        let link = source.link();
-        assert!(matches!(next_event(link), SourceEvent::Connected { .. }));
+        let feed = LocalFeed::spawn(SourceKind::Other, opener, DeviceLease::default()).unwrap();
+        let link = feed.link();
+        assert!(matches!(next_event(link), FeedEvent::Connected { .. }));
         assert_eq!(
             next_event(link),
-            SourceEvent::Lost {
+            FeedEvent::Lost {
                 reason: "the other source failed: unplugged".to_owned()
             }
         );
@@ -269,9 +269,8 @@ mod tests {
         let opener: SourceOpener = Box::new(move || {
             SyntheticSource::new(config).map(|source| Box::new(source) as Box<dyn Source>)
         });
-        let source =
-            LocalSource::spawn(SourceKind::Synthetic, opener, DeviceLease::default()).unwrap();
-        let link = source.link();
+        let feed = LocalFeed::spawn(SourceKind::Synthetic, opener, DeviceLease::default()).unwrap();
+        let link = feed.link();
         let deadline = Instant::now() + Duration::from_secs(10);
         let frame = loop {
             assert!(Instant::now() < deadline, "no frame past the fifth");
@@ -301,14 +300,13 @@ mod tests {
                 reason: "no camera".to_owned(),
             })
         });
-        let source =
-            LocalSource::spawn(SourceKind::Webcam, opener, DeviceLease::default()).unwrap();
+        let feed = LocalFeed::spawn(SourceKind::Webcam, opener, DeviceLease::default()).unwrap();
         assert_eq!(
-            next_event(source.link()),
-            SourceEvent::OpenFailed {
+            next_event(feed.link()),
+            FeedEvent::OpenFailed {
                 error: "cannot open the webcam source: no camera".to_owned()
             }
         );
-        assert_eq!(source.origin().to_string(), "webcam");
+        assert_eq!(feed.origin().to_string(), "webcam");
     }
 }

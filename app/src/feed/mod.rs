@@ -1,6 +1,11 @@
-//! Where frames come from: the [`FrameSource`] trait and its implementations.
+//! What feeds frames to the viewer: the [`FrameFeed`] trait and its implementations, the
+//! daemon ([`daemon`], through `shmproto`), a camera `Source` run inside the app ([`local`]),
+//! and a feed the caller fills by hand ([`ChannelFeed`]).
 //!
-//! Every source runs its device on a worker thread of its own and hands frames to the GUI
+//! (A camera is a `camera_sources::Source`; a feed is the viewer's side of whatever delivers
+//! frames to it, one of which runs such a `Source`.)
+//!
+//! Every feed runs its device on a worker thread of its own and hands frames to the GUI
 //! through a [`link`]: a bounded channel of capacity 1 that replaces the old frame rather than
 //! queueing (a slow GUI skips frames, it never lags behind), plus a channel of rare state
 //! events. The worker asks egui for a repaint on each frame and event, so the GUI only runs
@@ -14,9 +19,9 @@ use std::fmt;
 
 use shmproto::SourceKind;
 
-pub use link::{frame_link, ChannelSource, FrameLink, FrameSender, LinkStats, WriterReport};
+pub use link::{frame_link, ChannelFeed, FrameLink, FrameSender, LinkStats, WriterReport};
 
-/// Which kind of source the frames come from, as the status bar names it.
+/// Where a feed's frames come from, as the status bar names it ("Source: daemon").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// The capture daemon, through shared memory.
@@ -36,9 +41,9 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A change in a source's connection, sent by its worker.
+/// A change in a feed's connection, sent by its worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SourceEvent {
+pub enum FeedEvent {
     /// The source is not there (yet); the worker keeps looking. `detail` says what it looks for.
     Searching { detail: String },
     /// The source was opened; frames follow. `detail` describes it (writer pid, device).
@@ -50,9 +55,9 @@ pub enum SourceEvent {
     Lost { reason: String },
 }
 
-/// A source of frames for the viewer: the GUI side of a worker thread.
-pub trait FrameSource {
-    /// What the status bar calls this source.
+/// Frames for the viewer: the GUI side of a worker thread.
+pub trait FrameFeed {
+    /// What the status bar calls this feed's source.
     fn origin(&self) -> Origin;
 
     /// The channels the worker feeds.

@@ -6,8 +6,8 @@ use std::time::Instant;
 use egui::{Color32, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
+use crate::feed::WriterReport;
 use crate::health::{HealthHistory, HISTORY};
-use crate::source::WriterReport;
 
 /// What the panel shows this pass.
 pub enum HealthAvailability<'a> {

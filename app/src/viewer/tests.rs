@@ -1,5 +1,5 @@
 //! Interaction tests of the whole viewer, driven through `egui_kittest` with sources fed by the
-//! test (the real `FrameSource` trait, real frames).
+//! test (the real `FrameFeed` trait, real frames).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -12,9 +12,9 @@ use egui_kittest::Harness;
 use shmproto::SourceKind;
 
 use super::Viewer;
+use crate::feed::{ChannelFeed, FeedEvent, FrameSender, Origin};
 use crate::frame::test_frames::plane_frame;
 use crate::save::load_saved_frame;
-use crate::source::{ChannelSource, FrameSender, Origin, SourceEvent};
 use crate::supervisor::{Fallback, Supervisor};
 use crate::view::pixel_centre_in;
 
@@ -34,11 +34,11 @@ fn no_fallback() -> Fallback {
     Fallback::Unavailable("disabled with --no-webcam".to_owned())
 }
 
-/// A viewer whose daemon source the test feeds, already connected.
+/// A viewer whose daemon feed the test fills, already connected.
 fn viewer_with_fed_daemon(save_folder: &Path) -> (Harness<'static, Viewer>, FrameSender) {
-    let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
+    let (daemon, mut daemon_tx) = ChannelFeed::new(Origin::Daemon);
     let supervisor = Supervisor::new(Some(Box::new(daemon)), no_fallback());
-    daemon_tx.send_event(SourceEvent::Connected {
+    daemon_tx.send_event(FeedEvent::Connected {
         detail: "writer pid 42".to_owned(),
     });
     (harness_with(supervisor, save_folder), daemon_tx)
@@ -231,8 +231,8 @@ fn hovering_a_pixel_reads_out_its_depth_and_3d_point() {
 
 #[test]
 fn without_daemon_and_webcam_the_screen_says_what_to_do() {
-    let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
-    daemon_tx.send_event(SourceEvent::Searching {
+    let (daemon, mut daemon_tx) = ChannelFeed::new(Origin::Daemon);
+    daemon_tx.send_event(FeedEvent::Searching {
         detail: "aaa_rgb_frame (namespace (default))".to_owned(),
     });
     let mut harness = harness_with(
@@ -253,20 +253,20 @@ fn without_daemon_and_webcam_the_screen_says_what_to_do() {
 
 #[test]
 fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns() {
-    let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
-    let (webcam, mut webcam_tx) = ChannelSource::new(Origin::InApp(SourceKind::Webcam));
+    let (daemon, mut daemon_tx) = ChannelFeed::new(Origin::Daemon);
+    let (webcam, mut webcam_tx) = ChannelFeed::new(Origin::InApp(SourceKind::Webcam));
     let mut webcam = Some(webcam);
-    let fallback = Fallback::Source(Box::new(move || {
+    let fallback = Fallback::Feed(Box::new(move || {
         webcam
             .take()
-            .map(|webcam| Box::new(webcam) as Box<dyn crate::source::FrameSource>)
+            .map(|webcam| Box::new(webcam) as Box<dyn crate::feed::FrameFeed>)
             .ok_or_else(|| "this test has one webcam".to_owned())
     }));
     let mut harness = harness_with(
         Supervisor::new(Some(Box::new(daemon)), fallback),
         Path::new("unused"),
     );
-    daemon_tx.send_event(SourceEvent::Connected {
+    daemon_tx.send_event(FeedEvent::Connected {
         detail: "writer pid 42".to_owned(),
     });
     send_frames(&mut daemon_tx, 1..=1);
@@ -274,11 +274,11 @@ fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns()
     harness.get_by_label("Source: daemon");
 
     let reason = "writer gone (process 42 no longer exists)";
-    daemon_tx.send_event(SourceEvent::Lost {
+    daemon_tx.send_event(FeedEvent::Lost {
         reason: reason.to_owned(),
     });
     // As the real worker does when the dead writer's segments are still there.
-    daemon_tx.send_event(SourceEvent::OpenFailed {
+    daemon_tx.send_event(FeedEvent::OpenFailed {
         error: format!("segments of namespace test are not usable: {reason}"),
     });
     harness.run();
@@ -286,7 +286,7 @@ fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns()
     harness.get_by_label(&format!("daemon gone: {reason}; reconnecting"));
     harness.get_by_label_contains("Showing the last frame from the daemon");
 
-    webcam_tx.send_event(SourceEvent::Connected {
+    webcam_tx.send_event(FeedEvent::Connected {
         detail: "USB camera".to_owned(),
     });
     let mut webcam_frame = plane_frame(100, WIDTH, HEIGHT, 0);
@@ -301,7 +301,7 @@ fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns()
     harness.get_by_label_contains("capture to display");
     assert_eq!(harness.state().displayed_frame_number(), Some(100));
 
-    daemon_tx.send_event(SourceEvent::Connected {
+    daemon_tx.send_event(FeedEvent::Connected {
         detail: "writer pid 43".to_owned(),
     });
     send_frames(&mut daemon_tx, 1..=1);
@@ -315,13 +315,13 @@ fn a_lost_daemon_is_reported_at_once_and_the_webcam_stands_in_until_it_returns()
 }
 
 #[test]
-fn the_synthetic_scene_runs_in_the_app_through_a_local_source() {
+fn the_synthetic_scene_runs_in_the_app_through_a_local_feed() {
     use camera_sources::synthetic::{SyntheticConfig, SyntheticSource};
 
-    use crate::source::local::{DeviceLease, LocalSource};
+    use crate::feed::local::{DeviceLease, LocalFeed};
 
-    let fallback = Fallback::Source(Box::new(|| {
-        let opener: crate::source::local::SourceOpener = Box::new(|| {
+    let fallback = Fallback::Feed(Box::new(|| {
+        let opener: crate::feed::local::SourceOpener = Box::new(|| {
             let config = SyntheticConfig {
                 width: WIDTH,
                 height: HEIGHT,
@@ -330,8 +330,8 @@ fn the_synthetic_scene_runs_in_the_app_through_a_local_source() {
             SyntheticSource::new(config)
                 .map(|source| Box::new(source) as Box<dyn camera_sources::Source>)
         });
-        LocalSource::spawn(SourceKind::Synthetic, opener, DeviceLease::default())
-            .map(|source| Box::new(source) as Box<dyn crate::source::FrameSource>)
+        LocalFeed::spawn(SourceKind::Synthetic, opener, DeviceLease::default())
+            .map(|feed| Box::new(feed) as Box<dyn crate::feed::FrameFeed>)
             .map_err(|err| err.to_string())
     }));
     let mut harness = harness_with(Supervisor::new(None, fallback), &PathBuf::from("unused"));
@@ -391,13 +391,13 @@ fn shown_disabled(harness: &Harness<'static, Viewer>, text: &str) -> bool {
 #[test]
 fn the_panels_explain_why_they_are_disabled_when_the_source_is_not_the_daemon() {
     let runtime_dir = tempfile::tempdir().unwrap();
-    let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
-    let (webcam, mut webcam_tx) = ChannelSource::new(Origin::InApp(SourceKind::Webcam));
+    let (daemon, mut daemon_tx) = ChannelFeed::new(Origin::Daemon);
+    let (webcam, mut webcam_tx) = ChannelFeed::new(Origin::InApp(SourceKind::Webcam));
     let mut webcam = Some(webcam);
-    let fallback = Fallback::Source(Box::new(move || {
+    let fallback = Fallback::Feed(Box::new(move || {
         webcam
             .take()
-            .map(|webcam| Box::new(webcam) as Box<dyn crate::source::FrameSource>)
+            .map(|webcam| Box::new(webcam) as Box<dyn crate::feed::FrameFeed>)
             .ok_or_else(|| "this test has one webcam".to_owned())
     }));
     let viewer = Viewer::new(
@@ -408,7 +408,7 @@ fn the_panels_explain_why_they_are_disabled_when_the_source_is_not_the_daemon() 
     let mut harness = Harness::builder()
         .with_size(Vec2::new(1200.0, 600.0))
         .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer);
-    daemon_tx.send_event(SourceEvent::Searching {
+    daemon_tx.send_event(FeedEvent::Searching {
         detail: "aaa_rgb_frame".to_owned(),
     });
     harness.run();
@@ -426,7 +426,7 @@ fn the_panels_explain_why_they_are_disabled_when_the_source_is_not_the_daemon() 
         "Health metrics appear when it runs"
     ));
 
-    webcam_tx.send_event(SourceEvent::Connected {
+    webcam_tx.send_event(FeedEvent::Connected {
         detail: "USB camera".to_owned(),
     });
     harness.run();
@@ -442,7 +442,7 @@ fn the_panels_explain_why_they_are_disabled_when_the_source_is_not_the_daemon() 
 #[test]
 fn a_daemon_whose_command_socket_is_unreachable_gets_a_disabled_panel_with_a_retry() {
     let runtime_dir = tempfile::tempdir().unwrap();
-    let (daemon, mut daemon_tx) = ChannelSource::new(Origin::Daemon);
+    let (daemon, mut daemon_tx) = ChannelFeed::new(Origin::Daemon);
     let viewer = Viewer::new(
         Supervisor::new(Some(Box::new(daemon)), no_fallback()),
         "unused".into(),
@@ -451,7 +451,7 @@ fn a_daemon_whose_command_socket_is_unreachable_gets_a_disabled_panel_with_a_ret
     let mut harness = Harness::builder()
         .with_size(Vec2::new(1200.0, 600.0))
         .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer);
-    daemon_tx.send_event(SourceEvent::Connected {
+    daemon_tx.send_event(FeedEvent::Connected {
         detail: "writer pid 42".to_owned(),
     });
     send_frames(&mut daemon_tx, 1..=1);
@@ -474,12 +474,12 @@ fn a_daemon_whose_command_socket_is_unreachable_gets_a_disabled_panel_with_a_ret
 fn a_live_writer_reads_as_paused_or_alive_but_not_publishing_and_a_closed_one_as_gone() {
     use shmproto::{Geometry, SourceState, Writer, WriterConfig, WriterStatus};
 
-    use crate::source::daemon::DaemonSource;
+    use crate::feed::daemon::DaemonFeed;
 
     let namespace = shmproto::Namespace::new(&format!("avhung{}", std::process::id())).unwrap();
-    let source = DaemonSource::spawn(namespace.clone()).unwrap();
+    let feed = DaemonFeed::spawn(namespace.clone()).unwrap();
     let mut harness = harness_with(
-        Supervisor::new(Some(Box::new(source)), no_fallback()),
+        Supervisor::new(Some(Box::new(feed)), no_fallback()),
         Path::new("unused"),
     );
     let mut writer = Writer::create(WriterConfig::new(
