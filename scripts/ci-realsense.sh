@@ -6,7 +6,7 @@
 #   3. clippy on camera-sources and capture-daemon with both features (warnings are errors)
 #   4. the sources' unit tests, and the RealSense playback test, which records a scene with
 #      pyrealsense2's software device (scripts/make_recording.py) and plays it back through
-#      RealsenseSource and the daemon
+#      RealsenseSource
 # No camera needed. Honours CARGO_TARGET_DIR. Run from anywhere: bash scripts/ci-realsense.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,6 @@ source .realsense/env.sh
 features=realsense,webcam
 cargo clippy -p camera-sources -p capture-daemon --all-targets --features "$features" -- -D warnings
 cargo test -p camera-sources --features "$features" --lib -- realsense webcam
-cargo test -p capture-daemon --features "$features" --test realsense_playback
+cargo test -p camera-sources --features "$features" --test realsense_playback
 
 echo "ci-realsense: finished in $(($(date +%s) - started)) s"

@@ -7,7 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{json, sigterm, stderr, stdout, Fixture};
+use common::{fixture, json, sigterm, stderr, stdout};
 use shmproto::control::{ClientError, Command, ControlKind, ErrorCode};
 
 fn refused(result: Result<serde_json::Value, ClientError>) -> ErrorCode {
@@ -19,7 +19,7 @@ fn refused(result: Result<serde_json::Value, ClientError>) -> ErrorCode {
 
 #[test]
 fn every_command_round_trips() {
-    let fixture = Fixture::new("cmd");
+    let fixture = fixture("cmd");
     let mut daemon = fixture.spawn_synthetic(&[]);
     let mut client = fixture.client();
 
@@ -110,7 +110,7 @@ fn every_command_round_trips() {
 
 #[test]
 fn ctl_without_a_daemon_says_so() {
-    let fixture = Fixture::new("noctl");
+    let fixture = fixture("noctl");
     let output = fixture.output(&["ctl", "ping"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -122,7 +122,7 @@ fn ctl_without_a_daemon_says_so() {
 
 #[test]
 fn misbehaving_clients_disturb_neither_frames_nor_other_clients() {
-    let fixture = Fixture::new("abuse");
+    let fixture = fixture("abuse");
     let mut daemon = fixture.spawn_synthetic(&[]);
     let watcher = fixture
         .command(&["watch", "--seconds", "3", "--json"])
@@ -200,7 +200,7 @@ fn misbehaving_clients_disturb_neither_frames_nor_other_clients() {
 
 #[test]
 fn a_running_reader_follows_a_resolution_change_without_torn_frames() {
-    let fixture = Fixture::new("mode");
+    let fixture = fixture("mode");
     let mut daemon = fixture.spawn_synthetic(&[]);
     let watcher = fixture
         .command(&["watch", "--seconds", "3", "--json"])
@@ -247,7 +247,7 @@ fn a_running_reader_follows_a_resolution_change_without_torn_frames() {
 /// the publisher with it, must still answer at once and stop in time.
 #[test]
 fn an_unpaced_daemon_answers_commands_and_stops_in_time() {
-    let fixture = Fixture::new("unpaced");
+    let fixture = fixture("unpaced");
     let mut daemon = fixture.spawn_synthetic(&["--fps", "0", "--width", "320", "--height", "240"]);
     let mut client = fixture.client();
     let mut replies: Vec<Duration> = (0..200)

@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{json, sigterm, stderr, stdout, Fixture, DAEMON};
+use common::{fixture, json, sigterm, stderr, stdout, DAEMON};
 
 #[test]
 fn synthetic_frames_are_published_and_verify() {
-    let fixture = Fixture::new("syn");
+    let fixture = fixture("syn");
     let mut daemon = fixture.spawn_synthetic(&[]);
     let output = fixture.output(&["watch", "--frames", "30", "--json"]);
     let summary = json(&output);
@@ -46,7 +46,7 @@ fn synthetic_frames_are_published_and_verify() {
 
 #[test]
 fn sigterm_stops_within_500ms_and_leaves_nothing_behind() {
-    let fixture = Fixture::new("term");
+    let fixture = fixture("term");
     let mut daemon = fixture.spawn_synthetic(&[]);
     assert_eq!(fixture.segments_in_dev_shm().len(), 3);
     assert!(fixture.pid_file().exists());
@@ -68,7 +68,7 @@ fn sigterm_stops_within_500ms_and_leaves_nothing_behind() {
 
 #[test]
 fn second_instance_is_refused_naming_the_live_pid() {
-    let fixture = Fixture::new("dup");
+    let fixture = fixture("dup");
     let mut daemon = fixture.spawn_synthetic(&[]);
     let second = fixture.output(&["run", "--source", "synthetic"]);
     assert_eq!(second.status.code(), Some(1));
@@ -91,7 +91,7 @@ fn second_instance_is_refused_naming_the_live_pid() {
 
 #[test]
 fn after_sigkill_status_says_stale_and_a_new_run_reclaims() {
-    let fixture = Fixture::new("kill");
+    let fixture = fixture("kill");
     let mut daemon = fixture.spawn_synthetic(&[]);
     daemon.kill().expect("SIGKILL");
     let _ = daemon.wait();
@@ -123,7 +123,7 @@ fn after_sigkill_status_says_stale_and_a_new_run_reclaims() {
 
 #[test]
 fn watch_without_a_daemon_says_what_is_missing() {
-    let fixture = Fixture::new("none");
+    let fixture = fixture("none");
     let output = fixture.output(&["watch", "--frames", "1", "--json"]);
     assert_eq!(output.status.code(), Some(1));
     let summary = json(&output);
@@ -136,7 +136,7 @@ fn watch_without_a_daemon_says_what_is_missing() {
 
 #[test]
 fn watch_notices_the_daemon_going_away() {
-    let fixture = Fixture::new("gone");
+    let fixture = fixture("gone");
     let mut daemon = fixture.spawn_synthetic(&[]);
     let watcher = fixture
         .command(&["watch", "--seconds", "30", "--json"])
@@ -161,7 +161,7 @@ fn watch_notices_the_daemon_going_away() {
 
 #[test]
 fn bad_flags_exit_2_with_one_line() {
-    let fixture = Fixture::new("flag");
+    let fixture = fixture("flag");
     for args in [
         vec!["run", "--source", "nonsense"],
         vec!["run", "--width", "0"],
@@ -190,7 +190,7 @@ fn bad_flags_exit_2_with_one_line() {
 
 #[test]
 fn missing_realsense_is_a_clear_error() {
-    let fixture = Fixture::new("rs");
+    let fixture = fixture("rs");
     let args = [
         "run",
         "--source",
@@ -238,7 +238,7 @@ fn under_sudo_everything_belongs_to_the_sudo_user_and_stays_private() {
         return;
     }
     use std::os::unix::fs::MetadataExt;
-    let fixture = Fixture::new("sudo");
+    let fixture = fixture("sudo");
     let log = fixture.runtime_dir.path().join("daemon.log");
     let mut daemon = fixture
         .command(&[
@@ -290,7 +290,7 @@ fn under_sudo_everything_belongs_to_the_sudo_user_and_stays_private() {
 
 #[test]
 fn an_impossible_synthetic_configuration_fails_at_once() {
-    let fixture = Fixture::new("cfg");
+    let fixture = fixture("cfg");
     let output = fixture.output(&["run", "--source", "synthetic", "--width", "100"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains("too small"), "{}", stderr(&output));
@@ -300,7 +300,7 @@ fn an_impossible_synthetic_configuration_fails_at_once() {
 
 #[test]
 fn needs_root_answers_for_the_synthetic_source_and_refuses_unknown_ones() {
-    let fixture = Fixture::new("root");
+    let fixture = fixture("root");
     let synthetic = fixture.output(&["needs-root", "--source", "synthetic"]);
     assert_eq!(synthetic.status.code(), Some(1), "{}", stderr(&synthetic));
     assert!(stdout(&synthetic).is_empty());
@@ -315,7 +315,7 @@ fn needs_root_answers_for_the_synthetic_source_and_refuses_unknown_ones() {
 
 #[test]
 fn stop_ends_the_daemon_and_says_so_and_is_a_no_op_after() {
-    let fixture = Fixture::new("stop");
+    let fixture = fixture("stop");
     let mut daemon = fixture.spawn_synthetic(&[]);
     let pid = stdout(&fixture.output(&["status", "--pid"]))
         .trim()

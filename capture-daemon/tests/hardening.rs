@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{json, sigterm, stderr, stdout, Fixture, DAEMON};
+use common::{fixture, json, sigterm, stderr, stdout, Fixture, DAEMON};
 
 /// The attacking user.
 const ATTACKER: u32 = 65534;
@@ -90,7 +90,7 @@ fn ownership_changes_go_through_descriptors_only() {
         eprintln!("skipping: strace is not installed (scripts/setup-runtime-deps.sh --test)");
         return;
     }
-    let fixture = Fixture::new("hown");
+    let fixture = fixture("hown");
     let trace = fixture.runtime_dir.path().join("trace.txt");
     let log = fixture.runtime_dir.path().join("daemon.log");
     let mut command = Command::new("strace");
@@ -150,7 +150,7 @@ fn a_runtime_directory_others_can_write_is_refused() {
     if skip_unless_root("a_runtime_directory_others_can_write_is_refused") {
         return;
     }
-    let fixture = Fixture::new("hsqt");
+    let fixture = fixture("hsqt");
     let shared = fixture.runtime_dir.path().join("shared");
     std::fs::create_dir(&shared).expect("mkdir");
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
@@ -221,7 +221,7 @@ fn fifos_under_segment_names_hang_nothing() {
     if skip_unless_root("fifos_under_segment_names_hang_nothing") {
         return;
     }
-    let fixture = Fixture::new("hfifo");
+    let fixture = fixture("hfifo");
     let fifos: Vec<PathBuf> = [
         fixture.namespace.rgb_segment(),
         fixture.namespace.metadata_segment(),
@@ -314,7 +314,7 @@ fn a_full_dev_shm_is_a_clear_error_and_leaves_nothing() {
     if skip_unless_root("a_full_dev_shm_is_a_clear_error_and_leaves_nothing") {
         return;
     }
-    let fixture = Fixture::new("hfull");
+    let fixture = fixture("hfull");
     let dir = fixture.runtime_dir.path().display().to_string();
     let ns = fixture.namespace.as_str();
     // 1280x720 colour + depth needs 4 x 4.6 MB; 3 MiB hold not even one slot.
@@ -346,7 +346,7 @@ fn a_mode_that_does_not_fit_is_refused_and_the_old_one_kept() {
     if skip_unless_root("a_mode_that_does_not_fit_is_refused_and_the_old_one_kept") {
         return;
     }
-    let fixture = Fixture::new("hmode");
+    let fixture = fixture("hmode");
     let dir = fixture.runtime_dir.path().display().to_string();
     let ns = fixture.namespace.as_str();
     let daemon = format!("'{DAEMON}' --namespace {ns} --runtime-dir '{dir}'");
@@ -379,7 +379,7 @@ fn a_mode_that_does_not_fit_is_refused_and_the_old_one_kept() {
 ///    SIGBUS; now it moves to new segments and readers carry on.
 #[test]
 fn a_truncated_segment_does_not_kill_the_daemon() {
-    let fixture = Fixture::new("htrunc");
+    let fixture = fixture("htrunc");
     let mut daemon = fixture.spawn_synthetic(&[]);
     for name in [
         fixture.namespace.rgb_segment(),
@@ -408,7 +408,7 @@ fn a_truncated_segment_does_not_kill_the_daemon() {
 /// 5. A symlink at `--log-file` made the root daemon append to a root-only file.
 #[test]
 fn the_log_never_follows_a_link() {
-    let fixture = Fixture::new("hlog");
+    let fixture = fixture("hlog");
     let precious = fixture.runtime_dir.path().join("precious");
     std::fs::write(&precious, "keep\n").expect("write");
     let link = fixture.runtime_dir.path().join("daemon.log");
@@ -437,7 +437,7 @@ fn status_names_segments_of_another_user() {
     if skip_unless_root("status_names_segments_of_another_user") {
         return;
     }
-    let fixture = Fixture::new("hfor");
+    let fixture = fixture("hfor");
     let mut daemon = spawn_handing_over(&fixture, &[]);
     // The binary where the bystander can run it.
     let bin_dir = tempfile::tempdir().expect("tempdir");

@@ -1,5 +1,7 @@
 //! What the workspace's tests and benchmarks share. A dev-dependency only: nothing here ships.
 
+pub mod daemon;
+
 use std::time::Duration;
 
 /// CPU time this thread has used: unlike wall time, not inflated when other processes take
