@@ -20,7 +20,8 @@ use shmproto::{Namespace, SegmentOwner, SourceKind, MAX_DIMENSION_PX};
 #[derive(Debug, Parser)]
 #[command(name = "aaa-camera-daemon", version)]
 struct Cli {
-    /// Separate segments and files for this camera or test run (default: the seed's names).
+    /// Separate segments and files for this camera or test run (default: the segment names
+    /// aaa_rgb_frame, aaa_depth_frame, aaa_metadata).
     #[arg(long, global = true, env = "AAA_NAMESPACE", value_parser = parse_namespace)]
     namespace: Option<Namespace>,
     /// Directory of the pid file and command socket; only you (or root) may write it. Default:

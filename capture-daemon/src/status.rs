@@ -149,32 +149,6 @@ pub fn gather(namespace: &Namespace, runtime_dir: &Path) -> StatusReport {
     }
 }
 
-/// The login name of `uid`, or "unknown user".
-fn user_name(uid: u32) -> String {
-    let mut buffer = vec![0 as libc::c_char; 4096];
-    // SAFETY: an all-zero passwd is a valid value of this plain C struct.
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call, and `buffer` is as long as we say.
-    let code = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut entry,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &mut found,
-        )
-    };
-    if code != 0 || found.is_null() || entry.pw_name.is_null() {
-        return "unknown user".to_owned();
-    }
-    // SAFETY: getpwuid_r succeeded, so `pw_name` points to a NUL-terminated string inside
-    // `buffer`, which outlives this borrow.
-    unsafe { std::ffi::CStr::from_ptr(entry.pw_name) }
-        .to_string_lossy()
-        .into_owned()
-}
-
 fn or_dash<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or_else(|| "-".to_owned(), |value| value.to_string())
 }
@@ -196,7 +170,10 @@ pub fn render(report: &StatusReport) -> String {
             if uid == u32::MAX {
                 "another user".to_owned()
             } else {
-                format!("uid {uid} ({})", user_name(uid))
+                format!(
+                    "uid {uid} ({})",
+                    shmproto::runtime_dir::user_name(uid).unwrap_or_else(|| "unknown user".into())
+                )
             }
         )
     } else {

@@ -89,7 +89,7 @@ pub struct Geometry {
 }
 
 impl Default for Geometry {
-    /// 640x480 RGB8 colour with Z16 depth, the RealSense default of the seed.
+    /// 640x480 RGB8 colour with Z16 depth, a RealSense camera's default mode.
     fn default() -> Self {
         Geometry {
             width: 640,
@@ -198,7 +198,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_is_the_seed_layout() {
+    fn default_is_640x480_colour_and_depth() {
         let geometry = Geometry::default();
         assert_eq!(geometry.color_len(), 921_600);
         assert_eq!(geometry.depth_len(), 614_400);

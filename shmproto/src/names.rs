@@ -12,7 +12,7 @@ pub const NAMESPACE_ENV: &str = "AAA_NAMESPACE";
 
 /// Separates the segments of several cameras or test runs on one machine.
 ///
-/// The empty namespace (the default) gives the seed's names: `aaa_rgb_frame`,
+/// The empty namespace (the default) gives the default names: `aaa_rgb_frame`,
 /// `aaa_depth_frame`, `aaa_metadata`. A namespace `cam2` gives `aaa_cam2_rgb_frame`, ...
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Namespace(String);
@@ -27,7 +27,8 @@ pub struct NamespaceError {
 }
 
 impl Namespace {
-    /// The default namespace: the seed's segment names.
+    /// The default namespace: the segment names `aaa_rgb_frame`, `aaa_depth_frame`,
+    /// `aaa_metadata`.
     pub fn default_names() -> Self {
         Namespace(String::new())
     }
@@ -125,7 +126,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_namespace_gives_the_seed_names() {
+    fn default_namespace_gives_the_default_names() {
         let ns = Namespace::default_names();
         assert_eq!(ns.rgb_segment(), "aaa_rgb_frame");
         assert_eq!(ns.depth_segment(), "aaa_depth_frame");

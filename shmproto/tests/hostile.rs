@@ -7,21 +7,21 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::unique_namespace;
 use shared_memory::ShmemConf;
 use shmproto::{
     FrameBuf, FrameMetadata, Geometry, Namespace, OpenError, PublishError, ReadError, Reader,
     SegmentError, SourceKind, Writer, WriterConfig,
 };
+use test_support::thread_cpu_time;
 
 /// Control block offsets (protocol.md, section 5).
 const OFF_STATE: usize = 64;
 const OFF_LATEST: usize = 88;
 /// The status record of a 4-slot ring: slot table at 256, 64 bytes per slot.
 const STATUS_RECORD: usize = 256 + 4 * 64;
-
-fn unique_namespace(tag: &str) -> Namespace {
-    Namespace::new(&format!("{tag}{}", std::process::id())).expect("test namespace is valid")
-}
 
 fn metadata(frame_number: u64) -> FrameMetadata {
     FrameMetadata {
@@ -77,15 +77,6 @@ impl Poke {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.0.as_ptr().add(offset), bytes.len())
         };
     }
-}
-
-/// CPU time of the calling thread.
-fn thread_cpu_time() -> Duration {
-    // SAFETY: an all-zero timespec is valid; clock_gettime writes it.
-    let mut time: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid clock id and a writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut time) };
-    Duration::new(time.tv_sec as u64, time.tv_nsec as u32)
 }
 
 #[cfg(target_os = "linux")]

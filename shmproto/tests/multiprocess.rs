@@ -1,57 +1,23 @@
 //! Real processes on real shared memory: a writer and readers of self-verifying frames.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Child;
 use std::time::Duration;
 
-use shmproto::{monotonic_now_ns, CreateError, Geometry, Namespace, Writer, WriterConfig};
-
-const STRESS: &str = env!("CARGO_BIN_EXE_shmproto-stress");
-
-fn unique_namespace(tag: &str) -> Namespace {
-    Namespace::new(&format!("{tag}{}", std::process::id())).expect("test namespace is valid")
-}
-
-fn spawn(args: &[&str]) -> Child {
-    Command::new(STRESS)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn shmproto-stress")
-}
-
-/// Waits for the child's "ready" line on stderr.
-fn wait_ready(child: &mut Child) {
-    let stderr = child.stderr.take().expect("stderr piped");
-    let mut line = String::new();
-    BufReader::new(stderr)
-        .read_line(&mut line)
-        .expect("read ready line");
-    assert!(
-        line.starts_with("ready"),
-        "child did not get ready: {line:?}"
-    );
-}
+use common::{json_summary, spawn_stress, unique_namespace, wait_ready};
+use shmproto::{monotonic_now_ns, CreateError, Geometry, Writer, WriterConfig};
 
 fn summary(child: Child) -> (serde_json::Value, i32) {
     let output = child.wait_with_output().expect("child runs to the end");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().last().unwrap_or_default();
-    let value = serde_json::from_str(line).unwrap_or_else(|_| {
-        panic!(
-            "no JSON summary: stdout {stdout:?} stderr {:?}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (value, output.status.code().unwrap_or(-1))
+    (json_summary(&output), output.status.code().unwrap_or(-1))
 }
 
 fn stress(width: u32, height: u32, tag: &str) {
     let namespace = unique_namespace(tag);
     let ns = namespace.as_str();
     let (w, h) = (width.to_string(), height.to_string());
-    let mut writer = spawn(&[
+    let mut writer = spawn_stress(&[
         "write",
         "--namespace",
         ns,
@@ -64,7 +30,7 @@ fn stress(width: u32, height: u32, tag: &str) {
     ]);
     wait_ready(&mut writer);
     let readers: Vec<Child> = (0..3)
-        .map(|_| spawn(&["read", "--namespace", ns, "--seconds", "10", "--until-gone"]))
+        .map(|_| spawn_stress(&["read", "--namespace", ns, "--seconds", "10", "--until-gone"]))
         .collect();
     let (writer_summary, writer_code) = summary(writer);
     assert_eq!(writer_code, 0, "writer failed: {writer_summary}");
@@ -119,10 +85,10 @@ fn three_readers_never_see_a_torn_frame_at_1280x720() {
 fn sigkilled_writer_is_reported_gone_within_250ms_and_can_be_replaced() {
     let namespace = unique_namespace("kill");
     let ns = namespace.as_str();
-    let mut writer = spawn(&["write", "--namespace", ns, "--seconds", "60", "--fps", "30"]);
+    let mut writer = spawn_stress(&["write", "--namespace", ns, "--seconds", "60", "--fps", "30"]);
     wait_ready(&mut writer);
     let mut readers: Vec<Child> = (0..3)
-        .map(|_| spawn(&["read", "--namespace", ns, "--seconds", "30", "--until-gone"]))
+        .map(|_| spawn_stress(&["read", "--namespace", ns, "--seconds", "30", "--until-gone"]))
         .collect();
     for reader in &mut readers {
         wait_ready(reader);
@@ -157,9 +123,9 @@ fn sigkilled_writer_is_reported_gone_within_250ms_and_can_be_replaced() {
 fn a_frozen_writer_is_reported_by_its_heartbeat() {
     let namespace = unique_namespace("stop");
     let ns = namespace.as_str();
-    let mut writer = spawn(&["write", "--namespace", ns, "--seconds", "60", "--fps", "30"]);
+    let mut writer = spawn_stress(&["write", "--namespace", ns, "--seconds", "60", "--fps", "30"]);
     wait_ready(&mut writer);
-    let mut reader = spawn(&["read", "--namespace", ns, "--seconds", "30", "--until-gone"]);
+    let mut reader = spawn_stress(&["read", "--namespace", ns, "--seconds", "30", "--until-gone"]);
     wait_ready(&mut reader);
     std::thread::sleep(Duration::from_millis(200));
     // SAFETY: stopping our own child process.
@@ -178,7 +144,7 @@ fn a_frozen_writer_is_reported_by_its_heartbeat() {
 fn second_writer_is_refused_while_the_first_lives() {
     let namespace = unique_namespace("dup");
     let ns = namespace.as_str();
-    let mut first = spawn(&["write", "--namespace", ns, "--seconds", "30", "--fps", "30"]);
+    let mut first = spawn_stress(&["write", "--namespace", ns, "--seconds", "30", "--fps", "30"]);
     wait_ready(&mut first);
     let error = Writer::create(WriterConfig::new(namespace.clone(), Geometry::default()))
         .err()
@@ -189,7 +155,7 @@ fn second_writer_is_refused_while_the_first_lives() {
     }
     assert!(error.to_string().contains(&first.id().to_string()));
 
-    let second = spawn(&["write", "--namespace", ns, "--seconds", "1"]);
+    let second = spawn_stress(&["write", "--namespace", ns, "--seconds", "1"]);
     let output = second.wait_with_output().expect("second writer exits");
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -3,15 +3,17 @@
 //! refuses segments others may access, and never unlinks the segments it opened.
 
 use std::ffi::CString;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use shared_memory::{Shmem, ShmemConf};
-use shmproto::Namespace;
+mod common;
 
-const STRESS: &str = env!("CARGO_BIN_EXE_shmproto-stress");
+use common::{
+    json_summary, raw_segment, segment_exists, spawn_stress, unique_namespace, wait_ready,
+};
+use shared_memory::Shmem;
+use shmproto::Namespace;
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/python/aaa_shm_reader.py")
@@ -29,21 +31,12 @@ fn python_available() -> bool {
     found
 }
 
-fn unique_namespace(tag: &str) -> Namespace {
-    Namespace::new(&format!("{tag}{}", std::process::id())).expect("test namespace is valid")
-}
-
 fn segment_names(namespace: &Namespace) -> [String; 3] {
     [
         namespace.rgb_segment(),
         namespace.depth_segment(),
         namespace.metadata_segment(),
     ]
-}
-
-/// Whether a shared-memory segment of that name exists.
-fn segment_exists(name: &str) -> bool {
-    ShmemConf::new().os_id(name).open().is_ok()
 }
 
 fn run_python_reader(namespace: &Namespace, extra: &[&str]) -> Output {
@@ -57,33 +50,20 @@ fn run_python_reader(namespace: &Namespace, extra: &[&str]) -> Output {
 
 /// The JSON summary line the Python reader prints on stdout.
 fn summary(output: &Output) -> serde_json::Value {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(line).unwrap_or_else(|_| {
-        panic!(
-            "no JSON summary: stdout {stdout:?} stderr {:?}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    json_summary(output)
 }
 
 fn spawn_writer(namespace: &Namespace) -> Child {
-    let mut child = Command::new(STRESS)
-        .args(["write", "--namespace", namespace.as_str()])
-        .args(["--seconds", "3", "--fps", "60"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn shmproto-stress");
-    let stderr = child.stderr.take().expect("stderr piped");
-    let mut line = String::new();
-    BufReader::new(stderr)
-        .read_line(&mut line)
-        .expect("read ready line");
-    assert!(
-        line.starts_with("ready"),
-        "writer did not get ready: {line:?}"
-    );
+    let mut child = spawn_stress(&[
+        "write",
+        "--namespace",
+        namespace.as_str(),
+        "--seconds",
+        "3",
+        "--fps",
+        "60",
+    ]);
+    wait_ready(&mut child);
     child
 }
 
@@ -139,19 +119,6 @@ fn python_reader_reads_verified_frames_from_the_real_writer() {
         !shmproto::probe(&namespace),
         "writer left its segments behind"
     );
-}
-
-/// A raw segment filled with `bytes`, unlinked when dropped.
-fn raw_segment(name: &str, bytes: &[u8]) -> Shmem {
-    let shmem = ShmemConf::new()
-        .os_id(name)
-        .size(bytes.len())
-        .create()
-        .expect("create raw segment");
-    // SAFETY: the mapping was just created with `bytes.len()` bytes, and no other process
-    // touches it until the Python reader is started below.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), shmem.as_ptr(), bytes.len()) };
-    shmem
 }
 
 #[test]
@@ -583,30 +550,6 @@ fn run_python_reader_bounded(namespace: &Namespace, extra: &[&str], limit: Durat
     }
 }
 
-/// The user name of `uid`, if the user database knows it.
-fn user_name(uid: libc::uid_t) -> Option<String> {
-    // SAFETY: passwd is plain data; getpwuid_r fills it, pointing into `buffer`.
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
-    // SAFETY: every pointer is valid for the call; `buffer` outlives the use of `entry`.
-    let result = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut entry,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &mut found,
-        )
-    };
-    if result != 0 || found.is_null() {
-        return None;
-    }
-    // SAFETY: on success `pw_name` is a NUL-terminated string inside `buffer`.
-    let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
-    Some(name.to_string_lossy().into_owned())
-}
-
 /// Removes a file in /dev/shm when dropped (also when the test fails).
 #[cfg(target_os = "linux")]
 struct RemoveOnDrop(PathBuf);
@@ -679,7 +622,7 @@ fn python_reader_refuses_a_fifo_at_a_segment_path_without_hanging() {
             path.display()
         );
         assert!(run.stderr.contains(&expected), "stderr {:?}", run.stderr);
-        if let Some(name) = user_name(uid) {
+        if let Some(name) = shmproto::runtime_dir::user_name(uid) {
             assert!(
                 run.stderr.contains(&format!("uid {uid} ({name})")),
                 "{}",

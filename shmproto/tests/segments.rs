@@ -3,43 +3,13 @@
 
 use std::time::Duration;
 
-use shared_memory::ShmemConf;
+mod common;
+
+use common::{raw_segment, segment_bytes, unique_namespace};
 use shmproto::{
     FrameBuf, Geometry, LayoutError, Liveness, Namespace, OpenError, ReadError, Reader,
     SegmentError, Writer, WriterConfig,
 };
-
-fn unique_namespace(tag: &str) -> Namespace {
-    Namespace::new(&format!("{tag}{}", std::process::id())).expect("test namespace is valid")
-}
-
-/// A raw segment with exactly `bytes`, removed when dropped.
-struct RawSegment {
-    _mapping: shared_memory::Shmem,
-}
-
-impl RawSegment {
-    fn create(name: &str, bytes: &[u8]) -> Self {
-        let shmem = ShmemConf::new()
-            .os_id(name)
-            .size(bytes.len())
-            .create()
-            .expect("create raw segment");
-        // SAFETY: the mapping was just created with `bytes.len()` bytes and nobody else
-        // knows its name yet.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), shmem.as_ptr(), bytes.len()) };
-        RawSegment { _mapping: shmem }
-    }
-}
-
-/// The bytes of an existing segment.
-fn segment_bytes(name: &str) -> Vec<u8> {
-    let shmem = ShmemConf::new().os_id(name).open().expect("open segment");
-    let mut bytes = vec![0u8; shmem.len()];
-    // SAFETY: the mapping has `shmem.len()` bytes; the writer of this test is idle.
-    unsafe { std::ptr::copy_nonoverlapping(shmem.as_ptr(), bytes.as_mut_ptr(), bytes.len()) };
-    bytes
-}
 
 fn open_error(namespace: &Namespace) -> OpenError {
     Reader::open(namespace).err().expect("open must fail")
@@ -56,8 +26,8 @@ fn random_bytes_are_rejected_with_the_segment_named() {
         state ^= state << 17;
         *byte = state as u8;
     }
-    let _control = RawSegment::create(&namespace.metadata_segment(), &noise);
-    let _rgb = RawSegment::create(&namespace.rgb_segment(), &noise);
+    let _control = raw_segment(&namespace.metadata_segment(), &noise);
+    let _rgb = raw_segment(&namespace.rgb_segment(), &noise);
     let error = open_error(&namespace);
     match &error {
         OpenError::Invalid {
@@ -89,7 +59,7 @@ fn truncated_and_wrong_version_segments_are_rejected() {
 
     // Truncated control segment.
     let truncated = unique_namespace("trunc");
-    let _c = RawSegment::create(
+    let _c = raw_segment(
         &truncated.metadata_segment(),
         &control[..control.len() - 4096],
     );
@@ -109,9 +79,9 @@ fn truncated_and_wrong_version_segments_are_rejected() {
     let versioned = unique_namespace("ver");
     let mut bad_rgb = rgb.clone();
     bad_rgb[8] = 9;
-    let _c = RawSegment::create(&versioned.metadata_segment(), &control);
-    let _r = RawSegment::create(&versioned.rgb_segment(), &bad_rgb);
-    let _d = RawSegment::create(&versioned.depth_segment(), &depth);
+    let _c = raw_segment(&versioned.metadata_segment(), &control);
+    let _r = raw_segment(&versioned.rgb_segment(), &bad_rgb);
+    let _d = raw_segment(&versioned.depth_segment(), &depth);
     let error = open_error(&versioned);
     match &error {
         OpenError::Invalid {
@@ -125,7 +95,7 @@ fn truncated_and_wrong_version_segments_are_rejected() {
     let zero = unique_namespace("zero");
     let mut zero_width = control.clone();
     zero_width[100..104].copy_from_slice(&0u32.to_le_bytes());
-    let _c = RawSegment::create(&zero.metadata_segment(), &zero_width);
+    let _c = raw_segment(&zero.metadata_segment(), &zero_width);
     let error = open_error(&zero);
     assert!(
         matches!(&error, OpenError::Invalid { problem: LayoutError::Field { field, .. }, .. } if field.contains("width")),
@@ -136,8 +106,8 @@ fn truncated_and_wrong_version_segments_are_rejected() {
     let mixed = unique_namespace("mix");
     let mut other_session = rgb.clone();
     other_session[16] ^= 0xff;
-    let _c = RawSegment::create(&mixed.metadata_segment(), &control);
-    let _r = RawSegment::create(&mixed.rgb_segment(), &other_session);
+    let _c = raw_segment(&mixed.metadata_segment(), &control);
+    let _r = raw_segment(&mixed.rgb_segment(), &other_session);
     assert!(matches!(
         open_error(&mixed),
         OpenError::SessionMismatch { .. }
@@ -145,11 +115,7 @@ fn truncated_and_wrong_version_segments_are_rejected() {
 
     // An empty segment.
     let empty = unique_namespace("empty");
-    let _c = ShmemConf::new()
-        .os_id(empty.metadata_segment())
-        .size(1)
-        .create()
-        .expect("create");
+    let _c = raw_segment(&empty.metadata_segment(), &[0]);
     let error = open_error(&empty);
     assert!(
         error.to_string().contains(&empty.metadata_segment()),
