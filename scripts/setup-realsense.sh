@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes librealsense2 available for `cargo build -p capture-daemon --features realsense` on a
+# Makes librealsense2 available for `cargo build -p capture-daemon --features realsense` (and
+# camera-sources) on a
 # machine without Intel's packages (Debian 12 has none), and without any camera.
 #
 # Where librealsense2 comes from: the PyPI wheel `pyrealsense2` links librealsense statically
@@ -15,7 +16,7 @@
 #          scripts/setup-realsense.sh && source .realsense/env.sh
 #          eval "$(scripts/setup-realsense.sh)"
 #
-# The exported REALSENSE_WHEEL_LIB_DIR and REALSENSE_WHEEL_PYTHON_LIB make capture-daemon's
+# The exported REALSENSE_WHEEL_LIB_DIR and REALSENSE_WHEEL_PYTHON_LIB make camera-sources/
 # build.rs add an rpath to the link folder and link libpython with --no-as-needed: the module
 # leaves CPython's symbols (PyExc_*) undefined and fails to load without it. On a machine with
 # a real librealsense2 (Intel's packages, Homebrew), skip this script: pkg-config finds it and

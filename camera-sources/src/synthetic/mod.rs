@@ -21,11 +21,11 @@
 //!   restores from the cache what was drawn into its buffers last time (the whole frame for
 //!   buffers it does not know, see [`CapturedFrame::contents_id`]) and ray casts only the pixels
 //!   the moving objects' bounding spheres cover
-//!   (`cargo bench -p capture-daemon --bench synthetic`).
+//!   (`cargo bench -p camera-sources --bench synthetic`).
 //!
 //! ```
-//! use capture_daemon::source::synthetic::{verify_frame, SyntheticConfig, SyntheticSource};
-//! use capture_daemon::source::{CapturedFrame, Source};
+//! use camera_sources::synthetic::{verify_frame, SyntheticConfig, SyntheticSource};
+//! use camera_sources::{CapturedFrame, Source};
 //!
 //! let mut source = SyntheticSource::new(SyntheticConfig {
 //!     fps: 0.0, // unpaced, for the example
