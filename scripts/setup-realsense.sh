@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes librealsense2 available for `cargo build -p capture-daemon --features realsense` (and
-# camera-sources) on a
-# machine without Intel's packages (Debian 12 has none), and without any camera.
+# camera-sources) on a machine without Intel's packages (Debian 12 has none), and without any
+# camera.
 #
 # Where librealsense2 comes from: the PyPI wheel `pyrealsense2` links librealsense statically
 # into its Python extension module, which exports every `rs2_*` C function. This script
