@@ -117,8 +117,8 @@ fn median_of(mut f: impl FnMut()) -> Duration {
     times[times.len() / 2]
 }
 
-/// The summary the issue asks for: per-frame time against the target, and the ratio to a copy
-/// of the same bytes measured right here.
+/// The summary printed after criterion's: per-frame time against the targets in the header,
+/// and the ratio to a copy of the same bytes measured right here.
 fn print_summary() {
     let lut = DepthLut::new(0.001, DepthRange::default());
     println!("\nframe_prep summary (median of 301 runs, this machine, this run):");

@@ -16,7 +16,9 @@ use shmproto::SourceKind;
 #[derive(Parser, Debug)]
 #[command(name = "aaa", version)]
 struct Args {
-    /// Namespace of the daemon's segments (default: $AAA_NAMESPACE, else the seed's names).
+    /// Namespace of the daemon's segments, to watch one of several cameras or test runs
+    /// (default: $AAA_NAMESPACE, else the default segment names aaa_rgb_frame,
+    /// aaa_depth_frame, aaa_metadata).
     #[arg(long)]
     namespace: Option<String>,
     /// Do not fall back to a webcam when no daemon runs.

@@ -1,0 +1,221 @@
+//! The command line that starts the daemon: directly, or through the platform's way of asking
+//! for root (`pkexec` on Linux, an administrator prompt on macOS), with the quoting the
+//! administrator prompt's shell and AppleScript need.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use camera_sources::access::{root_reason, Os, Platform};
+use shmproto::SegmentOwner;
+
+use super::DaemonSettings;
+
+/// How the daemon is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elevation {
+    /// As the app's user.
+    Direct,
+    /// `pkexec <daemon> ...` (Linux; polkit asks for the password).
+    Pkexec,
+    /// `osascript -e 'do shell script "..." with administrator privileges'` (macOS).
+    AdministratorPrompt,
+}
+
+/// The command line that starts the daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchPlan {
+    pub elevation: Elevation,
+    /// Why root is needed, when it is.
+    pub root_reason: Option<String>,
+    pub program: OsString,
+    pub args: Vec<OsString>,
+}
+
+/// How to start the daemon at `binary` for `settings` on `platform`.
+pub fn plan_launch(
+    binary: &Path,
+    settings: &DaemonSettings,
+    platform: &Platform,
+    desktop_user: SegmentOwner,
+) -> LaunchPlan {
+    let root_reason = root_reason(settings.source, platform);
+    let elevation = match (&root_reason, platform.os) {
+        (None, _) => Elevation::Direct,
+        (Some(_), Os::MacOs) => Elevation::AdministratorPrompt,
+        (Some(_), _) => Elevation::Pkexec,
+    };
+    // Flags rather than environment: pkexec and the administrator prompt clear the environment.
+    let mut daemon_args: Vec<OsString> = Vec::new();
+    if !settings.namespace.is_default() {
+        daemon_args.extend(["--namespace".into(), settings.namespace.as_str().into()]);
+    }
+    // Without a chosen directory the daemon picks its own: the system directory as root, the
+    // user's otherwise; the app finds it in either.
+    if let Some(dir) = &settings.runtime_dir {
+        daemon_args.extend(["--runtime-dir".into(), dir.clone().into_os_string()]);
+    }
+    if elevation == Elevation::AdministratorPrompt {
+        // Root's shell must not open the log: the daemon does, refusing links (O_NOFOLLOW).
+        daemon_args.extend(["--log-file".into(), settings.log_file().into_os_string()]);
+    }
+    daemon_args.extend([
+        "run".into(),
+        "--source".into(),
+        settings.source.as_str().into(),
+    ]);
+    if elevation != Elevation::Direct {
+        // Root's segments would be unreadable to the app: hand them to the desktop user.
+        daemon_args.extend([
+            "--owner".into(),
+            format!("{}:{}", desktop_user.uid, desktop_user.gid).into(),
+        ]);
+    }
+    let (program, args) = match elevation {
+        Elevation::Direct => (binary.as_os_str().to_owned(), daemon_args),
+        Elevation::Pkexec => {
+            let mut args = vec![binary.as_os_str().to_owned()];
+            args.extend(daemon_args);
+            ("pkexec".into(), args)
+        }
+        Elevation::AdministratorPrompt => {
+            let mut words = vec![shell_quote(&binary.to_string_lossy())];
+            words.extend(
+                daemon_args
+                    .iter()
+                    .map(|arg| shell_quote(&arg.to_string_lossy())),
+            );
+            // Backgrounded, writing its log itself (--log-file above): `do shell script`
+            // returns once the shell does, and the daemon lives on.
+            let command = format!(
+                "NO_COLOR=1 nohup {} </dev/null >/dev/null 2>&1 &",
+                words.join(" ")
+            );
+            let script = format!(
+                "do shell script {} with administrator privileges",
+                applescript_string(&command)
+            );
+            ("osascript".into(), vec!["-e".into(), script.into()])
+        }
+    };
+    LaunchPlan {
+        elevation,
+        root_reason,
+        program,
+        args,
+    }
+}
+
+/// `text` as one POSIX shell word.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// `text` as an AppleScript string literal.
+pub fn applescript_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', r"\\").replace('"', "\\\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use shmproto::{Namespace, SourceKind};
+
+    use super::*;
+
+    fn platform(os: Os) -> Platform {
+        Platform {
+            os,
+            is_root: false,
+            realsense_nodes: Vec::new(),
+            video_nodes: (0, 0),
+        }
+    }
+
+    const DESKTOP_USER: SegmentOwner = SegmentOwner {
+        uid: 1000,
+        gid: 1000,
+    };
+
+    fn settings(source: SourceKind) -> DaemonSettings {
+        DaemonSettings {
+            namespace: Namespace::new("cam2").unwrap(),
+            runtime_dir: Some(PathBuf::from("/run/aaa")),
+            source,
+            binary: None,
+        }
+    }
+
+    #[test]
+    fn the_plan_runs_the_daemon_directly_or_through_the_platforms_prompt() {
+        let binary = Path::new("/opt/aaa/aaa-camera-daemon");
+        let direct = plan_launch(
+            binary,
+            &settings(SourceKind::Synthetic),
+            &platform(Os::Linux),
+            DESKTOP_USER,
+        );
+        assert_eq!(direct.elevation, Elevation::Direct);
+        assert_eq!(direct.program, binary.as_os_str());
+        let args: Vec<_> = direct
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--namespace",
+                "cam2",
+                "--runtime-dir",
+                "/run/aaa",
+                "run",
+                "--source",
+                "synthetic"
+            ]
+        );
+
+        let mut linux = platform(Os::Linux);
+        linux.realsense_nodes = vec![(PathBuf::from("/dev/bus/usb/001/002"), false)];
+        let pkexec = plan_launch(
+            binary,
+            &settings(SourceKind::Realsense),
+            &linux,
+            DESKTOP_USER,
+        );
+        assert_eq!(pkexec.elevation, Elevation::Pkexec);
+        assert_eq!(pkexec.program, "pkexec");
+        let args: Vec<_> = pkexec
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(args[0], "/opt/aaa/aaa-camera-daemon");
+        assert_eq!(&args[args.len() - 2..], ["--owner", "1000:1000"]);
+
+        let mac = plan_launch(
+            binary,
+            &settings(SourceKind::Realsense),
+            &platform(Os::MacOs),
+            DESKTOP_USER,
+        );
+        assert_eq!(mac.elevation, Elevation::AdministratorPrompt);
+        assert_eq!(mac.program, "osascript");
+        let script = mac.args[1].to_string_lossy().into_owned();
+        assert!(
+            script.starts_with("do shell script \"NO_COLOR=1 nohup '/opt/aaa/aaa-camera-daemon' '--namespace' 'cam2'"),
+            "{script}"
+        );
+        assert!(
+            script.ends_with("2>&1 &\" with administrator privileges"),
+            "{script}"
+        );
+        assert!(script.contains("'--owner' '1000:1000'"), "{script}");
+    }
+
+    #[test]
+    fn quoting_survives_awkward_paths() {
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(applescript_string(r#"a "b" \c"#), r#""a \"b\" \\c""#);
+    }
+}
