@@ -62,7 +62,7 @@ impl FrameFeed for DaemonFeed {
 }
 
 impl Drop for DaemonFeed {
-    /// Tells the worker to stop without waiting for it (it ends within [`WAIT_SLICE`]).
+    /// Tells the worker to stop without waiting for it (it ends within `WAIT_SLICE`).
     fn drop(&mut self) {
         // Relaxed: the flag guards no data; the worker only needs to see it eventually.
         self.stop.store(true, Ordering::Relaxed);

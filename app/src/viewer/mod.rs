@@ -1,0 +1,285 @@
+//! The viewer's state and its whole UI, independent of the window (tests drive it with
+//! `egui_kittest`; `app.rs` puts it in an eframe window).
+//!
+//! [`Viewer`] is a composition, one part per concern and file:
+//! - `display.rs`: the frame on screen (shown or frozen), its textures and depth colouring, the
+//!   images and the hovered pixel;
+//! - `stats.rs`: the frames the feeds delivered and the shown feed's rate;
+//! - `saving.rs`: writing the frozen frame on a thread of its own;
+//! - `daemon_start.rs`: the "Start daemon" button and `--start-daemon`;
+//! - `controls_panel.rs`, `health_panel.rs`: the side panels of the connected daemon;
+//! - `status.rs`: what the status bar and the no-source screen say, and the repaints no worker
+//!   asks for.
+//!
+//! This file takes in what the feeds sent ([`Viewer::update`]) and lays the panels out
+//! ([`Viewer::ui`]); the panels themselves draw in `crate::view`.
+
+mod controls_panel;
+mod daemon_start;
+mod display;
+mod health_panel;
+mod saving;
+mod stats;
+mod status;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use egui::Key;
+
+use crate::control_link::DaemonControls;
+use crate::frame::FrozenFrame;
+use crate::launcher::{DaemonLauncher, DaemonSettings};
+use crate::save::SavedFiles;
+use crate::supervisor::Supervisor;
+use crate::view::hover::HoverReadout;
+use crate::view::no_source::no_source_ui;
+use crate::view::status_bar::{status_bar_ui, StatusLine};
+use crate::view::toolbar::{self, Toolbar, ToolbarAction};
+use controls_panel::ControlsPanel;
+use daemon_start::DaemonStart;
+use display::FrameDisplay;
+use health_panel::HealthPanel;
+use saving::Saving;
+use stats::FeedStats;
+use status::Messages;
+
+pub use crate::health::STALE_AFTER;
+pub use display::ImageRects;
+pub use stats::FrameCounts;
+
+/// The viewer: the feeds, the frame on screen, saving, and the daemon's panels.
+pub struct Viewer {
+    supervisor: Supervisor,
+    display: FrameDisplay,
+    stats: FeedStats,
+    saving: Saving,
+    messages: Messages,
+    daemon_start: DaemonStart,
+    controls: ControlsPanel,
+    health: HealthPanel,
+}
+
+impl Viewer {
+    pub fn new(supervisor: Supervisor, save_folder: PathBuf) -> Self {
+        Viewer {
+            supervisor,
+            display: FrameDisplay::default(),
+            stats: FeedStats::default(),
+            saving: Saving::new(&save_folder),
+            messages: Messages::default(),
+            daemon_start: DaemonStart::default(),
+            controls: ControlsPanel::default(),
+            health: HealthPanel::default(),
+        }
+    }
+
+    /// Lets the viewer control and start the daemon described by `settings`; with
+    /// `start_when_missing` it starts one as soon as it learns that none runs.
+    pub fn with_daemon(mut self, settings: DaemonSettings, start_when_missing: bool) -> Self {
+        self.daemon_start = DaemonStart::new(settings, start_when_missing);
+        self
+    }
+
+    /// The daemon launcher, if the viewer knows the daemon's settings.
+    pub fn launcher(&self) -> Option<&DaemonLauncher> {
+        self.daemon_start.launcher()
+    }
+
+    /// The controls of the connected daemon, while one is connected.
+    pub fn daemon_controls(&self) -> Option<&DaemonControls> {
+        self.controls.daemon_controls()
+    }
+
+    pub fn supervisor_mut(&mut self) -> &mut Supervisor {
+        &mut self.supervisor
+    }
+
+    /// Number of the frame on screen (the frozen one while frozen).
+    pub fn displayed_frame_number(&self) -> Option<u64> {
+        self.display.frame_number()
+    }
+
+    /// The frozen frame, ready for a detector.
+    pub fn frozen_frame(&self) -> Option<&FrozenFrame> {
+        self.display.frozen()
+    }
+
+    pub fn counts(&self) -> FrameCounts {
+        FrameCounts {
+            received: self.stats.received(),
+            displayed: self.display.displayed(),
+        }
+    }
+
+    /// Where the images were drawn in the last pass.
+    pub fn image_rects(&self) -> ImageRects {
+        self.display.image_rects()
+    }
+
+    /// The readout of the hovered pixel in the last pass.
+    pub fn hover_readout(&self) -> Option<&HoverReadout> {
+        self.display.hover_readout()
+    }
+
+    /// The files of the last successful save.
+    pub fn last_saved(&self) -> Option<&SavedFiles> {
+        self.saving.last_saved()
+    }
+
+    pub fn is_saving(&self) -> bool {
+        self.saving.is_saving()
+    }
+
+    /// Freezes the shown frame, or unfreezes (the newest frame is shown at the next pass).
+    pub fn toggle_freeze(&mut self, ctx: &egui::Context) {
+        self.display.toggle_freeze(ctx);
+    }
+
+    /// Takes in what the feeds, the save thread and the daemon's workers sent since the last
+    /// pass.
+    pub fn update(&mut self, ctx: &egui::Context) {
+        self.supervisor.poll(ctx);
+        self.poll_save();
+        self.daemon_start.poll(&self.supervisor, ctx);
+        self.controls
+            .follow(&self.supervisor, self.daemon_start.launcher(), ctx);
+        self.health.follow(&self.supervisor);
+        self.take_newest_frame(ctx);
+    }
+
+    /// Draws the whole viewer into `ui` (the window's root).
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.update(&ctx);
+        if !ctx.egui_wants_keyboard_input() && ui.input(|input| input.key_pressed(Key::Space)) {
+            self.toggle_freeze(&ctx);
+        }
+
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
+        if let Err(err) = self.display.recolor_if_range_changed(&ctx) {
+            self.messages.problem = Some(err.to_string());
+        }
+
+        let status = self.status_line();
+        egui::Panel::bottom("status_bar").show(ui, |ui| status_bar_ui(ui, &status));
+
+        if self.controls.is_open() || self.health.is_open() {
+            egui::Panel::right("daemon_panels")
+                .resizable(true)
+                .default_size(340.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| self.side_panels_ui(ui));
+                });
+        }
+
+        egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui, &status));
+
+        status::schedule_repaint(&ctx, self.display.is_frozen(), &status);
+    }
+
+    /// Counts what the shown feed received and shows its newest frame (unless frozen).
+    fn take_newest_frame(&mut self, ctx: &egui::Context) {
+        let Some((feed, _)) = self.supervisor.shown_feed() else {
+            return;
+        };
+        let link = feed.link();
+        let frozen = self.display.is_frozen();
+        link.set_live_view(!frozen);
+        self.stats.observe(link, Instant::now());
+        if frozen {
+            return;
+        }
+        let Some(frame) = link.take_newest_frame() else {
+            return;
+        };
+        match self.display.show(ctx, Arc::new(frame), feed.origin()) {
+            Ok(Some(publish_latency_ms)) => self.health.observe_latency(publish_latency_ms),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!("{err}");
+                self.messages.problem = Some(err.to_string());
+            }
+        }
+    }
+
+    fn save_frozen(&mut self, ctx: &egui::Context) {
+        let Some(frozen) = self.display.frozen() else {
+            return;
+        };
+        match self.saving.start(frozen.clone(), ctx) {
+            Ok(()) => self.messages.notice = Some("saving...".to_owned()),
+            Err(error) => self.messages.problem = Some(error),
+        }
+    }
+
+    fn poll_save(&mut self) {
+        match self.saving.poll() {
+            None => {}
+            Some(Ok(folder)) => {
+                self.messages.notice = Some(format!("saved to {folder}"));
+                self.messages.problem = None;
+            }
+            Some(Err(error)) => {
+                tracing::error!("saving the frozen frame failed: {error}");
+                self.messages.notice = None;
+                self.messages.problem = Some(format!("save failed: {error}"));
+            }
+        }
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
+        let saving = self.saving.is_saving();
+        let action = toolbar::toolbar_ui(
+            ui,
+            Toolbar {
+                frozen: self.display.is_frozen(),
+                can_freeze: self.display.shown().is_some(),
+                save_folder: self.saving.folder_mut(),
+                saving,
+                show_depth_range: self.display.has_depth(),
+                depth_range: self.display.depth_range_mut(),
+                controls_open: self.controls.open_mut(),
+                health_open: self.health.open_mut(),
+            },
+        );
+        match action {
+            Some(ToolbarAction::ToggleFreeze) => self.toggle_freeze(ui.ctx()),
+            Some(ToolbarAction::Save) => self.save_frozen(ui.ctx()),
+            None => {}
+        }
+    }
+
+    fn side_panels_ui(&mut self, ui: &mut egui::Ui) {
+        let shown_origin = self.supervisor.shown_feed().map(|(feed, _)| feed.origin());
+        let daemon = self.no_source_info().daemon;
+        let unavailable = |what: &str| status::unavailable_text(what, shown_origin, &daemon);
+        self.controls.panel_ui(ui, &unavailable);
+        self.health.panel_ui(ui, &self.supervisor, &unavailable);
+    }
+
+    fn central_ui(&mut self, ui: &mut egui::Ui, status: &StatusLine) {
+        let Some(shown_origin) = self.display.shown().map(|shown| shown.origin) else {
+            let info = self.no_source_info();
+            if no_source_ui(ui, &info, self.daemon_start.start_daemon()) {
+                self.daemon_start.start(ui.ctx());
+            }
+            return;
+        };
+        if let Some(reason) = self.supervisor.daemon_loss() {
+            if status.source == "none" {
+                ui.colored_label(
+                    egui::Color32::from_rgb(220, 60, 60),
+                    format!(
+                        "Daemon gone ({reason}); reconnecting. Showing the last frame from the {shown_origin}."
+                    ),
+                );
+            }
+        }
+        self.display.frames_ui(ui);
+    }
+}
+
+#[cfg(test)]
+mod tests;
