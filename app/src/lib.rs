@@ -15,6 +15,7 @@ pub mod control_link;
 pub mod feed;
 pub mod frame;
 pub mod health;
+pub mod icon;
 pub mod launcher;
 pub mod save;
 pub mod supervisor;

@@ -101,12 +101,19 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = Arc::new(Mutex::new(SmokeReport::default()));
     let app = AaaApp::new(viewer, smoke_test.clone(), Arc::clone(&report));
 
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("aaa")
+        .with_inner_size([1320.0, 640.0]);
+    match app::icon::window_icon() {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(err) => tracing::warn!("the embedded icon does not decode ({err}); no window icon"),
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("aaa")
-            .with_inner_size([1320.0, 640.0]),
+        viewport,
         ..Default::default()
     };
+    // The app name is also the window's app id (Wayland) and class (X11), which the desktop
+    // entry assets/aaa.desktop matches: desktops show its icon for the window.
     eframe::run_native("aaa", options, Box::new(|_creation| Ok(Box::new(app))))
         .map_err(|err| anyhow::anyhow!("the window failed: {err}"))?;
 
