@@ -3,7 +3,8 @@
 //! Frames come from the capture daemon through `shmproto` ([`feed::daemon`]) or, when there is
 //! no daemon, from a camera opened inside the app ([`feed::local`]); the [`supervisor`] picks
 //! one; the [`viewer::Viewer`] shows colour and depth side by side and freezes a frame for
-//! detection ([`frame::FrozenFrame`]). `app.rs` puts the viewer in an eframe window.
+//! detection ([`frame::FrozenFrame`]). `app.rs` puts the viewer in an eframe window, with the
+//! [`icon`] embedded from `assets/`.
 //!
 //! Next to the frames, the app talks to the daemon: [`control_link`] drives its controls over
 //! the command socket, [`health`] judges whether it delivers and keeps the last minute of its
