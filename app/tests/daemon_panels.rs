@@ -2,19 +2,12 @@
 //! against the real `aaa-camera-daemon` binary (synthetic source), each test in a namespace and
 //! runtime directory of its own, driven with `egui_kittest`.
 //!
-//! Finding the daemon binary: `CARGO_BIN_EXE_*` only names binaries of the package under test,
-//! and `cargo test -p app` does not build the daemon's. So the tests run `cargo build -p
-//! capture-daemon --bin aaa-camera-daemon` into the target directory they run from (cargo holds
-//! no lock while tests run; the build is a no-op when the binary is up to date) and run it from
-//! there. `AAA_DAEMON_BIN=/path/to/aaa-camera-daemon` skips the build (other target layouts,
-//! cross builds).
-//!
-//! Every daemon is owned by a guard that stops it (SIGCONT, SIGTERM, then SIGKILL) and removes
-//! its leftovers even when an assertion fails.
+//! The daemon binary, the fixture and the guard that stops a daemon whatever state a failed
+//! assertion left it in come from `test_support::daemon` (which builds the binary with cargo,
+//! or takes `AAA_DAEMON_BIN`).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use app::app::{start_feeds, FallbackChoice};
@@ -24,107 +17,23 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use shmproto::SourceKind;
-use shmproto::{Namespace, Reader};
+use test_support::daemon::{stdout, workspace_daemon_binary, DaemonFixture, DaemonGuard, WITHIN};
 
-/// Generous: two cores shared with other builds and tests.
-const WITHIN: Duration = Duration::from_secs(30);
+/// A namespace and runtime directory of one test, with the daemon binary of this workspace.
+struct Fixture(DaemonFixture);
 
-fn daemon_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(build_daemon_binary).clone()
-}
+impl std::ops::Deref for Fixture {
+    type Target = DaemonFixture;
 
-fn build_daemon_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("AAA_DAEMON_BIN") {
-        return PathBuf::from(path);
+    fn deref(&self) -> &DaemonFixture {
+        &self.0
     }
-    let exe = std::env::current_exe().expect("the test's own path");
-    // <target>/<profile>/deps/daemon_panels-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test runs from <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("<target>");
-    let profile = profile_dir
-        .file_name()
-        .and_then(|name| name.to_str())
-        .expect("a profile directory name");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "capture-daemon",
-            "--bin",
-            "aaa-camera-daemon",
-        ])
-        .arg("--manifest-path")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir);
-    match profile {
-        "debug" => {}
-        "release" => {
-            command.arg("--release");
-        }
-        other => {
-            command.args(["--profile", other]);
-        }
-    }
-    let status = command.status().expect("run cargo to build the daemon");
-    assert!(status.success(), "building aaa-camera-daemon failed");
-    let binary = profile_dir.join("aaa-camera-daemon");
-    assert!(
-        binary.exists(),
-        "{} missing after the build",
-        binary.display()
-    );
-    binary
-}
-
-/// A namespace and runtime directory of one test; removes the daemon's leftovers on drop.
-struct Fixture {
-    namespace: Namespace,
-    runtime_dir: tempfile::TempDir,
 }
 
 impl Fixture {
     /// `tag`: at most 7 characters, so that tag and pid fit a namespace (14 characters).
     fn new(tag: &str) -> Self {
-        Fixture {
-            namespace: Namespace::new(&format!("{tag}{}", std::process::id()))
-                .expect("test namespace"),
-            runtime_dir: tempfile::tempdir().expect("runtime dir"),
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(daemon_binary());
-        command
-            .arg("--namespace")
-            .arg(self.namespace.as_str())
-            .arg("--runtime-dir")
-            .arg(self.runtime_dir.path())
-            .args(args)
-            .env_remove("AAA_NAMESPACE")
-            .env("RUST_LOG", "warn");
-        command
-    }
-
-    fn ctl(&self, args: &[&str]) -> Output {
-        let mut full = vec!["ctl"];
-        full.extend_from_slice(args);
-        let output = self
-            .command(&full)
-            .output()
-            .expect("run aaa-camera-daemon ctl");
-        assert!(
-            output.status.success(),
-            "ctl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+        Fixture(DaemonFixture::new(tag, workspace_daemon_binary()))
     }
 
     /// A synthetic daemon, small and slow enough for a loaded machine, publishing.
@@ -145,15 +54,8 @@ impl Fixture {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn the daemon");
-        let guard = DaemonGuard {
-            pid: child.id(),
-            child: Some(child),
-        };
-        let deadline = Instant::now() + WITHIN;
-        while Reader::open(&self.namespace).is_err() {
-            assert!(Instant::now() < deadline, "the daemon did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let guard = DaemonGuard::spawned(child);
+        self.wait_live();
         guard
     }
 
@@ -162,7 +64,7 @@ impl Fixture {
             namespace: self.namespace.clone(),
             runtime_dir: Some(self.runtime_dir.path().to_path_buf()),
             source,
-            binary: Some(daemon_binary()),
+            binary: Some(self.binary().to_path_buf()),
         }
     }
 
@@ -184,52 +86,6 @@ impl Fixture {
         Harness::builder()
             .with_size(egui::Vec2::new(1400.0, 800.0))
             .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer)
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        // Segments of a killed daemon outlive it; the runtime directory goes with the TempDir.
-        let _ = self.command(&["cleanup"]).output();
-    }
-}
-
-/// Stops a daemon on drop, whatever state the test left it in.
-struct DaemonGuard {
-    pid: u32,
-    /// Set when the test spawned it (then it is reaped here); the launcher reaps its own.
-    child: Option<Child>,
-}
-
-impl DaemonGuard {
-    fn signal(&self, signal: libc::c_int) {
-        // SAFETY: kill has no memory-safety preconditions; the pid is a daemon of this test.
-        unsafe { libc::kill(self.pid as libc::pid_t, signal) };
-    }
-}
-
-impl Drop for DaemonGuard {
-    fn drop(&mut self) {
-        self.signal(libc::SIGCONT);
-        self.signal(libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let gone = match &mut self.child {
-                Some(child) => !matches!(child.try_wait(), Ok(None)),
-                None => !shmproto::process_exists(self.pid),
-            };
-            if gone {
-                return;
-            }
-            if Instant::now() > deadline {
-                self.signal(libc::SIGKILL);
-                if let Some(child) = &mut self.child {
-                    let _ = child.wait();
-                }
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 }
 
@@ -270,10 +126,6 @@ fn visible_text(harness: &Harness<'static, Viewer>) -> String {
 
 fn shows(harness: &Harness<'static, Viewer>, text: &str) -> bool {
     harness.query_all_by_label_contains(text).next().is_some()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[test]
@@ -337,7 +189,7 @@ fn the_health_panel_shows_the_metrics_of_a_real_daemon() {
     step_until(&mut harness, "connected", |h| shows(h, "Source: daemon"));
     harness.get_by_label("Health").click();
     step_until(&mut harness, "the daemon's metrics", |h| {
-        h.query_all_by_label(&daemon.pid.to_string())
+        h.query_all_by_label(&daemon.pid().to_string())
             .next()
             .is_some()
     });
@@ -411,7 +263,7 @@ fn the_start_button_launches_a_detached_daemon_and_the_app_connects() {
         .launcher()
         .and_then(|launcher| launcher.pid())
         .expect("the launcher knows the pid");
-    let _daemon = DaemonGuard { pid, child: None };
+    let _daemon = DaemonGuard::of_pid(pid);
     step_until(&mut harness, "connected to the started daemon", |h| {
         shows(h, "Source: daemon")
     });
@@ -446,7 +298,7 @@ fn start_daemon_at_startup_starts_one_when_none_runs() {
         .launcher()
         .and_then(|launcher| launcher.pid())
         .expect("the launcher knows the pid");
-    let _daemon = DaemonGuard { pid, child: None };
+    let _daemon = DaemonGuard::of_pid(pid);
     step_until(&mut harness, "connected to the started daemon", |h| {
         shows(h, "Source: daemon")
     });

@@ -65,6 +65,16 @@ pub fn root_reason(source: SourceKind, platform: &Platform) -> Option<String> {
 }
 
 impl Platform {
+    /// A user of `os` (not root) with no camera device visible: what tests build on.
+    pub fn bare(os: Os) -> Self {
+        Platform {
+            os,
+            is_root: false,
+            realsense_nodes: Vec::new(),
+            video_nodes: (0, 0),
+        }
+    }
+
     /// The facts of this machine.
     pub fn current() -> Self {
         // SAFETY: geteuid cannot fail and has no preconditions.
@@ -150,12 +160,7 @@ mod tests {
     use super::*;
 
     fn platform(os: Os) -> Platform {
-        Platform {
-            os,
-            is_root: false,
-            realsense_nodes: Vec::new(),
-            video_nodes: (0, 0),
-        }
+        Platform::bare(os)
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 mod common;
 
 use common::{
-    json_summary, raw_segment, segment_exists, spawn_stress, unique_namespace, wait_ready,
+    json_summary, noise, raw_segment, segment_exists, spawn_stress, unique_namespace, wait_ready,
 };
 use shared_memory::Shmem;
 use shmproto::Namespace;
@@ -135,14 +135,7 @@ fn python_reader_refuses_garbage_and_missing_segments() {
         "{stderr}"
     );
 
-    let mut noise = vec![0u8; 8192];
-    let mut state = 0x1234_5678_9abc_def0u64;
-    for byte in &mut noise {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        *byte = state as u8;
-    }
+    let noise = noise();
     let _control = raw_segment(&namespace.metadata_segment(), &noise);
     let _rgb = raw_segment(&namespace.rgb_segment(), &noise);
     let output = run_python_reader(&namespace, &["--frames", "1", "--wait", "0"]);

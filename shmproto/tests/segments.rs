@@ -5,7 +5,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{raw_segment, segment_bytes, unique_namespace};
+use common::{noise, raw_segment, segment_bytes, unique_namespace};
 use shmproto::{
     FrameBuf, Geometry, LayoutError, Liveness, Namespace, OpenError, ReadError, Reader,
     SegmentError, Writer, WriterConfig,
@@ -18,14 +18,7 @@ fn open_error(namespace: &Namespace) -> OpenError {
 #[test]
 fn random_bytes_are_rejected_with_the_segment_named() {
     let namespace = unique_namespace("rand");
-    let mut noise = vec![0u8; 8192];
-    let mut state = 0x1234_5678_9abc_def0u64;
-    for byte in &mut noise {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        *byte = state as u8;
-    }
+    let noise = noise();
     let _control = raw_segment(&namespace.metadata_segment(), &noise);
     let _rgb = raw_segment(&namespace.rgb_segment(), &noise);
     let error = open_error(&namespace);

@@ -124,12 +124,7 @@ mod tests {
     use super::*;
 
     fn platform(os: Os) -> Platform {
-        Platform {
-            os,
-            is_root: false,
-            realsense_nodes: Vec::new(),
-            video_nodes: (0, 0),
-        }
+        Platform::bare(os)
     }
 
     const DESKTOP_USER: SegmentOwner = SegmentOwner {

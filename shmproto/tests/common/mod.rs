@@ -30,6 +30,19 @@ pub fn raw_segment(name: &str, bytes: &[u8]) -> Shmem {
     shmem
 }
 
+/// 8 KiB of deterministic noise (xorshift): no valid header, by a wide margin.
+pub fn noise() -> Vec<u8> {
+    let mut noise = vec![0u8; 8192];
+    let mut state = 0x1234_5678_9abc_def0u64;
+    for byte in &mut noise {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state as u8;
+    }
+    noise
+}
+
 /// The bytes of an existing segment.
 pub fn segment_bytes(name: &str) -> Vec<u8> {
     let shmem = ShmemConf::new().os_id(name).open().expect("open segment");
