@@ -147,14 +147,16 @@ fn accept_loop(
             continue;
         }
         let sender = sender.clone();
-        let clients = Arc::clone(clients);
+        let thread_clients = Arc::clone(clients);
         let spawned = std::thread::Builder::new()
             .name("control-client".into())
             .spawn(move || {
                 serve_client(stream, &sender);
-                clients.fetch_sub(1, Ordering::Relaxed);
+                thread_clients.fetch_sub(1, Ordering::Relaxed);
             });
         if let Err(error) = spawned {
+            // The place taken above is not used after all.
+            clients.fetch_sub(1, Ordering::Relaxed);
             warn!("command socket: cannot start a client thread: {error}");
         }
     }

@@ -63,7 +63,13 @@ struct Publisher {
     closed: bool,
     /// A segment found truncated while the status was written; replaced at the next tick.
     lost_segment: Option<String>,
+    /// Segments wanted (this geometry) whose creation failed (shared memory full, names
+    /// taken): tried again every [`RECREATE_RETRY`], so the daemon recovers by itself.
+    pending_geometry: Option<(Geometry, Instant)>,
 }
+
+/// How long after a failed creation of the segments the daemon tries again.
+const RECREATE_RETRY: Duration = Duration::from_secs(1);
 
 impl Publisher {
     fn new(config: &DaemonConfig, startup: Instant) -> anyhow::Result<Self> {
@@ -87,6 +93,7 @@ impl Publisher {
             startup: Some(startup),
             closed: false,
             lost_segment: None,
+            pending_geometry: None,
         };
         publisher.recreate_writer(config.source.requested_geometry())?;
         Ok(publisher)
@@ -142,6 +149,33 @@ impl Publisher {
             .map_err(|error| CommandError::new(ErrorCode::OutOfRange, error.to_string()))
     }
 
+    /// Moves to segments of `geometry`; a failure is reported (log, status) and retried
+    /// later, never fatal: the old segments are gone by then, and the daemon recovers as soon
+    /// as shared memory lets it.
+    fn move_to(&mut self, geometry: Geometry) {
+        match self.recreate_writer(geometry) {
+            Ok(()) => self.pending_geometry = None,
+            Err(error) => {
+                let message = format!("{error:#}");
+                error!(
+                    "{message}; trying again every {} s",
+                    RECREATE_RETRY.as_secs()
+                );
+                self.meter.source_failed(&message);
+                self.pending_geometry = Some((geometry, Instant::now()));
+            }
+        }
+    }
+
+    /// Tries again to create segments whose creation failed, when it is time.
+    fn retry_pending(&mut self) {
+        if let Some((geometry, failed_at)) = self.pending_geometry {
+            if self.writer.is_none() && failed_at.elapsed() >= RECREATE_RETRY {
+                self.move_to(geometry);
+            }
+        }
+    }
+
     fn geometry(&self) -> Option<Geometry> {
         self.writer.as_ref().map(Writer::geometry)
     }
@@ -193,7 +227,7 @@ impl Publisher {
                 "source delivers {}x{}; moving to new segments",
                 geometry.width, geometry.height
             );
-            self.recreate_writer(geometry)?;
+            self.move_to(geometry);
         }
         self.meter.source_reopened();
         self.source_open = true;
@@ -260,6 +294,7 @@ impl Publisher {
         if self.paused {
             return;
         }
+        self.retry_pending();
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
@@ -318,9 +353,7 @@ impl Publisher {
         let Some(geometry) = self.geometry() else {
             return;
         };
-        if let Err(error) = self.recreate_writer(geometry) {
-            error!("cannot create new segments: {error:#}");
-        }
+        self.move_to(geometry);
     }
 
     /// Closes the segments (readers are told at once) and removes them, for good.
@@ -398,6 +431,9 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
         warn!("previous daemon (pid {pid}) did not shut down cleanly; taking over its pid file");
     }
 
+    // The socket before the segments: a client that sees frames can command at once.
+    let control: ControlServer = control_server::start(&paths.socket, config.owner)
+        .with_context(|| format!("cannot open the command socket {}", paths.socket.display()))?;
     let publisher = Arc::new(Mutex::new(Publisher::new(&config, startup)?));
     let _close_segments = CloseOnExit(Arc::clone(&publisher));
     let (finished, capture_finished) = mpsc::channel();
@@ -407,8 +443,6 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
     };
     let capture = capture::spawn(Box::new(config.source.clone()), Box::new(sink))
         .context("cannot start the capture thread")?;
-    let control: ControlServer = control_server::start(&paths.socket, config.owner)
-        .with_context(|| format!("cannot open the command socket {}", paths.socket.display()))?;
     info!(
         "daemon started (pid {}, namespace {}, source {})",
         std::process::id(),
@@ -431,6 +465,7 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
         if let Some(segment) = publisher.lost_segment.take() {
             publisher.replace_lost(&segment);
         }
+        publisher.retry_pending();
         if publisher.meter.tick() {
             debug!(
                 "{:.1} fps, {:.1}% cpu, {} frames",

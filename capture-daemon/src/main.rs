@@ -313,7 +313,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging(cli.log_file.as_ref(), None, "warn")?;
             let report = status::gather(&namespace, &runtime_dir);
             if pid {
-                if let (true, Some(pid)) = (report.running, report.pid) {
+                if let (true, Some(pid)) = (report.running, report.pid_file_pid.or(report.pid)) {
                     println!("{pid}");
                 }
             } else if json {

@@ -70,6 +70,15 @@ fn open(path: &Path, create: bool, also: Option<u32>) -> Result<File, PidFileErr
             expected: "regular file",
         }));
     }
+    // A second name of another file (a hard link) would have that file truncated and given
+    // away.
+    if create && std::os::unix::fs::MetadataExt::nlink(&metadata) != 1 {
+        return Err(PidFileError::Untrusted(UntrustedFile::WrongType {
+            path: path.to_path_buf(),
+            found: "file with several hard links",
+            expected: "pid file of its own",
+        }));
+    }
     // SAFETY: geteuid has no preconditions and cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
     // Root may look at anyone's pid file (it only reads it), but takes only a trusted one.

@@ -10,7 +10,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use shmproto::runtime_dir::{check_private_dir, file_type_name, RuntimeDirError};
@@ -78,7 +78,13 @@ pub fn prepare_dir(dir: &Path) -> Result<(), RuntimeDirError> {
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
         Err(error) => return Err(io_error(error)),
     }
-    check_private_dir(dir)
+    check_private_dir(dir)?;
+    // The system directory must let users reach the socket, whatever made it before (an
+    // older version under root's umask): root's own directory under root's /run.
+    if mode == 0o755 && euid() == 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(io_error)?;
+    }
+    Ok(())
 }
 
 /// Whom the daemon's segments and files belong to: `--owner UID:GID`, else the user who ran
@@ -125,6 +131,19 @@ pub fn open_log(path: &Path, owner: Option<SegmentOwner>) -> Result<File, LogErr
         path: path.to_path_buf(),
         problem,
     };
+    // As root, only in a directory no one else controls: O_NOFOLLOW guards the last component
+    // only, and a user who can swap a directory on the way could point root anywhere.
+    if euid() == 0 {
+        let parent = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        check_private_dir(parent).map_err(|error| {
+            problem(format!(
+                "a root daemon writes its log only in a directory of root's ({error})"
+            ))
+        })?;
+    }
     let open = |create_new: bool| {
         OpenOptions::new()
             .append(true)

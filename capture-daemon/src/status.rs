@@ -33,6 +33,9 @@ pub struct StatusReport {
     /// Segments or a pid file exist but their daemon is dead.
     pub stale: bool,
     pub pid: Option<u32>,
+    /// The pid in the pid file (whose directory is private), as opposed to the one the
+    /// segments claim; what `stop` signals.
+    pub pid_file_pid: Option<u32>,
     /// The protocol's verdict on the writer ("writer alive (pid 12)", "writer gone ...").
     pub liveness: Option<String>,
     pub pid_file: String,
@@ -97,6 +100,7 @@ pub fn gather(namespace: &Namespace, runtime_dir: &Path) -> StatusReport {
         running: writer_live || pid_running,
         stale: stale && !writer_live && !pid_running,
         pid: writer.map(|writer| writer.liveness.pid()).or(pid_from_file),
+        pid_file_pid: pid_from_file,
         liveness: writer.map(|writer| writer.liveness.to_string()),
         pid_file: paths.pid_file.display().to_string(),
         pid_file_state: match pid_file_state {
@@ -151,6 +155,14 @@ pub fn gather(namespace: &Namespace, runtime_dir: &Path) -> StatusReport {
 
 fn or_dash<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or_else(|| "-".to_owned(), |value| value.to_string())
+}
+
+/// `text` (which the segments' writer chose) without control characters, so that printing
+/// it cannot drive the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// The report for people.
@@ -272,5 +284,9 @@ pub fn render(report: &StatusReport) -> String {
             total as f64 / 1024.0
         );
     }
-    out
+    // The writer chose much of this text: no escape sequences reach the terminal.
+    out.split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
 }

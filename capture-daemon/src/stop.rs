@@ -45,7 +45,9 @@ pub fn stop(
         };
         return Ok(Stopped::NotRunning { removed });
     }
-    let Some(pid) = report.pid else {
+    // The pid file's pid (its directory is private), never one the segments claim: those may
+    // come from anyone who could create files in /dev/shm.
+    let Some(pid) = report.pid_file_pid else {
         bail!("the daemon of namespace {namespace} runs but its pid is unknown; see `aaa-camera-daemon status`");
     };
     if !is_daemon_process(pid) {

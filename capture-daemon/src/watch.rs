@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
-use shmproto::{FrameBuf, Namespace, OpenError, ReadError, Reader, SegmentError, SourceKind};
+use shmproto::{
+    FrameBuf, Liveness, Namespace, OpenError, ReadError, Reader, SegmentError, SourceKind,
+};
 
 use crate::signals;
 use camera_sources::synthetic;
@@ -129,7 +131,11 @@ pub fn watch(
                 check_frame(&frame, &mut summary);
             }
             Ok(false) => {}
-            Err(ReadError::WriterGone(liveness)) if liveness.is_replaced() => {
+            // New segments: after a mode change, or after a segment was truncated (the daemon
+            // moves to new ones).
+            Err(
+                ReadError::WriterGone(Liveness::Replaced { .. }) | ReadError::SegmentLost { .. },
+            ) => {
                 match Reader::open_waiting(namespace, Duration::from_secs(2)) {
                     Ok(new_reader) => {
                         reader = new_reader;

@@ -28,11 +28,25 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Set (CI does) to make a missing privilege or tool a failure instead of a skip.
+const REQUIRE_ENV: &str = "AAA_REQUIRE_PRIVILEGED_TESTS";
+
+/// Skips (returns true) with a message, or fails where skipping is not allowed.
+fn skip(test: &str, why: &str) -> bool {
+    assert!(
+        std::env::var_os(REQUIRE_ENV).is_none(),
+        "{test} cannot run: {why} (and {REQUIRE_ENV} is set)"
+    );
+    eprintln!("skipping {test}: {why}");
+    true
+}
+
 fn skip_unless_root(test: &str) -> bool {
-    if !is_root() {
-        eprintln!("skipping {test}: playing both a root daemon and another user needs root");
-    }
     !is_root()
+        && skip(
+            test,
+            "playing both a root daemon and another user needs root",
+        )
 }
 
 /// Runs `command` to its end, killing it after [`WATCHDOG`]; `None` if it had to be killed.
@@ -86,8 +100,12 @@ fn ownership_changes_go_through_descriptors_only() {
     if skip_unless_root("ownership_changes_go_through_descriptors_only") {
         return;
     }
-    if Command::new("strace").arg("-V").output().is_err() {
-        eprintln!("skipping: strace is not installed (scripts/setup-runtime-deps.sh --test)");
+    if Command::new("strace").arg("-V").output().is_err()
+        && skip(
+            "ownership_changes_go_through_descriptors_only",
+            "strace is not installed (scripts/setup-runtime-deps.sh --test)",
+        )
+    {
         return;
     }
     let fixture = fixture("hown");
@@ -293,8 +311,12 @@ fn in_small_dev_shm(size: &str, script: &str) -> Option<Output> {
     let probe = Command::new("unshare")
         .args(["-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /dev/shm"])
         .output();
-    if !probe.is_ok_and(|output| output.status.success()) {
-        eprintln!("skipping: cannot mount a private /dev/shm (unshare -m) here");
+    if !probe.is_ok_and(|output| output.status.success())
+        && skip(
+            "a small /dev/shm",
+            "cannot mount a private /dev/shm (unshare -m) here",
+        )
+    {
         return None;
     }
     let mut command = Command::new("unshare");
@@ -464,4 +486,161 @@ fn status_names_segments_of_another_user() {
         "{}",
         stdout(&output)
     );
+}
+
+/// Another user's segments that claim a live writer (here: this very process, whose
+/// heartbeat is fresh) used to stop a root daemon from ever starting ("writer alive"): segments
+/// no writer of ours can have made are removed, whatever they claim.
+#[test]
+fn another_users_segments_claiming_a_live_writer_do_not_block_the_daemon() {
+    if skip_unless_root("another_users_segments_claiming_a_live_writer_do_not_block_the_daemon") {
+        return;
+    }
+    let fixture = fixture("hfake");
+    let squatter = shmproto::Writer::create(shmproto::WriterConfig::new(
+        fixture.namespace.clone(),
+        shmproto::Geometry::rgbd(64, 48),
+    ))
+    .expect("the squatter's segments");
+    for name in fixture.namespace.segment_names() {
+        std::os::unix::fs::chown(
+            Path::new("/dev/shm").join(name),
+            Some(ATTACKER),
+            Some(ATTACKER),
+        )
+        .expect("give the segments to the attacker");
+    }
+    // Not `spawn_handing_over`: a reader would attach to the squatter's live segments at once.
+    let mut daemon = fixture
+        .command(&["run", "--source", "synthetic"])
+        .env("SUDO_UID", "1000")
+        .env("SUDO_GID", "1000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn daemon");
+    let rgb = Path::new("/dev/shm").join(fixture.namespace.rgb_segment());
+    let deadline = Instant::now() + WATCHDOG;
+    while std::fs::metadata(&rgb).map_or(true, |metadata| metadata.uid() != 1000) {
+        if Instant::now() >= deadline || daemon.try_wait().ok().flatten().is_some() {
+            let _ = daemon.kill();
+            let output = daemon.wait_with_output().expect("daemon output");
+            panic!("the daemon did not take its names: {}", stderr(&output));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    fixture.wait_live();
+    sigterm(&daemon);
+    let output = daemon.wait_with_output().expect("daemon output");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("belongs to uid {ATTACKER}")),
+        "{}",
+        stderr(&output)
+    );
+    drop(squatter);
+}
+
+/// A FIFO re-made under a segment name in a tight loop (between the daemon's check and its
+/// creation) used to make creation fail ("already exists") after three attempts.
+#[test]
+fn a_fifo_loop_under_segment_names_does_not_stop_the_daemon() {
+    if skip_unless_root("a_fifo_loop_under_segment_names_does_not_stop_the_daemon") {
+        return;
+    }
+    let fixture = fixture("hloop");
+    let paths: Vec<String> = [
+        fixture.namespace.rgb_segment(),
+        fixture.namespace.depth_segment(),
+    ]
+    .iter()
+    .map(|name| format!("/dev/shm/{name}"))
+    .collect();
+    // The attacker: a child of this test, as another user, making the FIFOs again as fast as
+    // it can (a shell loop forks per mkfifo and is too slow to win the race reliably).
+    let c_paths: Vec<std::ffi::CString> = paths
+        .iter()
+        .map(|path| std::ffi::CString::new(path.as_str()).expect("path"))
+        .collect();
+    // SAFETY: the child runs only async-signal-safe calls (setgid, setuid, mkfifo, _exit) on
+    // memory prepared before the fork, so forking a multi-threaded test process is sound.
+    let attacker = unsafe { libc::fork() };
+    if attacker == 0 {
+        // SAFETY: as above; the child never returns into the test.
+        unsafe {
+            if libc::setgid(ATTACKER) != 0 || libc::setuid(ATTACKER) != 0 {
+                libc::_exit(1);
+            }
+            loop {
+                for path in &c_paths {
+                    libc::mkfifo(path.as_ptr(), 0o666);
+                }
+            }
+        }
+    }
+    assert!(attacker > 0, "fork failed");
+    std::thread::sleep(Duration::from_millis(200));
+    let mut daemon = fixture
+        .command(&["run", "--source", "synthetic"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn daemon");
+    let deadline = Instant::now() + WATCHDOG;
+    let mut live = false;
+    while Instant::now() < deadline && daemon.try_wait().ok().flatten().is_none() {
+        if shmproto::Reader::open(&fixture.namespace).is_ok() {
+            live = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: killing and reaping the child forked above.
+    unsafe {
+        libc::kill(attacker, libc::SIGKILL);
+        libc::waitpid(attacker, std::ptr::null_mut(), 0);
+    }
+    let _ = unsafe_sigterm(&daemon);
+    let output = daemon.wait_with_output().expect("daemon output");
+    for path in &paths {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    assert!(live, "the daemon did not start: {}", stderr(&output));
+}
+
+/// SIGTERM whether or not the process is still there.
+fn unsafe_sigterm(child: &std::process::Child) -> i32 {
+    // SAFETY: signalling our own child (a dead one gives ESRCH, harmlessly).
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }
+}
+
+/// As root, a log only in a directory no one else controls: elsewhere a user could swap a
+/// directory on the way and have root create or append to a file of their choice.
+#[test]
+fn a_root_daemon_refuses_a_log_in_a_directory_others_control() {
+    if skip_unless_root("a_root_daemon_refuses_a_log_in_a_directory_others_control") {
+        return;
+    }
+    let fixture = fixture("hlogd");
+    let shared = fixture.runtime_dir.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    std::os::unix::fs::chown(&shared, Some(ATTACKER), Some(ATTACKER)).expect("chown");
+    let log = shared.join("daemon.log");
+    let output = run_bounded(fixture.command(&[
+        "--log-file",
+        log.to_str().unwrap_or_default(),
+        "run",
+        "--source",
+        "synthetic",
+    ]))
+    .expect("the daemon hung");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("directory of root's"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!log.exists());
 }

@@ -145,7 +145,7 @@ pub fn inspect(namespace: &Namespace) -> NamespaceReport {
 /// Removes the segments of `namespace` unless a live (or starting) writer owns them. Returns
 /// the names removed.
 pub fn remove_stale(namespace: &Namespace) -> Result<Vec<String>, CreateError> {
-    if crate::writer::leftovers(namespace)?.is_none() {
+    if crate::writer::leftovers(namespace, None)?.is_none() {
         return Ok(Vec::new());
     }
     let mut removed = Vec::new();

@@ -145,6 +145,12 @@ impl Reader {
         if self.read_newer(frame)? {
             return Ok(true);
         }
+        // A truncated control segment reads as zeros (an "initializing" writer): say what it is.
+        if let Some(segment) = self.session.lost_segment() {
+            return Err(ReadError::SegmentLost {
+                segment: segment.to_owned(),
+            });
+        }
         match self.liveness() {
             Liveness::Live { .. } => Ok(false),
             gone => Err(ReadError::WriterGone(gone)),

@@ -100,6 +100,14 @@ pub fn log_file(explicit_dir: Option<&Path>, namespace: &Namespace) -> PathBuf {
     }
 }
 
+/// The log of a daemon that runs as root and writes its log itself (`--log-file`, as the
+/// app's administrator prompt on macOS asks): in root's log directory, never in a directory
+/// of the user (whose malware could point root elsewhere), readable by that user once the
+/// daemon hands it over.
+pub fn system_log_file(namespace: &Namespace) -> PathBuf {
+    PathBuf::from("/var/log").join(format!("{}.log", namespace.file_stem()))
+}
+
 /// Why a file in a runtime directory is not to be trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UntrustedFile {
@@ -139,6 +147,7 @@ pub fn check_private_dir(dir: &Path) -> Result<(), RuntimeDirError> {
         path: dir.to_path_buf(),
         source,
     })?;
+    check_ancestors(dir)?;
     if !metadata.is_dir() {
         return Err(RuntimeDirError::Untrusted(UntrustedFile::WrongType {
             path: dir.to_path_buf(),
@@ -179,6 +188,35 @@ pub fn user_name(uid: u32) -> Option<String> {
     // `buffer`, which outlives this borrow.
     let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
     Some(name.to_string_lossy().into_owned())
+}
+
+/// Every directory above `dir` (symlinks resolved) must be one that only its owner, this user
+/// or root can rename things in: owned by this user or root, and not writable by others unless
+/// sticky (as /tmp is: others cannot move our entries there). Otherwise someone could swap
+/// `dir` itself for another directory after it was checked.
+fn check_ancestors(dir: &Path) -> Result<(), RuntimeDirError> {
+    use std::os::unix::fs::MetadataExt;
+    let io = |path: &Path, source| RuntimeDirError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let parent = match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => return Ok(()),
+    };
+    let canonical = std::fs::canonicalize(parent).map_err(|source| io(parent, source))?;
+    for ancestor in canonical.ancestors() {
+        let metadata = std::fs::metadata(ancestor).map_err(|source| io(ancestor, source))?;
+        check_owner(ancestor, &metadata, None).map_err(RuntimeDirError::Untrusted)?;
+        let sticky = metadata.mode() & 0o1000 != 0;
+        if metadata.mode() & 0o022 != 0 && !sticky {
+            return Err(RuntimeDirError::Untrusted(UntrustedFile::OpenToOthers {
+                path: ancestor.to_path_buf(),
+                mode: metadata.mode() & 0o7777,
+            }));
+        }
+    }
+    Ok(())
 }
 
 /// What a file's metadata says it is.

@@ -127,10 +127,27 @@ const OPEN_FLAGS: libc::c_int = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CL
 const OPEN_FLAGS: libc::c_int = 0;
 
 impl Segment {
-    /// Creates a new segment of `len` zero bytes, mode 0600, with its memory reserved; fails if
-    /// the name exists. Nothing is left behind when it fails.
-    pub(crate) fn create(name: &str, len: usize) -> Result<Self, SegmentError> {
-        let fd = shm_open(name, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600)?;
+    /// Creates a new segment of `len` zero bytes, mode 0600, with its memory reserved. Fails
+    /// with [`SegmentError::Exists`] if a segment of this user, root or `trusted_owner` has the
+    /// name; on Linux anything else there (a FIFO, another user's file: a squatter) is
+    /// replaced. Nothing is left behind when it fails.
+    pub(crate) fn create(
+        name: &str,
+        len: usize,
+        trusted_owner: Option<u32>,
+    ) -> Result<Self, SegmentError> {
+        let file_len = libc::off_t::try_from(len).map_err(|_| SegmentError::NoSpace {
+            segment: name.to_owned(),
+            needed: len as u64,
+            available: free_space(),
+        })?;
+        // Linux: made complete under a name of its own, then renamed into place in one step,
+        // so that nothing planted under the name meanwhile can make creation fail.
+        #[cfg(target_os = "linux")]
+        let made_as = format!("{name}.new{:016x}", unique_suffix());
+        #[cfg(not(target_os = "linux"))]
+        let made_as = name.to_owned();
+        let fd = shm_open(&made_as, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600)?;
         let created = (|| {
             let os = |errno| SegmentError::from_errno(name, errno);
             // The umask may have narrowed the mode further; make it exactly 0600.
@@ -138,23 +155,25 @@ impl Segment {
             if unsafe { libc::fchmod(fd.as_raw_fd(), 0o600) } != 0 {
                 return Err(os(last_errno()));
             }
-            let file_len = libc::off_t::try_from(len).map_err(|_| SegmentError::NoSpace {
-                segment: name.to_owned(),
-                needed: len as u64,
-                available: free_space(),
-            })?;
             // SAFETY: `fd` is an open, writable descriptor of the new segment.
             if unsafe { libc::ftruncate(fd.as_raw_fd(), file_len) } != 0 {
                 return Err(os(last_errno()));
             }
             reserve(name, &fd, file_len)?;
-            map(name, fd, len)
+            #[cfg(target_os = "linux")]
+            move_into_place(&made_as, name, trusted_owner)?;
+            #[cfg(not(target_os = "linux"))]
+            let _ = trusted_owner;
+            Ok(())
         })();
-        if created.is_err() {
-            // The name is ours (O_EXCL): take it back so nothing half-made stays behind.
-            let _ = unlink(name);
+        match created {
+            Ok(()) => map(name, fd, len),
+            Err(error) => {
+                // The name we made is ours (O_EXCL): take it back so nothing half-made stays.
+                let _ = unlink(&made_as);
+                Err(error)
+            }
         }
-        created
     }
 
     /// Maps an existing segment whole, after checking through its descriptor that it is a
@@ -458,6 +477,83 @@ fn map(name: &str, fd: OwnedFd, len: usize) -> Result<Segment, SegmentError> {
     })
 }
 
+/// A value no other segment being made has: random per process, and counted within it.
+#[cfg(target_os = "linux")]
+fn unique_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    // Relaxed: only uniqueness matters, not ordering.
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.finish()
+}
+
+/// Renames the segment made as `made_as` to `name`: never over a segment of this user, root or
+/// `trusted_owner` (that is [`SegmentError::Exists`]: a writer may be live), but over anything
+/// else someone put there, which no writer of ours made.
+#[cfg(target_os = "linux")]
+fn move_into_place(
+    made_as: &str,
+    name: &str,
+    trusted_owner: Option<u32>,
+) -> Result<(), SegmentError> {
+    let path = |name: &str| {
+        CString::new(format!("/dev/shm/{name}")).map_err(|_| SegmentError::Os {
+            segment: name.to_owned(),
+            source: io::Error::other("segment name contains a NUL byte"),
+        })
+    };
+    let (from, to) = (path(made_as)?, path(name)?);
+    // SAFETY: both are valid NUL-terminated paths that outlive the call.
+    let renamed = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if renamed == 0 {
+        return Ok(());
+    }
+    let errno = last_errno();
+    if errno != libc::EEXIST {
+        return Err(SegmentError::from_errno(name, errno));
+    }
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+    let mut found: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid path and a writable struct; the link itself is examined, not followed.
+    if unsafe {
+        libc::fstatat(
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            &mut found,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    } != 0
+    {
+        return Err(SegmentError::from_errno(name, last_errno()));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    let ours = found.st_mode & libc::S_IFMT == libc::S_IFREG
+        && (found.st_uid == euid || found.st_uid == 0 || Some(found.st_uid) == trusted_owner);
+    if ours {
+        return Err(SegmentError::Exists {
+            segment: name.to_owned(),
+        });
+    }
+    // A squatter: replaced in one step (it keeps existing for whoever has it open).
+    // SAFETY: as for renameat2 above.
+    if unsafe { libc::rename(from.as_ptr(), to.as_ptr()) } != 0 {
+        return Err(SegmentError::from_errno(name, last_errno()));
+    }
+    Ok(())
+}
+
 /// Size, owner and mode of a segment; an error for anything but a regular file.
 pub fn stat(name: &str) -> Result<SegmentStat, SegmentError> {
     let fd = shm_open(name, libc::O_RDONLY, 0)?;
@@ -538,7 +634,7 @@ mod tests {
     #[test]
     fn created_segment_is_private_and_readable_back() {
         let name = unique("seg");
-        let segment = Segment::create(&name, 4096).unwrap();
+        let segment = Segment::create(&name, 4096, None).unwrap();
         assert!(segment.write_bytes(100, b"hello"));
         let other = Segment::open(&name).unwrap();
         let mut back = [0u8; 5];
@@ -561,7 +657,7 @@ mod tests {
     #[test]
     fn segments_others_may_read_are_refused() {
         let name = unique("open");
-        let _segment = Segment::create(&name, 4096).unwrap();
+        let _segment = Segment::create(&name, 4096, None).unwrap();
         hand_over_mode(&name, 0o644);
         match Segment::open(&name) {
             Err(SegmentError::Untrusted { mode, .. }) => assert_eq!(mode, 0o644),
@@ -580,9 +676,9 @@ mod tests {
     #[test]
     fn create_refuses_an_existing_name() {
         let name = unique("dup");
-        let _first = Segment::create(&name, 64).unwrap();
+        let _first = Segment::create(&name, 64, None).unwrap();
         assert!(matches!(
-            Segment::create(&name, 64),
+            Segment::create(&name, 64, None),
             Err(SegmentError::Exists { .. })
         ));
         unlink(&name).unwrap();

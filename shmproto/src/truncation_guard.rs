@@ -34,6 +34,9 @@ mod linux {
     const FILLING: usize = usize::MAX;
 
     struct Entry {
+        /// A seqlock over `start` and `len`: odd while `register` or `release` changes them,
+        /// so the handler never pairs one range's start with another's length.
+        generation: AtomicUsize,
         start: AtomicUsize,
         /// 0: free; [`FILLING`]: being registered; else the length of a guarded range.
         len: AtomicUsize,
@@ -42,6 +45,7 @@ mod linux {
 
     #[allow(clippy::declare_interior_mutable_const)]
     const FREE: Entry = Entry {
+        generation: AtomicUsize::new(0),
         start: AtomicUsize::new(0),
         len: AtomicUsize::new(0),
         detached: AtomicBool::new(false),
@@ -88,21 +92,38 @@ mod linux {
         context: *mut libc::c_void,
     ) {
         // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
-        let address = unsafe { (*info).si_addr() } as usize;
-        for entry in &ENTRIES {
-            // Acquire: pairs with the Release store of `len` in `register`, so `start` is the
-            // value written before it.
-            let len = entry.len.load(Ordering::Acquire);
-            if len == 0 || len == FILLING {
+        let (code, address) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
+        // Only a fault the kernel raised (si_code > 0) can be a truncated mapping; a SIGBUS
+        // sent with kill() or raise() is passed on.
+        let fault = code > 0;
+        for entry in ENTRIES.iter().filter(|_| fault) {
+            // Acquire: pairs with the Release increments in `register` and `release`; an even
+            // value read here and again below means `start` and `len` were not being changed
+            // in between, so they describe one registered range.
+            let before = entry.generation.load(Ordering::Acquire);
+            if before % 2 == 1 {
                 continue;
             }
+            let len = entry.len.load(Ordering::Relaxed);
             let start = entry.start.load(Ordering::Relaxed);
-            if address < start || address - start >= len {
+            // Acquire fence, then a Relaxed re-read: a change racing the loads above shows up
+            // as a different generation.
+            std::sync::atomic::fence(Ordering::Acquire);
+            if entry.generation.load(Ordering::Relaxed) != before
+                || len == 0
+                || len == FILLING
+                || address < start
+                || address - start >= len
+            {
                 continue;
             }
-            // SAFETY: [start, start + len) is a mapping of ours that stays registered while
-            // its owner can touch it (it is released before it is unmapped), so replacing it
-            // with anonymous memory of the same size changes no other object's memory.
+            // SAFETY: at the moment of the generation checks, [start, start + len) was a
+            // registered mapping of ours containing the faulting address. Registration
+            // happens after mapping and release before unmapping, and the faulting thread is
+            // inside an access to this very mapping through a borrow of its `Segment`, which
+            // therefore cannot be released or unmapped until the access (and this handler)
+            // returns. Replacing the range with anonymous memory of the same size changes no
+            // other object's memory.
             let replaced = unsafe {
                 libc::mmap(
                     start as *mut libc::c_void,
@@ -149,13 +170,19 @@ mod linux {
                 return;
             }
         }
-        // The default action: restore it and return; the access faults again and the kernel
-        // ends the process with SIGBUS, as it would have without us.
+        // The default action: restore it; a fault then happens again when the handler returns
+        // and the kernel ends the process with SIGBUS, as it would have without us; a sent
+        // signal is raised again for the same end.
         // SAFETY: an all-zero sigaction with SIG_DFL (0) is the default action.
         let mut default: libc::sigaction = unsafe { std::mem::zeroed() };
         default.sa_sigaction = libc::SIG_DFL;
         // SAFETY: a valid action pointer; the old action is not asked for.
         unsafe { libc::sigaction(signal, &default, std::ptr::null_mut()) };
+        // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+        if unsafe { (*info).si_code } <= 0 {
+            // SAFETY: raise is async-signal-safe; the signal is blocked until we return.
+            unsafe { libc::raise(signal) };
+        }
     }
 
     /// A registered mapping; release it before unmapping.
@@ -177,13 +204,20 @@ mod linux {
                     .compare_exchange(0, FILLING, Ordering::Relaxed, Ordering::Relaxed)
                     .is_ok()
                 {
+                    // Odd while changing: Relaxed increment then a Release fence, so the
+                    // handler that sees any of the new values also sees the odd generation.
+                    entry.generation.fetch_add(1, Ordering::Relaxed);
+                    std::sync::atomic::fence(Ordering::Release);
                     entry.detached.store(false, Ordering::Relaxed);
                     entry.start.store(start, Ordering::Relaxed);
-                    // Release: the handler that sees `len` also sees `start`.
-                    entry.len.store(len, Ordering::Release);
+                    entry.len.store(len, Ordering::Relaxed);
+                    // Release: even again; a handler that reads this generation sees the
+                    // values stored above.
+                    entry.generation.fetch_add(1, Ordering::Release);
                     return GuardedRange { entry: Some(entry) };
                 }
             }
+            // Unguarded: still works, but a truncation of this mapping would be fatal.
             GuardedRange { entry: None }
         }
 
@@ -196,8 +230,14 @@ mod linux {
         /// Stops guarding the range (it is about to be unmapped).
         pub(crate) fn release(&mut self) {
             if let Some(entry) = self.entry.take() {
-                // Release: a later `register` that claims the entry does so after this.
+                // As in `register`: odd, cleared, even again.
+                entry.generation.fetch_add(1, Ordering::Relaxed);
+                std::sync::atomic::fence(Ordering::Release);
+                entry.start.store(0, Ordering::Relaxed);
+                // Release: a later `register` that claims the entry (its compare-exchange
+                // reads this 0) does so after the clearing above.
                 entry.len.store(0, Ordering::Release);
+                entry.generation.fetch_add(1, Ordering::Release);
             }
         }
     }

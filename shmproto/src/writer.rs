@@ -221,7 +221,8 @@ impl Writer {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let reclaimed = reclaim_namespace(&config.namespace)?;
+            let reclaimed =
+                reclaim_namespace(&config.namespace, config.owner.map(|owner| owner.uid))?;
             match create_segments(&config) {
                 Ok(session) => {
                     let slot_count = session.slot_count() as usize;
@@ -537,8 +538,11 @@ fn read_session_id(name: &str) -> Option<u64> {
 
 /// Refuses if a live writer owns the namespace; otherwise removes whatever is left there and
 /// says what that was.
-pub(crate) fn reclaim_namespace(namespace: &Namespace) -> Result<Option<String>, CreateError> {
-    let Some(found) = leftovers(namespace)? else {
+pub(crate) fn reclaim_namespace(
+    namespace: &Namespace,
+    trusted_owner: Option<u32>,
+) -> Result<Option<String>, CreateError> {
+    let Some(found) = leftovers(namespace, Some(trusted_owner))? else {
         return Ok(None);
     };
     for name in namespace.segment_names() {
@@ -550,13 +554,40 @@ pub(crate) fn reclaim_namespace(namespace: &Namespace) -> Result<Option<String>,
 /// The one judgement of whether a namespace's segments may be removed: `Ok(None)` when there
 /// are none, `Ok(Some(what))` when they are leftovers (dead, closed or replaced writer, or
 /// not valid protocol segments), `Err(WriterAlive)` while a writer is live or starting.
-pub(crate) fn leftovers(namespace: &Namespace) -> Result<Option<String>, CreateError> {
+///
+/// `writer_owner`: for a writer about to create the segments, the user it hands them to
+/// (`Some(None)`: none). Segments of any other user than this one, root and that owner (or
+/// anything but a regular file) were not made by a writer of ours, whatever liveness they
+/// claim, and are leftovers. `None` (cleanup, which cannot know whom a writer handed its
+/// segments to): every owner's liveness is believed.
+pub(crate) fn leftovers(
+    namespace: &Namespace,
+    writer_owner: Option<Option<u32>>,
+) -> Result<Option<String>, CreateError> {
     if !namespace
         .segment_names()
         .iter()
         .any(|name| segment::exists(name))
     {
         return Ok(None);
+    }
+    if let Some(trusted_owner) = writer_owner {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        for name in namespace.segment_names() {
+            match segment::stat(&name) {
+                Ok(stat)
+                    if stat.uid != euid && stat.uid != 0 && Some(stat.uid) != trusted_owner =>
+                {
+                    return Ok(Some(format!(
+                        "shared-memory segment {name} belongs to uid {}, not to a writer of ours",
+                        stat.uid
+                    )))
+                }
+                Err(error @ SegmentError::NotRegular { .. }) => return Ok(Some(error.to_string())),
+                _ => {}
+            }
+        }
     }
     let alive = |pid| CreateError::WriterAlive {
         pid,
@@ -616,7 +647,8 @@ fn create_segments(config: &WriterConfig) -> Result<Session, CreateError> {
     let control_name = namespace.metadata_segment();
     let control_len =
         usize::try_from(layout.metadata.total_len).map_err(|_| too_big(&control_name))?;
-    let control = Segment::create(&control_name, control_len)?;
+    let trusted_owner = config.owner.map(|owner| owner.uid);
+    let control = Segment::create(&control_name, control_len, trusted_owner)?;
     created.0.push(control_name.clone());
     let mut head = [0u8; SLOT_TABLE_OFFSET];
     head[..SEGMENT_HEADER_LEN].copy_from_slice(&layout.metadata.encode(SegmentKind::Metadata));
@@ -632,7 +664,7 @@ fn create_segments(config: &WriterConfig) -> Result<Session, CreateError> {
 
     let create_plane = |name: String, plane: &crate::layout::SegmentHeader, kind| {
         let len = usize::try_from(plane.total_len).map_err(|_| too_big(&name))?;
-        let segment = Segment::create(&name, len)?;
+        let segment = Segment::create(&name, len, trusted_owner)?;
         segment.write_bytes(0, &plane.encode(kind));
         Ok::<_, CreateError>((name, segment))
     };

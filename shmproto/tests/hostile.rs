@@ -211,3 +211,24 @@ fn a_bad_status_record_is_named_as_such() {
         Err(OpenError::Invalid { .. })
     ));
 }
+
+/// The guard takes only faults on segment mappings: a SIGBUS anywhere else still ends the
+/// process, as it would without the guard.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_fault_outside_the_segments_still_ends_the_process() {
+    use std::os::unix::process::ExitStatusExt;
+    let namespace = unique_namespace("fault");
+    let output = common::spawn_stress(&["fault-elsewhere", "--namespace", namespace.as_str()])
+        .wait_with_output()
+        .expect("run the child");
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGBUS),
+        "the fault was swallowed: {:?} {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout)
+    );
+    // The writer died with its segments in place: a new one reclaims them.
+    drop(Writer::create(WriterConfig::new(namespace, Geometry::rgbd(64, 48))).expect("reclaim"));
+}

@@ -55,8 +55,10 @@ pub fn plan_launch(
         daemon_args.extend(["--runtime-dir".into(), dir.clone().into_os_string()]);
     }
     if elevation == Elevation::AdministratorPrompt {
-        // Root's shell must not open the log: the daemon does, refusing links (O_NOFOLLOW).
-        daemon_args.extend(["--log-file".into(), settings.log_file().into_os_string()]);
+        // Root's shell must not open a log in the user's directories: the daemon writes its
+        // own, in root's /var/log, and hands it to the user.
+        let log = shmproto::runtime_dir::system_log_file(&settings.namespace);
+        daemon_args.extend(["--log-file".into(), log.into_os_string()]);
     }
     daemon_args.extend([
         "run".into(),

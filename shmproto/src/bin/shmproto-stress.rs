@@ -4,7 +4,11 @@
 //! ```text
 //! shmproto-stress write --namespace NS [--width 640] [--height 480] [--seconds 3] [--fps 0]
 //! shmproto-stress read  --namespace NS [--seconds 3] [--until-gone]
+//! shmproto-stress fault-elsewhere --namespace NS
 //! ```
+//! `fault-elsewhere` creates a writer (so the truncation guard's SIGBUS handler is installed),
+//! then touches a truncated mapping of a file of its own: the guard must not swallow that
+//! fault, so the process dies of SIGBUS; an exit status means it did not.
 //! Each prints one JSON summary line on stdout; `read` prints `ready` on stderr once attached.
 //! Exit status: 0 on success, 1 when verification failed, 2 on bad arguments or setup errors.
 
@@ -17,7 +21,7 @@ use shmproto::{
     WriterConfig,
 };
 
-const USAGE: &str = "usage: shmproto-stress write|read --namespace NS [--width W] [--height H] [--seconds S] [--fps F] [--until-gone]";
+const USAGE: &str = "usage: shmproto-stress write|read|fault-elsewhere --namespace NS [--width W] [--height H] [--seconds S] [--fps F] [--until-gone]";
 
 struct Args {
     values: HashMap<String, String>,
@@ -155,6 +159,49 @@ fn read(args: &Args) -> Result<ExitCode, String> {
     })
 }
 
+/// Faults on a mapping the guard does not know (see the module doc); returns only if the
+/// fault was swallowed.
+fn fault_elsewhere(args: &Args) -> Result<ExitCode, String> {
+    let writer = Writer::create(WriterConfig::new(args.namespace()?, Geometry::rgbd(64, 48)))
+        .map_err(|error| error.to_string())?;
+    let file = tempfile_in_tmp().map_err(|error| error.to_string())?;
+    file.set_len(4096).map_err(|error| error.to_string())?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: a fresh shared mapping of 4096 bytes of a file we own, checked below.
+    let address = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if address == libc::MAP_FAILED {
+        return Err("mmap failed".into());
+    }
+    file.set_len(0).map_err(|error| error.to_string())?;
+    eprintln!("ready");
+    // SAFETY: the page is mapped (for 4096 bytes); reading it past the file's end raises
+    // SIGBUS, which is the point: the process must die here.
+    let byte = unsafe { std::ptr::read_volatile(address.cast::<u8>()) };
+    drop(writer);
+    println!("{}", serde_json::json!({ "survived": true, "byte": byte }));
+    Ok(ExitCode::from(1))
+}
+
+fn tempfile_in_tmp() -> std::io::Result<std::fs::File> {
+    let path = std::env::temp_dir().join(format!("shmproto-fault-{}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(file)
+}
+
 fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let Some((role, rest)) = raw.split_first() else {
@@ -164,6 +211,7 @@ fn main() -> ExitCode {
     let result = Args::parse(rest).and_then(|args| match role.as_str() {
         "write" => write(&args),
         "read" => read(&args),
+        "fault-elsewhere" => fault_elsewhere(&args),
         other => Err(format!("unknown role {other:?}")),
     });
     match result {
