@@ -100,7 +100,7 @@ say "daemon 1 publishing (pid $first_pid, namespace $namespace)"
 # 2. The app, under Xvfb (which sends the app's stderr, its log, to stdout too).
 started=$SECONDS
 NO_COLOR=1 RUST_LOG=info xvfb-run -a -s "-screen 0 1400x800x24" \
-    "$app_bin" --namespace "$namespace" --no-webcam --smoke-test "$smoke_seconds" \
+    "$app_bin" --namespace "$namespace" --runtime-dir "$work" --no-webcam --smoke-test "$smoke_seconds" \
     --screenshot "$work/screenshot.png" \
     >"$work/app.log" 2>&1 &
 app_runner_pid=$!

@@ -71,6 +71,24 @@ fn open_problem(namespace: &Namespace, error: &OpenError) -> String {
 }
 
 /// Watches `namespace` until `limit`; `progress` receives a line per second for people.
+/// How long `watch` waits for a writer that is starting or moving to new segments.
+const SETTLE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Opens the namespace, waiting up to [`SETTLE_PATIENCE`] while its writer is starting or
+/// being replaced (a daemon holds its pid file, and so counts as running, a moment before its
+/// segments are live); missing segments are an error at once.
+fn open_settled(namespace: &Namespace) -> Result<Reader, OpenError> {
+    let deadline = Instant::now() + SETTLE_PATIENCE;
+    loop {
+        match Reader::open(namespace) {
+            Err(error) if error.is_transient() && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            result => return result,
+        }
+    }
+}
+
 pub fn watch(
     namespace: &Namespace,
     limit: WatchLimit,
@@ -81,7 +99,7 @@ pub fn watch(
         namespace: namespace.to_string(),
         ..WatchSummary::default()
     };
-    let mut reader = match Reader::open(namespace) {
+    let mut reader = match open_settled(namespace) {
         Ok(reader) => reader,
         Err(error) => {
             summary.error = Some(open_problem(namespace, &error));
