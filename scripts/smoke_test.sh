@@ -82,7 +82,7 @@ start_daemon() {
     daemon_pid=$!
     wait_for 30 daemon_status || fail "the daemon did not come up (see $log)"
     # Frames flow: a client reads three of them.
-    "$daemon_bin" --namespace "$namespace" watch --frames 3 --json >/dev/null ||
+    "$daemon_bin" --namespace "$namespace" --runtime-dir "$work" watch --frames 3 --json >/dev/null ||
         fail "no frames from the daemon"
 }
 

@@ -407,7 +407,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, None) => WatchLimit::Interrupted,
             };
             let json = args.json;
-            let summary = watch::watch(&namespace, limit, |line| {
+            let summary = watch::watch(&namespace, &runtime_dir, limit, |line| {
                 if !json {
                     println!("{line}");
                 }

@@ -1,6 +1,7 @@
 //! `watch`: a reader for people and scripts. Counts frames, measures fps and
 //! publish-to-read latency, finds gaps, and verifies synthetic frames' stamps.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -9,6 +10,8 @@ use shmproto::{
     FrameBuf, Liveness, Namespace, OpenError, ReadError, Reader, SegmentError, SourceKind,
 };
 
+use crate::pidfile::{self, PidFileState};
+use crate::runtime::RuntimePaths;
 use crate::signals;
 use camera_sources::synthetic;
 
@@ -75,13 +78,25 @@ fn open_problem(namespace: &Namespace, error: &OpenError) -> String {
 const SETTLE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// Opens the namespace, waiting up to [`SETTLE_PATIENCE`] while its writer is starting or
-/// being replaced (a daemon holds its pid file, and so counts as running, a moment before its
-/// segments are live); missing segments are an error at once.
-fn open_settled(namespace: &Namespace) -> Result<Reader, OpenError> {
+/// being replaced, or while a daemon holds the namespace's pid file in `runtime_dir` but has
+/// not made its segments yet (it counts as running from the moment it holds the pid file).
+/// Without a daemon, missing segments are an error at once.
+fn open_settled(namespace: &Namespace, runtime_dir: &Path) -> Result<Reader, OpenError> {
     let deadline = Instant::now() + SETTLE_PATIENCE;
+    let daemon_starting = || {
+        let pid_file = RuntimePaths::new(runtime_dir, namespace).pid_file;
+        matches!(pidfile::inspect(&pid_file), Ok(PidFileState::Running(_)))
+    };
     loop {
         match Reader::open(namespace) {
-            Err(error) if error.is_transient() && Instant::now() < deadline => {
+            Err(error)
+                if Instant::now() < deadline
+                    && (error.is_transient()
+                        || (matches!(
+                            error,
+                            OpenError::Segment(SegmentError::NotFound { .. })
+                        ) && daemon_starting())) =>
+            {
                 std::thread::sleep(Duration::from_millis(5));
             }
             result => return result,
@@ -91,6 +106,7 @@ fn open_settled(namespace: &Namespace) -> Result<Reader, OpenError> {
 
 pub fn watch(
     namespace: &Namespace,
+    runtime_dir: &Path,
     limit: WatchLimit,
     mut progress: impl FnMut(&str),
 ) -> anyhow::Result<WatchSummary> {
@@ -99,7 +115,7 @@ pub fn watch(
         namespace: namespace.to_string(),
         ..WatchSummary::default()
     };
-    let mut reader = match open_settled(namespace) {
+    let mut reader = match open_settled(namespace, runtime_dir) {
         Ok(reader) => reader,
         Err(error) => {
             summary.error = Some(open_problem(namespace, &error));
