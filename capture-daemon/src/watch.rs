@@ -79,8 +79,9 @@ const SETTLE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// Opens the namespace, waiting up to [`SETTLE_PATIENCE`] while its writer is starting or
 /// being replaced, or while a daemon holds the namespace's pid file in `runtime_dir` but has
-/// not made its segments yet (it counts as running from the moment it holds the pid file).
-/// Without a daemon, missing segments are an error at once.
+/// not made its segments yet, or not yet replaced a dead daemon's (it counts as running from
+/// the moment it holds the pid file). Without a daemon, missing or dead segments are an error
+/// at once.
 fn open_settled(namespace: &Namespace, runtime_dir: &Path) -> Result<Reader, OpenError> {
     let deadline = Instant::now() + SETTLE_PATIENCE;
     let daemon_starting = || {
@@ -95,6 +96,7 @@ fn open_settled(namespace: &Namespace, runtime_dir: &Path) -> Result<Reader, Ope
                         || (matches!(
                             error,
                             OpenError::Segment(SegmentError::NotFound { .. })
+                                | OpenError::NotLive { .. }
                         ) && daemon_starting())) =>
             {
                 std::thread::sleep(Duration::from_millis(5));
