@@ -292,6 +292,81 @@ pub enum ClientError {
     UnsafeDir(crate::runtime_dir::RuntimeDirError),
 }
 
+/// Connects to the socket at `path`, giving up after `timeout`: a blocking `connect` waits for
+/// ever when the listener's queue is full (a frozen daemon), so the socket is non-blocking
+/// while it connects (`EAGAIN` when the queue is full: try again shortly), blocking after.
+fn connect_within(path: &Path, timeout: Duration) -> std::io::Result<UnixStream> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: an all-zero sockaddr_un is a valid value of this plain C struct.
+    let mut address: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= address.sun_path.len() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "socket path too long",
+        ));
+    }
+    address.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (slot, byte) in address.sun_path.iter_mut().zip(bytes) {
+        *slot = *byte as libc::c_char;
+    }
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        // SAFETY: socket has no memory-safety preconditions; the result is checked.
+        let raw = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+        if raw < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a new descriptor owned by nothing else.
+        let socket = unsafe { OwnedFd::from_raw_fd(raw) };
+        set_nonblocking(&socket, true)?;
+        // SAFETY: `address` is a valid sockaddr_un and the length is its size.
+        let connected = unsafe {
+            libc::connect(
+                raw,
+                std::ptr::addr_of!(address).cast(),
+                std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+            )
+        };
+        if connected == 0 {
+            set_nonblocking(&socket, false)?;
+            return Ok(UnixStream::from(socket));
+        }
+        let error = std::io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EAGAIN) || std::time::Instant::now() >= deadline {
+            return Err(if error.raw_os_error() == Some(libc::EAGAIN) {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the daemon accepts no connection (is it frozen?)",
+                )
+            } else {
+                error
+            });
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn set_nonblocking(socket: &std::os::fd::OwnedFd, nonblocking: bool) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl on a descriptor we own; F_GETFL/F_SETFL only read and set its flags.
+    let flags = unsafe { libc::fcntl(socket.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let flags = if nonblocking {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(socket.as_raw_fd(), libc::F_SETFL, flags) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Refuses a socket path that holds something else, or a socket of a user who is neither us
 /// nor root: commands (and the answers believed) must go to our daemon only.
 fn check_socket(path: &Path) -> Result<(), ClientError> {
@@ -334,7 +409,7 @@ impl ControlClient {
             source,
         };
         check_socket(path)?;
-        let stream = UnixStream::connect(path).map_err(connect_error)?;
+        let stream = connect_within(path, timeout).map_err(connect_error)?;
         stream
             .set_read_timeout(Some(timeout))
             .map_err(connect_error)?;
@@ -398,6 +473,30 @@ impl ControlClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A listener that accepts nothing, with its queue full (a frozen daemon): connecting
+    /// gives up after the timeout instead of waiting for ever.
+    #[test]
+    fn connecting_to_a_daemon_that_accepts_nothing_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("frozen.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: listen on our own socket; backlog 0 queues at most one connection.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let mut queued = Vec::new();
+        let started = std::time::Instant::now();
+        let error = loop {
+            match connect_within(&path, Duration::from_millis(300)) {
+                Ok(stream) => queued.push(stream),
+                Err(error) => break error,
+            }
+            assert!(queued.len() < 1000, "the queue never filled");
+        };
+        assert_eq!(error.kind(), std::io::ErrorKind::TimedOut, "{error}");
+        assert!(started.elapsed() < Duration::from_secs(60));
+        drop(queued);
+    }
 
     #[test]
     fn requests_parse_and_errors_say_why() {
