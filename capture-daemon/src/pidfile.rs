@@ -79,8 +79,7 @@ fn open(path: &Path, create: bool, also: Option<u32>) -> Result<File, PidFileErr
             expected: "pid file of its own",
         }));
     }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = shmproto::runtime_dir::euid() == 0;
     // Root may look at anyone's pid file (it only reads it), but takes only a trusted one.
     if create || !root {
         check_owner(path, &metadata, also).map_err(PidFileError::Untrusted)?;

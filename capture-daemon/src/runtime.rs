@@ -13,7 +13,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use shmproto::runtime_dir::{check_private_dir, file_type_name, RuntimeDirError};
+use shmproto::runtime_dir::{check_private_dir, euid, file_type_name, RuntimeDirError};
 use shmproto::{Namespace, SegmentOwner};
 
 pub use shmproto::runtime_dir::{
@@ -45,11 +45,6 @@ impl RuntimePaths {
 pub struct LogError {
     path: PathBuf,
     problem: String,
-}
-
-fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
 }
 
 /// Makes sure `dir` exists and is private ([`check_private_dir`]). Creates it if missing:

@@ -76,20 +76,37 @@ fn mkfifo(path: &Path, owner: u32) {
     std::os::unix::fs::lchown(path, Some(owner), Some(owner)).expect("chown fifo");
 }
 
-/// A daemon (as root) that hands its files to the desktop user, uid 1000 (`SUDO_UID`).
-fn spawn_handing_over(fixture: &Fixture, extra: &[&str]) -> std::process::Child {
-    let mut args = vec!["run", "--source", "synthetic"];
-    args.extend_from_slice(extra);
-    let child = fixture
-        .command(&args)
-        .env("SUDO_UID", "1000")
-        .env("SUDO_GID", "1000")
+/// Starts `run --source synthetic` (as root; with `hand_over`, handing its files to the
+/// desktop user, uid 1000, through `SUDO_UID`) and waits for `ready`. `Err` with the daemon's
+/// output when it exited first or [`WATCHDOG`] passed (then it is killed).
+fn start_daemon_until(
+    fixture: &Fixture,
+    hand_over: bool,
+    ready: impl Fn() -> bool,
+) -> Result<std::process::Child, Output> {
+    let mut command = fixture.command(&["run", "--source", "synthetic"]);
+    if hand_over {
+        command.env("SUDO_UID", "1000").env("SUDO_GID", "1000");
+    }
+    let mut daemon = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn daemon");
-    fixture.wait_live();
-    child
+    let deadline = Instant::now() + WATCHDOG;
+    while !ready() {
+        if Instant::now() >= deadline || daemon.try_wait().ok().flatten().is_some() {
+            let _ = daemon.kill();
+            return Err(daemon.wait_with_output().expect("daemon output"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(daemon)
+}
+
+/// Whether a reader can attach to the fixture's namespace (a daemon publishes there).
+fn publishing(fixture: &Fixture) -> bool {
+    shmproto::Reader::open(&fixture.namespace).is_ok()
 }
 
 /// 1. The pid file, segments and log change owner and mode only through descriptors: no
@@ -268,17 +285,9 @@ fn fifos_under_segment_names_hang_nothing() {
     );
 
     // The root daemon removes what squats its names (saying what and whose) and starts.
-    let mut daemon = fixture
-        .command(&["run", "--source", "synthetic"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn daemon");
-    let deadline = Instant::now() + WATCHDOG;
-    while shmproto::Reader::open(&fixture.namespace).is_err() {
-        if Instant::now() >= deadline || daemon.try_wait().ok().flatten().is_some() {
-            let _ = daemon.kill();
-            let output = daemon.wait_with_output().expect("output");
+    let daemon = match start_daemon_until(&fixture, false, || publishing(&fixture)) {
+        Ok(daemon) => daemon,
+        Err(output) => {
             for fifo in &fifos {
                 let _ = std::fs::remove_file(fifo);
             }
@@ -287,8 +296,7 @@ fn fifos_under_segment_names_hang_nothing() {
                 stderr(&output)
             );
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    };
     sigterm(&daemon);
     let output = daemon.wait_with_output().expect("daemon output");
     assert!(output.status.success(), "{}", stderr(&output));
@@ -460,7 +468,8 @@ fn status_names_segments_of_another_user() {
         return;
     }
     let fixture = fixture("hfor");
-    let mut daemon = spawn_handing_over(&fixture, &[]);
+    let mut daemon = start_daemon_until(&fixture, true, || publishing(&fixture))
+        .unwrap_or_else(|output| panic!("the daemon did not start: {}", stderr(&output)));
     // The binary where the bystander can run it.
     let bin_dir = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755))
@@ -510,25 +519,12 @@ fn another_users_segments_claiming_a_live_writer_do_not_block_the_daemon() {
         )
         .expect("give the segments to the attacker");
     }
-    // Not `spawn_handing_over`: a reader would attach to the squatter's live segments at once.
-    let mut daemon = fixture
-        .command(&["run", "--source", "synthetic"])
-        .env("SUDO_UID", "1000")
-        .env("SUDO_GID", "1000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn daemon");
+    // Not `publishing`: a reader would attach to the squatter's live segments at once.
     let rgb = Path::new("/dev/shm").join(fixture.namespace.rgb_segment());
-    let deadline = Instant::now() + WATCHDOG;
-    while std::fs::metadata(&rgb).map_or(true, |metadata| metadata.uid() != 1000) {
-        if Instant::now() >= deadline || daemon.try_wait().ok().flatten().is_some() {
-            let _ = daemon.kill();
-            let output = daemon.wait_with_output().expect("daemon output");
-            panic!("the daemon did not take its names: {}", stderr(&output));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let daemon = start_daemon_until(&fixture, true, || {
+        std::fs::metadata(&rgb).is_ok_and(|metadata| metadata.uid() == 1000)
+    })
+    .unwrap_or_else(|output| panic!("the daemon did not take its names: {}", stderr(&output)));
     fixture.wait_live();
     sigterm(&daemon);
     let output = daemon.wait_with_output().expect("daemon output");
@@ -580,40 +576,24 @@ fn a_fifo_loop_under_segment_names_does_not_stop_the_daemon() {
     }
     assert!(attacker > 0, "fork failed");
     std::thread::sleep(Duration::from_millis(200));
-    let mut daemon = fixture
-        .command(&["run", "--source", "synthetic"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn daemon");
-    let deadline = Instant::now() + WATCHDOG;
-    let mut live = false;
-    while Instant::now() < deadline && daemon.try_wait().ok().flatten().is_none() {
-        if shmproto::Reader::open(&fixture.namespace).is_ok() {
-            live = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let started = start_daemon_until(&fixture, false, || publishing(&fixture));
     // SAFETY: killing and reaping the child forked above.
     unsafe {
         libc::kill(attacker, libc::SIGKILL);
         libc::waitpid(attacker, std::ptr::null_mut(), 0);
     }
-    let _ = unsafe_sigterm(&daemon);
-    let output = daemon.wait_with_output().expect("daemon output");
+    let outcome = started.map(|daemon| {
+        sigterm(&daemon);
+        daemon.wait_with_output().expect("daemon output")
+    });
     for path in &paths {
         if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
             let _ = std::fs::remove_file(path);
         }
     }
-    assert!(live, "the daemon did not start: {}", stderr(&output));
-}
-
-/// SIGTERM whether or not the process is still there.
-fn unsafe_sigterm(child: &std::process::Child) -> i32 {
-    // SAFETY: signalling our own child (a dead one gives ESRCH, harmlessly).
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }
+    if let Err(output) = outcome {
+        panic!("the daemon did not start: {}", stderr(&output));
+    }
 }
 
 /// As root, a log only in a directory no one else controls: elsewhere a user could swap a

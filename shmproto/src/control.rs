@@ -386,8 +386,7 @@ fn check_socket(path: &Path) -> Result<(), ClientError> {
             expected: "socket",
         }));
     }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
+    if crate::runtime_dir::euid() == 0 {
         return Ok(());
     }
     check_owner(path, &metadata, None).map_err(ClientError::Untrusted)

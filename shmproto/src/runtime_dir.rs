@@ -21,9 +21,17 @@ pub const SYSTEM_RUNTIME_DIR: &str = "/run/aaa-camera-daemon";
 #[cfg(not(target_os = "linux"))]
 pub const SYSTEM_RUNTIME_DIR: &str = "/var/run/aaa-camera-daemon";
 
-fn euid() -> u32 {
+/// This process's effective user id.
+pub fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
+}
+
+/// Whether a file owned by `uid` can be one of ours: this user's, root's, or `also`'s (the
+/// user a root daemon hands its files to). The one ownership rule for segments, pid files,
+/// sockets and runtime directories.
+pub fn is_trusted_owner(uid: u32, also: Option<u32>) -> bool {
+    uid == euid() || uid == 0 || Some(uid) == also
 }
 
 /// This user's runtime directory: `$XDG_RUNTIME_DIR/aaa-camera-daemon` (the per-login
@@ -248,14 +256,13 @@ pub fn check_owner(
 ) -> Result<(), UntrustedFile> {
     use std::os::unix::fs::MetadataExt;
     let uid = metadata.uid();
-    let euid = euid();
-    if uid == euid || uid == 0 || Some(uid) == also {
+    if is_trusted_owner(uid, also) {
         Ok(())
     } else {
         Err(UntrustedFile::ForeignOwner {
             path: path.to_path_buf(),
             uid,
-            euid,
+            euid: euid(),
         })
     }
 }

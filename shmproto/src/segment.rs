@@ -537,10 +537,8 @@ fn move_into_place(
     {
         return Err(SegmentError::from_errno(name, last_errno()));
     }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
     let ours = found.st_mode & libc::S_IFMT == libc::S_IFREG
-        && (found.st_uid == euid || found.st_uid == 0 || Some(found.st_uid) == trusted_owner);
+        && crate::runtime_dir::is_trusted_owner(found.st_uid, trusted_owner);
     if ours {
         return Err(SegmentError::Exists {
             segment: name.to_owned(),
@@ -581,9 +579,8 @@ pub fn owner_uid(name: &str) -> Option<u32> {
 /// trusts any owner: a daemon run through sudo hands its segments to the desktop user and
 /// must still recognise them, and root can read everything anyway.
 fn check_trusted(name: &str, stat: &SegmentStat) -> Result<(), SegmentError> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    let owner_ok = euid == 0 || stat.uid == euid || stat.uid == 0;
+    let euid = crate::runtime_dir::euid();
+    let owner_ok = euid == 0 || crate::runtime_dir::is_trusted_owner(stat.uid, None);
     if owner_ok && stat.mode & 0o077 == 0 {
         return Ok(());
     }

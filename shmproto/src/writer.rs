@@ -572,13 +572,9 @@ pub(crate) fn leftovers(
         return Ok(None);
     }
     if let Some(trusted_owner) = writer_owner {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let euid = unsafe { libc::geteuid() };
         for name in namespace.segment_names() {
             match segment::stat(&name) {
-                Ok(stat)
-                    if stat.uid != euid && stat.uid != 0 && Some(stat.uid) != trusted_owner =>
-                {
+                Ok(stat) if !crate::runtime_dir::is_trusted_owner(stat.uid, trusted_owner) => {
                     return Ok(Some(format!(
                         "shared-memory segment {name} belongs to uid {}, not to a writer of ours",
                         stat.uid

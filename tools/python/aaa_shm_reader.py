@@ -111,13 +111,10 @@ HEARTBEAT_TIMEOUT_NS = 200_000_000
 LIVENESS_CHECK_INTERVAL_S = 0.025
 # Without a futex in the standard library, waiting polls the wake word this often.
 POLL_INTERVAL_S = 0.0005
-# Seqlock read attempts before giving up until the next publish (as the Rust reader does).
+# Seqlock read attempts before giving up until the next publish (as the Rust reader does):
+# a `latest` word that names a frame no slot holds (a broken or hostile writer) must not make
+# the reader spin.
 MAX_READ_ATTEMPTS = 64
-# After a round of MAX_READ_ATTEMPTS failed reads, `wait_next` waits for the next publish and
-# sleeps at least this long, doubling from POLL_INTERVAL_S with every further failed round: a
-# `latest` word that names a frame no slot holds (a broken or hostile writer) must not make it
-# spin.
-MAX_STALL_PAUSE_S = 0.004
 
 M64 = (1 << 64) - 1
 
@@ -836,7 +833,10 @@ class Reader:
             # The wake word is loaded before `latest` is checked, so a publish between the
             # check and the sleep changes the word and ends the sleep.
             observed = self._u32(OFF_WAKE)
-            if self._u64(OFF_LATEST) > self.last_returned:
+            latest = self._u64(OFF_LATEST)
+            # A publish whose slot could not be read is not waited for again (section 8).
+            unreadable = self._failed_attempts > 0 and latest == self._failed_publish
+            if latest > self.last_returned and not unreadable:
                 return True
             now = time.monotonic()
             if now >= next_liveness_check:
@@ -850,39 +850,16 @@ class Reader:
         """Waits for a frame newer than the last returned one and copies it into `frame`.
 
         When every read attempt fails although `latest` names a newer frame (the writer lapped
-        the ring during each copy, or `latest` names a frame that no slot holds), it waits
-        for the next publish as docs/protocol.md section 9 says, sleeping longer after each
-        such round (up to MAX_STALL_PAUSE_S), so a broken writer costs little CPU until the
-        timeout. `stall_reason()` then says what went wrong."""
+        the ring during each copy, or `latest` names a frame that no slot holds), that publish
+        is not waited for again: the reader sleeps until the next one, as docs/protocol.md
+        section 8 says, so a broken writer costs little CPU until the timeout.
+        `stall_reason()` then says what went wrong."""
         deadline = time.monotonic() + timeout_s
-        pause = 0.0
         while True:
             if not self.wait_for_publish(max(0.0, deadline - time.monotonic())):
                 return False
-            # Before the read: a publish during it changes the word and ends the wait below.
-            observed = self._u32(OFF_WAKE)
             if self._read_newer(frame):
                 return True
-            pause = min(MAX_STALL_PAUSE_S, max(POLL_INTERVAL_S, pause * 2))
-            if not self._wait_for_next_publish(observed, deadline, pause):
-                return False
-
-    def _wait_for_next_publish(self, observed: int, deadline: float, pause: float) -> bool:
-        """Sleeps `pause`, then until the wake word differs from `observed` (True), or the
-        deadline passes (False), polling every `pause`. Raises WriterGone."""
-        now = time.monotonic()
-        time.sleep(max(0.0, min(pause, deadline - now)))
-        next_liveness_check = 0.0
-        while True:
-            if self._u32(OFF_WAKE) != observed:
-                return True
-            now = time.monotonic()
-            if now >= next_liveness_check:
-                self._check_live()
-                next_liveness_check = now + LIVENESS_CHECK_INTERVAL_S
-            if now >= deadline:
-                return False
-            self._sleep_while_wake_is(observed, min(deadline, next_liveness_check), pause)
 
     def _sleep_while_wake_is(self, observed: int, until: float, interval: float):
         """Polls the wake word every `interval` seconds while it equals `observed`, until
