@@ -196,6 +196,7 @@ pub(crate) mod test_frames {
             intrinsics: Some(Intrinsics::pinhole_from_fov(width, height, 69.0)),
             depth_scale_m: Some(0.001),
             depth_aligned_to_color: true,
+            ground_truth: Vec::new(),
         };
         match Frame::from_planes(geometry, rgb, &depth_le, metadata, Some(now_ns)) {
             Ok(frame) => frame,

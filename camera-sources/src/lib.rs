@@ -35,6 +35,7 @@ impl SourceInfo {
             intrinsics: self.intrinsics,
             depth_scale_m: self.depth_scale_m,
             depth_aligned_to_color: self.depth_aligned_to_color,
+            ground_truth: Vec::new(),
         }
     }
 }

@@ -27,6 +27,7 @@
 //!     intrinsics: None,
 //!     depth_scale_m: Some(0.001),
 //!     depth_aligned_to_color: true,
+//!     ground_truth: Vec::new(),
 //! };
 //! let rgb = vec![7u8; geometry.color_len()];
 //! let depth = vec![1u8; geometry.depth_len()];
@@ -43,6 +44,7 @@
 
 mod clock;
 pub mod control;
+mod detections;
 mod error;
 mod frame;
 mod geometry;
@@ -62,6 +64,7 @@ mod wait;
 mod writer;
 
 pub use clock::{monotonic_now_ns, wall_now_ns};
+pub use detections::{Detection, DetectionResult, DetectorInfo, ObjectPosition};
 pub use error::{CreateError, OpenError, PublishError, ReadError};
 pub use frame::{FrameBuf, FrameHeader};
 pub use geometry::{
@@ -72,7 +75,7 @@ pub use inspect::{
 };
 pub use layout::LayoutError;
 pub use liveness::{process_exists, Liveness, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT};
-pub use metadata::{DistortionModel, FrameMetadata, Intrinsics, SourceKind};
+pub use metadata::{DistortionModel, FrameMetadata, GroundTruthObject, Intrinsics, SourceKind};
 pub use names::{Namespace, NamespaceError, MAX_NAMESPACE_LEN, NAMESPACE_ENV};
 pub use reader::{probe, Reader};
 pub use runtime_dir::RUNTIME_DIR_ENV;

@@ -192,6 +192,21 @@ pub struct FrameMetadata {
     pub depth_scale_m: Option<f32>,
     /// True when depth pixel (u, v) measures the same ray as colour pixel (u, v).
     pub depth_aligned_to_color: bool,
+    /// Where the scene's objects really are, when the source knows (the synthetic scene);
+    /// empty otherwise. Lets any reader score detections against the truth.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ground_truth: Vec<GroundTruthObject>,
+}
+
+/// One object of a scene whose geometry the source knows exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroundTruthObject {
+    /// What it is ("red sphere", "orange cube").
+    pub name: String,
+    /// Its volumetric centre in the camera frame (x right, y down, z forward), metres.
+    pub center_m: [f32; 3],
+    /// Its axis-aligned size in the camera frame (width, height, depth), metres.
+    pub size_m: [f32; 3],
 }
 
 #[cfg(test)]
@@ -234,6 +249,7 @@ mod tests {
             intrinsics: Some(Intrinsics::pinhole_from_fov(640, 480, 69.0)),
             depth_scale_m: Some(0.001),
             depth_aligned_to_color: true,
+            ground_truth: Vec::new(),
         };
         let json = serde_json::to_vec(&metadata).unwrap();
         assert_eq!(

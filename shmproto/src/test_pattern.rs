@@ -70,6 +70,7 @@ pub fn metadata(frame_number: u64) -> FrameMetadata {
         intrinsics: None,
         depth_scale_m: Some(0.001),
         depth_aligned_to_color: true,
+        ground_truth: Vec::new(),
     }
 }
 

@@ -257,6 +257,7 @@ mod tests {
             )),
             depth_scale_m: Some(0.001),
             depth_aligned_to_color: true,
+            ground_truth: Vec::new(),
         };
         let rgb = vec![frame_number as u8; geometry.color_len()];
         let depth = depth_mm.to_le_bytes().repeat(geometry.pixel_count());
