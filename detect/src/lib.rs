@@ -9,10 +9,12 @@
 //! The detection values themselves ([`Detection`], [`DetectionResult`]) are defined by the
 //! protocol crate, because they travel between processes in the `aaa_detections` segment.
 
+mod choice;
 mod detector;
 mod frame;
 pub mod position;
 
+pub use choice::{open_detector, DetectorChoice, OpenOptions};
 pub use detector::{DetectError, DetectSettings, Detector};
 pub use frame::{DepthView, FrameView, FrameViewError};
 pub use shmproto::{Detection, DetectionResult, DetectorInfo, Intrinsics, ObjectPosition};
