@@ -43,6 +43,17 @@ pub enum Command {
     },
     /// The daemon's counters, rates, timings and resource use.
     Metrics,
+    /// Live detection: turn it on or off, choose the detector (`depth` or the path of an ONNX
+    /// model on the daemon's machine), set its score threshold; each field is optional and the
+    /// rest stays. Answered with the detection status ([`crate::DetectionStatus`]).
+    Detect {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        enabled: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detector: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        score_threshold: Option<f32>,
+    },
 }
 
 /// One request line: `{"id": 7, "cmd": "set_control", "name": "exposure", "value": 8500}`.

@@ -78,6 +78,53 @@ pub struct DetectionResult {
     pub detections: Vec<Detection>,
 }
 
+/// What live detection in the daemon is doing: part of the daemon's metrics (and so of its
+/// writer status) and the answer to the `detect` command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionStatus {
+    pub state: DetectionState,
+    /// The detector as chosen (`depth` or a model path).
+    pub detector: String,
+    /// What the detector understood the model to be, once it is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector_info: Option<DetectorInfo>,
+    pub score_threshold: f32,
+    /// Results published since the daemon started.
+    pub results_published: u64,
+    /// Frames whose results were published, per second, over the last window.
+    pub results_per_s: f64,
+    /// Mean time in the detector over the last window, milliseconds.
+    pub inference_ms: f64,
+    /// Why detection stopped, when `state` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The life of live detection in the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectionState {
+    /// Turned off (by `detect off`); the segment stays, with no new results.
+    Off,
+    /// Loading the detector.
+    Starting,
+    /// Detecting the newest frames.
+    Running,
+    /// The detector could not be loaded or failed; frames keep flowing (see `error`).
+    Failed,
+}
+
+impl DetectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetectionState::Off => "off",
+            DetectionState::Starting => "starting",
+            DetectionState::Running => "running",
+            DetectionState::Failed => "failed",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

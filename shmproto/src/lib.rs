@@ -64,7 +64,9 @@ mod wait;
 mod writer;
 
 pub use clock::{monotonic_now_ns, wall_now_ns};
-pub use detections::{Detection, DetectionResult, DetectorInfo, ObjectPosition};
+pub use detections::{
+    Detection, DetectionResult, DetectionState, DetectionStatus, DetectorInfo, ObjectPosition,
+};
 pub use error::{CreateError, OpenError, PublishError, ReadError};
 pub use frame::{FrameBuf, FrameHeader};
 pub use geometry::{
