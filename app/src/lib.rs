@@ -3,8 +3,9 @@
 //! Frames come from the capture daemon through `shmproto` ([`feed::daemon`]) or, when there is
 //! no daemon, from a camera opened inside the app ([`feed::local`]); the [`supervisor`] picks
 //! one; the [`viewer::Viewer`] shows colour and depth side by side and freezes a frame for
-//! detection ([`frame::FrozenFrame`]). `app.rs` puts the viewer in an eframe window, with the
-//! [`icon`] embedded from `assets/`.
+//! detection ([`frame::FrozenFrame`]), which [`detection`] runs on a worker thread (frozen and
+//! live frames; the daemon's own detections are read too). `app.rs` puts the viewer in an
+//! eframe window, with the [`icon`] embedded from `assets/`.
 //!
 //! Next to the frames, the app talks to the daemon: [`control_link`] drives its controls over
 //! the command socket, [`health`] judges whether it delivers and keeps the last minute of its
@@ -13,6 +14,7 @@
 pub mod app;
 pub mod colormap;
 pub mod control_link;
+pub mod detection;
 pub mod feed;
 pub mod frame;
 pub mod health;
