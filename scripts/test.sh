@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: what `make test` and CI run.
 #   1. system packages the build and tests need (apt-get when root, else the exact command):
-#      build dependencies, the app's run-time libraries, Xvfb and python3 for the end-to-end tests
+#      build dependencies, the app's run-time libraries, Xvfb and python3 for the end-to-end tests;
+#      ONNX Runtime and the Python onnx package for the detect crate's model tests (PyPI wheels)
 #   2. every crate's unit, integration and end-to-end tests (cargo-nextest), plus doc tests
 #   3. the end-to-end smoke test: the real daemon and the real app under Xvfb, a crash and a
 #      reconnection, a screenshot checked not to be blank (scripts/smoke_test.sh)
@@ -12,6 +13,7 @@ started=$(date +%s)
 
 bash scripts/setup-build-deps.sh
 bash scripts/setup-runtime-deps.sh --test
+bash scripts/setup-onnxruntime.sh --test
 
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --no-fail-fast

@@ -73,11 +73,8 @@ fn open_depth_only() -> Result<Box<dyn Detector>, DetectError> {
     ))
 }
 
-fn open_model(path: &Path, _options: &OpenOptions) -> Result<Box<dyn Detector>, DetectError> {
-    Err(DetectError::Model {
-        path: path.display().to_string(),
-        problem: "the ONNX backend is not built yet".into(),
-    })
+fn open_model(path: &Path, options: &OpenOptions) -> Result<Box<dyn Detector>, DetectError> {
+    Ok(Box::new(crate::onnx::OnnxDetector::open(path, options)?))
 }
 
 #[cfg(test)]

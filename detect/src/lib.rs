@@ -12,6 +12,7 @@
 mod choice;
 mod detector;
 mod frame;
+pub mod onnx;
 pub mod position;
 
 pub use choice::{open_detector, DetectorChoice, OpenOptions};
