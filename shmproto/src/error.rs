@@ -78,6 +78,10 @@ pub enum PublishError {
         len: usize,
         capacity: usize,
     },
+    /// A number that JSON cannot carry (`serde_json` would write `null`, which readers
+    /// refuse): `field` names it, e.g. `detections[2].score`.
+    #[error("{what} field {field} is NaN or infinite; JSON cannot carry it")]
+    NotFinite { what: &'static str, field: String },
     #[error("cannot encode {what} as JSON: {source}")]
     Json {
         what: &'static str,
@@ -104,6 +108,14 @@ pub enum ReadError {
     /// The frame's metadata is not valid JSON of the expected shape.
     #[error("frame metadata is not valid: {0}")]
     Metadata(#[from] serde_json::Error),
+    /// A detection result in the detections segment is not valid JSON of the expected shape
+    /// (a broken or hostile writer). Only that result is lost: the next read waits for the
+    /// next one.
+    #[error("detection result in shared-memory segment {segment} is not valid: {source}")]
+    Detections {
+        segment: String,
+        source: serde_json::Error,
+    },
     /// The writer-status record is not valid JSON of the expected shape.
     #[error("the writer status record is not valid: {0}")]
     Status(serde_json::Error),

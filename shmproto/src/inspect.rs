@@ -1,10 +1,13 @@
 //! Looking at a namespace from the outside: which segments exist, who owns them, and whether
-//! their writer lives. Used by status and cleanup tools; never needs the writer's cooperation.
+//! their writers live (the frame writer's three segments and the detections writer's one).
+//! Used by status and cleanup tools; never needs the writers' cooperation.
 
 use std::time::Duration;
 
+use crate::detections_session::DetectionsSession;
 use crate::error::{CreateError, OpenError};
 use crate::liveness::Liveness;
+use crate::ring::Ring;
 use crate::segment::{self, SegmentError, SegmentStat};
 use crate::session::Session;
 use crate::status::WriterStatus;
@@ -46,15 +49,32 @@ pub struct WriterReport {
     pub status: Option<WriterStatus>,
 }
 
+/// The detections writer described by a namespace's detections segment.
+#[derive(Debug, Clone)]
+pub struct DetectionsReport {
+    pub liveness: Liveness,
+    pub started_wall_ns: u64,
+    pub results_published: u64,
+    pub last_publish_age: Option<Duration>,
+}
+
 /// Everything `inspect` found.
 #[derive(Debug, Clone)]
 pub struct NamespaceReport {
     pub namespace: Namespace,
+    /// The frame writer's segments (colour, depth, metadata), then the detections segment
+    /// (`Namespace::all_segment_names`), whether they exist or not.
     pub segments: Vec<SegmentReport>,
-    /// The writer, when the control segment is valid.
+    /// The frame writer, when the control segment is valid.
     pub writer: Option<WriterReport>,
-    /// Why the segments could not be read, when some exist but do not form a valid session.
+    /// Why the frame segments could not be read, when some exist but do not form a valid
+    /// session.
     pub problem: Option<String>,
+    /// The detections writer, when the detections segment is valid. No detections segment is
+    /// normal: detection is off.
+    pub detections: Option<DetectionsReport>,
+    /// Why the detections segment could not be read, when it exists but is not valid.
+    pub detections_problem: Option<String>,
 }
 
 impl NamespaceReport {
@@ -64,15 +84,21 @@ impl NamespaceReport {
             .any(|segment| segment.state != SegmentState::Absent)
     }
 
-    /// Segments exist but no writer holds them ([`Liveness::holds_segments`]), and this user
-    /// can tell (segments of another user are not judged).
+    /// Segments exist but no writer holds them ([`Liveness::holds_segments`]): neither the
+    /// frame writer nor the detections writer, and this user can tell (segments of another
+    /// user are not judged). Exactly when [`remove_stale`] removes them.
     pub fn is_stale(&self) -> bool {
-        self.any_segment_exists()
-            && self.foreign_owner().is_none()
-            && !self
-                .writer
-                .as_ref()
-                .is_some_and(|writer| writer.liveness.holds_segments())
+        self.any_segment_exists() && self.foreign_owner().is_none() && !self.writer_holds()
+    }
+
+    /// Whether a writer of the namespace (frames or detections) holds its segments.
+    pub fn writer_holds(&self) -> bool {
+        let frames = self.writer.as_ref().map(|writer| writer.liveness);
+        let detections = self.detections.as_ref().map(|report| report.liveness);
+        frames
+            .into_iter()
+            .chain(detections)
+            .any(|liveness| liveness.holds_segments())
     }
 
     /// The owner of segments this user may not open, if there are such segments.
@@ -89,7 +115,7 @@ impl NamespaceReport {
 /// Reports on the segments of `namespace`.
 pub fn inspect(namespace: &Namespace) -> NamespaceReport {
     let segments: Vec<SegmentReport> = namespace
-        .segment_names()
+        .all_segment_names()
         .into_iter()
         .map(|name| {
             let (stat, state) = match segment::stat(&name) {
@@ -106,15 +132,46 @@ pub fn inspect(namespace: &Namespace) -> NamespaceReport {
             SegmentReport { name, stat, state }
         })
         .collect();
+    let exists = |names: &[String]| {
+        segments
+            .iter()
+            .any(|segment| names.contains(&segment.name) && segment.state != SegmentState::Absent)
+    };
+    let frames_exist = exists(&namespace.segment_names());
+    let detections_exist = exists(&[namespace.detections_segment()]);
     let mut report = NamespaceReport {
         namespace: namespace.clone(),
         segments,
         writer: None,
         problem: None,
+        detections: None,
+        detections_problem: None,
     };
-    if !report.any_segment_exists() {
-        return report;
+    if frames_exist {
+        inspect_frames(&mut report);
     }
+    if detections_exist {
+        match DetectionsSession::open(namespace) {
+            Ok(session) => {
+                report.detections = Some(DetectionsReport {
+                    liveness: session.liveness(),
+                    started_wall_ns: session.header.started_wall_ns,
+                    results_published: session.published(),
+                    last_publish_age: session.last_publish_age(),
+                })
+            }
+            Err(OpenError::NotLive { liveness, .. }) => {
+                report.detections_problem = Some(liveness.to_string());
+            }
+            Err(error) => report.detections_problem = Some(error.to_string()),
+        }
+    }
+    report
+}
+
+/// Fills in the frame writer of `report`'s namespace.
+fn inspect_frames(report: &mut NamespaceReport) {
+    let namespace = &report.namespace;
     match Session::open(namespace) {
         Ok(session) => {
             let liveness = session.liveness();
@@ -139,19 +196,32 @@ pub fn inspect(namespace: &Namespace) -> NamespaceReport {
         }
         Err(error) => report.problem = Some(error.to_string()),
     }
-    report
 }
 
-/// Removes the segments of `namespace` unless a live (or starting) writer owns them. Returns
-/// the names removed.
+/// Removes the segments of `namespace` (the frame writer's and the detections segment) unless
+/// a writer holds them: a live (or starting) frame writer or detections writer makes it
+/// refuse with [`CreateError::WriterAlive`] and remove nothing, so that cleanup never removes
+/// half of a running daemon's segments. Returns the names removed.
 pub fn remove_stale(namespace: &Namespace) -> Result<Vec<String>, CreateError> {
-    if crate::writer::leftovers(namespace, None)?.is_none() {
-        return Ok(Vec::new());
+    let frames = namespace.segment_names();
+    let detections = [namespace.detections_segment()];
+    let frames_left = crate::reclaim::leftovers(namespace, &frames, None, || {
+        Session::open(namespace).map(|session| session.liveness())
+    })?;
+    let detections_left = crate::reclaim::leftovers(namespace, &detections, None, || {
+        DetectionsSession::open(namespace).map(|session| session.liveness())
+    })?;
+    let mut doomed: Vec<&String> = Vec::new();
+    if frames_left.is_some() {
+        doomed.extend(&frames);
+    }
+    if detections_left.is_some() {
+        doomed.extend(&detections);
     }
     let mut removed = Vec::new();
-    for name in namespace.segment_names() {
-        match segment::unlink(&name) {
-            Ok(()) => removed.push(name),
+    for name in doomed {
+        match segment::unlink(name) {
+            Ok(()) => removed.push(name.clone()),
             Err(SegmentError::NotFound { .. }) => {}
             Err(error) => return Err(error.into()),
         }

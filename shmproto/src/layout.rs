@@ -1,4 +1,5 @@
-//! Byte layout of the three segments, and validation of headers read from untrusted bytes.
+//! Byte layout of the segments (the three frame segments and the detections segment), and
+//! validation of headers read from untrusted bytes.
 //!
 //! Every offset and size here is normative: `docs/protocol.md` describes the same tables. All
 //! integers are little-endian (the protocol is only implemented for little-endian machines:
@@ -11,9 +12,9 @@ use crate::geometry::{ColorFormat, DepthFormat, Geometry};
 pub const MAGIC: [u8; 8] = *b"AAACAMv1";
 /// Incompatible layout changes bump the major version; readers refuse other majors.
 pub const VERSION_MAJOR: u16 = 1;
-/// Compatible additions (new fields in reserved space, new state values) bump the minor
-/// version. 1.1 added the REPLACED state.
-pub const VERSION_MINOR: u16 = 1;
+/// Compatible additions (new fields in reserved space, new state values, new segment kinds)
+/// bump the minor version. 1.1 added the REPLACED state, 1.2 the detections segment (kind 4).
+pub const VERSION_MINOR: u16 = 2;
 
 /// Size of the common header at the start of every segment.
 pub const SEGMENT_HEADER_LEN: usize = 64;
@@ -61,6 +62,9 @@ pub(crate) const OFF_DEPTH_FORMAT: usize = CONTROL_OFFSET + 52;
 pub(crate) const OFF_DEPTH_STRIDE: usize = CONTROL_OFFSET + 56;
 pub(crate) const OFF_METADATA_CAPACITY: usize = CONTROL_OFFSET + 60;
 pub(crate) const OFF_STATUS_CAPACITY: usize = CONTROL_OFFSET + 64;
+/// The detections segment's control block: the same words as the metadata segment's up to
+/// `wake` (offsets 64..100), then the capacity of each result's JSON.
+pub(crate) const OFF_RESULT_CAPACITY: usize = CONTROL_OFFSET + 36;
 
 // Slot record fields, relative to the record start.
 pub(crate) const SLOT_SEQ: usize = 0;
@@ -69,7 +73,11 @@ pub(crate) const SLOT_FRAME_NUMBER: usize = 16;
 pub(crate) const SLOT_CAPTURE_WALL: usize = 24;
 pub(crate) const SLOT_CAPTURE_MONO: usize = 32;
 pub(crate) const SLOT_PUBLISH_MONO: usize = 40;
+/// Length of the slot's JSON: the frame metadata, or the detection result.
 pub(crate) const SLOT_METADATA_LEN: usize = 48;
+/// Detections segment only: `session_id` of the frame segments the result's source frame was
+/// read from (0: not known). Reserved (zero) in the metadata segment's slot records.
+pub(crate) const SLOT_FRAME_SESSION: usize = 56;
 
 // Status record fields, relative to the record start.
 pub(crate) const STATUS_SEQ: usize = 0;
@@ -82,12 +90,15 @@ pub(crate) const STATE_CLOSED: u32 = 2;
 /// The writer moved to new segments under the same names (new geometry): open again.
 pub(crate) const STATE_REPLACED: u32 = 3;
 
-/// Which of the three segments a header belongs to.
+/// Which segment a header belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SegmentKind {
     Metadata,
     Rgb,
     Depth,
+    /// The detections segment (since 1.2): a control block, a slot table and one detection
+    /// result JSON per slot.
+    Detections,
 }
 
 impl SegmentKind {
@@ -96,6 +107,16 @@ impl SegmentKind {
             SegmentKind::Metadata => 1,
             SegmentKind::Rgb => 2,
             SegmentKind::Depth => 3,
+            SegmentKind::Detections => 4,
+        }
+    }
+
+    /// The smallest `data_offset` a segment of this kind can have: after the slot table's
+    /// start for the kinds with a control block, after the common header for plane segments.
+    const fn min_data_offset(self) -> u64 {
+        match self {
+            SegmentKind::Metadata | SegmentKind::Detections => SLOT_TABLE_OFFSET as u64,
+            SegmentKind::Rgb | SegmentKind::Depth => SEGMENT_HEADER_LEN as u64,
         }
     }
 }
@@ -208,10 +229,7 @@ impl SegmentHeader {
         let slot_count = u32_at(bytes, OFF_SLOT_COUNT);
         let slot_stride = u64_at(bytes, OFF_SLOT_STRIDE);
         let total_len = u64_at(bytes, OFF_TOTAL_LEN);
-        let min_data_offset = match kind {
-            SegmentKind::Metadata => SLOT_TABLE_OFFSET as u64,
-            SegmentKind::Rgb | SegmentKind::Depth => SEGMENT_HEADER_LEN as u64,
-        };
+        let min_data_offset = kind.min_data_offset();
         if data_offset < min_data_offset || !data_offset.is_multiple_of(SLOT_ALIGN as u64) {
             return Err(field_error(
                 "data_offset",
@@ -423,6 +441,97 @@ impl ControlHeader {
     }
 }
 
+/// The immutable part of the detections segment's control block (written once before the
+/// writer goes live). Its shared words (state, heartbeat, latest, wake) and its slot table are
+/// where the metadata segment has them; it has no status record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DetectionsHeader {
+    pub writer_pid: u32,
+    pub started_wall_ns: u64,
+    /// Capacity of each slot's detection-result JSON, bytes.
+    pub result_capacity: u32,
+}
+
+impl DetectionsHeader {
+    /// Where the first result slot can start for `slot_count` slots: right after the table.
+    pub fn slot_table_end(slot_count: u32) -> u64 {
+        (SLOT_TABLE_OFFSET + slot_count as usize * SLOT_RECORD_LEN) as u64
+    }
+
+    /// Parses the immutable control fields and checks them against the segment header.
+    /// `bytes` must hold at least `SLOT_TABLE_OFFSET` bytes of the detections segment.
+    pub fn parse(bytes: &[u8], segment: &SegmentHeader) -> Result<Self, LayoutError> {
+        if bytes.len() < SLOT_TABLE_OFFSET {
+            return Err(LayoutError::TooSmall {
+                expected: SLOT_TABLE_OFFSET as u64,
+                found: bytes.len() as u64,
+            });
+        }
+        let result_capacity = u32_at(bytes, OFF_RESULT_CAPACITY);
+        if !(MIN_JSON_CAPACITY..=MAX_JSON_CAPACITY).contains(&result_capacity) {
+            return Err(field_error(
+                "result_capacity",
+                format!("{MIN_JSON_CAPACITY}..={MAX_JSON_CAPACITY}"),
+                result_capacity.into(),
+            ));
+        }
+        if segment.slot_stride < u64::from(result_capacity) {
+            return Err(field_error(
+                "slot_stride",
+                format!("at least result_capacity = {result_capacity}"),
+                segment.slot_stride,
+            ));
+        }
+        let table_end = Self::slot_table_end(segment.slot_count);
+        if segment.data_offset < table_end {
+            return Err(field_error(
+                "data_offset",
+                format!("at least {table_end} (after the slot table)"),
+                segment.data_offset,
+            ));
+        }
+        Ok(DetectionsHeader {
+            writer_pid: u32_at(bytes, OFF_WRITER_PID),
+            started_wall_ns: u64_at(bytes, OFF_STARTED_WALL),
+            result_capacity,
+        })
+    }
+
+    /// Writes the immutable control fields into `bytes` (the first `SLOT_TABLE_OFFSET` bytes).
+    pub(crate) fn encode_into(&self, bytes: &mut [u8; SLOT_TABLE_OFFSET]) {
+        bytes[OFF_WRITER_PID..OFF_WRITER_PID + 4].copy_from_slice(&self.writer_pid.to_le_bytes());
+        bytes[OFF_STARTED_WALL..OFF_STARTED_WALL + 8]
+            .copy_from_slice(&self.started_wall_ns.to_le_bytes());
+        bytes[OFF_RESULT_CAPACITY..OFF_RESULT_CAPACITY + 4]
+            .copy_from_slice(&self.result_capacity.to_le_bytes());
+    }
+
+    /// The common header of a detections segment with `slot_count` slots of
+    /// `result_capacity` bytes; `None` if a size overflows (impossible within the bounds on
+    /// slots and capacities, but checked anyway).
+    pub fn segment_header(
+        slot_count: u32,
+        result_capacity: u32,
+        session_id: u64,
+    ) -> Option<SegmentHeader> {
+        let data_offset = align_up(Self::slot_table_end(slot_count), SLOT_ALIGN as u64)?;
+        if data_offset > u64::from(u32::MAX) {
+            return None;
+        }
+        let slot_stride = align_up(result_capacity.into(), SLOT_ALIGN as u64)?;
+        Some(SegmentHeader {
+            version_minor: VERSION_MINOR,
+            session_id,
+            data_offset,
+            slot_count,
+            slot_stride,
+            total_len: slot_stride
+                .checked_mul(slot_count.into())?
+                .checked_add(data_offset)?,
+        })
+    }
+}
+
 /// Sizes of the three segments for one writer configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
@@ -572,6 +681,55 @@ mod tests {
         );
     }
 
+    fn encoded_detections() -> (SegmentHeader, Vec<u8>) {
+        let header = DetectionsHeader::segment_header(8, 4096, 42).unwrap();
+        let mut bytes = vec![0u8; header.total_len as usize];
+        let mut control = [0u8; SLOT_TABLE_OFFSET];
+        control[..SEGMENT_HEADER_LEN].copy_from_slice(&header.encode(SegmentKind::Detections));
+        DetectionsHeader {
+            writer_pid: 7,
+            started_wall_ns: 9,
+            result_capacity: 4096,
+        }
+        .encode_into(&mut control);
+        bytes[..SLOT_TABLE_OFFSET].copy_from_slice(&control);
+        (header, bytes)
+    }
+
+    #[test]
+    fn detections_headers_parse_back_and_are_not_metadata() {
+        let (header, bytes) = encoded_detections();
+        assert_eq!(header.data_offset, 256 + 8 * 64);
+        let parsed =
+            SegmentHeader::parse(&bytes, SegmentKind::Detections, bytes.len() as u64).unwrap();
+        assert_eq!(parsed, header);
+        let control = DetectionsHeader::parse(&bytes, &parsed).unwrap();
+        assert_eq!((control.writer_pid, control.result_capacity), (7, 4096));
+        let error =
+            SegmentHeader::parse(&bytes, SegmentKind::Metadata, bytes.len() as u64).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LayoutError::Kind {
+                    expected: 1,
+                    found: 4
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_detections_capacity_beyond_its_slots_is_refused() {
+        let (header, mut bytes) = encoded_detections();
+        bytes[OFF_RESULT_CAPACITY..OFF_RESULT_CAPACITY + 4].copy_from_slice(&8192u32.to_le_bytes());
+        let error = DetectionsHeader::parse(&bytes, &header).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "field slot_stride: expected at least result_capacity = 8192, found 4096"
+        );
+    }
+
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), len in any::<u64>()) {
@@ -580,6 +738,23 @@ mod tests {
                 let _ = ControlHeader::parse(&bytes, &header);
             }
             let _ = SegmentHeader::parse(&bytes, SegmentKind::Rgb, len);
+            if let Ok(header) = SegmentHeader::parse(&bytes, SegmentKind::Detections, len) {
+                prop_assert!(header.total_len <= len);
+                let _ = DetectionsHeader::parse(&bytes, &header);
+            }
+        }
+
+        #[test]
+        fn mutated_detections_headers_never_panic(index in 0usize..SLOT_TABLE_OFFSET, value in any::<u8>()) {
+            let (_, mut bytes) = encoded_detections();
+            bytes[index] = value;
+            if let Ok(header) = SegmentHeader::parse(&bytes, SegmentKind::Detections, bytes.len() as u64) {
+                if let Ok(control) = DetectionsHeader::parse(&bytes, &header) {
+                    prop_assert!(header.total_len <= bytes.len() as u64);
+                    prop_assert!(header.slot_stride >= u64::from(control.result_capacity));
+                    prop_assert!(header.data_offset >= DetectionsHeader::slot_table_end(header.slot_count));
+                }
+            }
         }
 
         #[test]

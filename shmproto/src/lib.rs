@@ -44,16 +44,23 @@
 
 mod clock;
 pub mod control;
+mod cursor;
 mod detections;
+mod detections_reader;
+mod detections_session;
+mod detections_writer;
 mod error;
 mod frame;
 mod geometry;
+mod heartbeat;
 mod inspect;
 pub mod layout;
 mod liveness;
 mod metadata;
 mod names;
 mod reader;
+mod reclaim;
+mod ring;
 pub mod runtime_dir;
 mod segment;
 mod session;
@@ -67,13 +74,16 @@ pub use clock::{monotonic_now_ns, wall_now_ns};
 pub use detections::{
     Detection, DetectionResult, DetectionState, DetectionStatus, DetectorInfo, ObjectPosition,
 };
+pub use detections_reader::{DetectionsReader, PublishedDetections};
+pub use detections_writer::{DetectionsWriter, DetectionsWriterConfig, SourceFrame};
 pub use error::{CreateError, OpenError, PublishError, ReadError};
 pub use frame::{FrameBuf, FrameHeader};
 pub use geometry::{
     ColorFormat, DepthFormat, Geometry, GeometryError, MAX_DIMENSION_PX, MAX_FRAME_BYTES,
 };
 pub use inspect::{
-    inspect, remove_stale, NamespaceReport, SegmentReport, SegmentState, WriterReport,
+    inspect, remove_stale, DetectionsReport, NamespaceReport, SegmentReport, SegmentState,
+    WriterReport,
 };
 pub use layout::LayoutError;
 pub use liveness::{process_exists, Liveness, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT};

@@ -3,8 +3,8 @@
 use std::fmt;
 
 /// Longest namespace accepted. macOS limits POSIX shared-memory names to 31 bytes including
-/// the leading slash, and the
-/// longest segment name is `aaa_<namespace>_depth_frame`.
+/// the leading slash, and the longest segment name is `aaa_<namespace>_depth_frame` (the
+/// detections segment, `aaa_<namespace>_detections`, is one byte shorter).
 pub const MAX_NAMESPACE_LEN: usize = 14;
 
 /// Environment variable that selects the namespace when no `--namespace` flag is given.
@@ -86,13 +86,27 @@ impl Namespace {
         self.name("metadata")
     }
 
-    /// All three segment names: colour, depth, metadata.
+    /// The three segment names of the frame writer: colour, depth, metadata. (The detections
+    /// segment belongs to another writer: [`Namespace::detections_segment`].)
     pub fn segment_names(&self) -> [String; 3] {
         [
             self.rgb_segment(),
             self.depth_segment(),
             self.metadata_segment(),
         ]
+    }
+
+    /// The detections segment: results of a detector run over the frames, published by a
+    /// [`crate::DetectionsWriter`] independent of the frame writer.
+    pub fn detections_segment(&self) -> String {
+        self.name("detections")
+    }
+
+    /// Every segment name of the namespace: the frame writer's three, then the detections
+    /// segment.
+    pub fn all_segment_names(&self) -> [String; 4] {
+        let [rgb, depth, metadata] = self.segment_names();
+        [rgb, depth, metadata, self.detections_segment()]
     }
 
     /// The daemon's command socket in `runtime_dir` (see [`crate::control`]).
@@ -131,14 +145,21 @@ mod tests {
         assert_eq!(ns.rgb_segment(), "aaa_rgb_frame");
         assert_eq!(ns.depth_segment(), "aaa_depth_frame");
         assert_eq!(ns.metadata_segment(), "aaa_metadata");
+        assert_eq!(ns.detections_segment(), "aaa_detections");
     }
 
     #[test]
     fn named_namespace_is_inserted_and_fits_macos() {
         let ns = Namespace::new("abcdefghij1234").unwrap();
         assert_eq!(ns.rgb_segment(), "aaa_abcdefghij1234_rgb_frame");
+        assert_eq!(ns.detections_segment(), "aaa_abcdefghij1234_detections");
         // macOS: at most 31 bytes including the leading slash.
-        assert!(format!("/{}", ns.depth_segment()).len() <= 31);
+        for name in ns.all_segment_names() {
+            assert!(
+                format!("/{name}").len() <= 31,
+                "{name} is too long for macOS"
+            );
+        }
     }
 
     #[test]

@@ -3,22 +3,15 @@
 use std::sync::atomic::{fence, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::cursor::{Cursor, MAX_READ_ATTEMPTS};
 use crate::error::{OpenError, ReadError};
 use crate::frame::{FrameBuf, FrameHeader};
-use crate::layout::{
-    SLOT_CAPTURE_MONO, SLOT_CAPTURE_WALL, SLOT_FRAME_NUMBER, SLOT_METADATA_LEN, SLOT_PUBLISH_MONO,
-    SLOT_PUBLISH_SEQ, SLOT_SEQ,
-};
-use crate::liveness::{Liveness, LIVENESS_CHECK_INTERVAL};
+use crate::liveness::Liveness;
+use crate::ring::{self, Ring};
 use crate::segment;
 use crate::session::Session;
 use crate::status::WriterStatus;
 use crate::{Geometry, Namespace};
-
-/// How often a read retries when the writer overwrote the slot during the copy, before it
-/// gives up until the next publish. Each retry targets the newest frame, so it only fails
-/// when the writer laps the whole ring during every copy.
-const MAX_READ_ATTEMPTS: u32 = 64;
 
 /// Whether the colour segment of `namespace` exists: the cheap "is a daemon there?" probe.
 pub fn probe(namespace: &Namespace) -> bool {
@@ -30,18 +23,8 @@ pub fn probe(namespace: &Namespace) -> bool {
 pub struct Reader {
     session: Session,
     namespace: Namespace,
-    last_returned: u64,
-    /// A publish number whose slot could not be read in [`MAX_READ_ATTEMPTS`] tries (a writer
-    /// lapping the ring, or a `latest` naming no slot): not waited for again, so a broken
-    /// writer cannot make its readers spin.
-    unreadable: u64,
-    /// When the pid and heartbeat were last checked (the state word is checked every time).
-    last_full_check: std::cell::Cell<Option<Instant>>,
-}
-
-enum Attempt {
-    Done,
-    Raced,
+    /// The last frame returned, and when the writer was last checked.
+    cursor: Cursor,
 }
 
 impl Reader {
@@ -58,9 +41,7 @@ impl Reader {
         Ok(Reader {
             session,
             namespace: namespace.clone(),
-            last_returned: 0,
-            unreadable: 0,
-            last_full_check: std::cell::Cell::new(None),
+            cursor: Cursor::default(),
         })
     }
 
@@ -83,9 +64,7 @@ impl Reader {
         Reader {
             session,
             namespace,
-            last_returned: 0,
-            unreadable: 0,
-            last_full_check: std::cell::Cell::new(None),
+            cursor: Cursor::default(),
         }
     }
 
@@ -116,27 +95,13 @@ impl Reader {
 
     /// Frames the writer has published since it started.
     pub fn frames_published(&self) -> u64 {
-        // Relaxed: an informational counter; no data is read through it.
-        self.session.latest().load(Ordering::Relaxed)
+        self.session.published()
     }
 
     /// How long ago the newest frame was published, `None` before the first frame. A live
     /// writer whose last publish is old is alive but not delivering (camera stalled, paused).
     pub fn last_publish_age(&self) -> Option<Duration> {
-        let latest = self.frames_published();
-        if latest == 0 {
-            return None;
-        }
-        let slot = self.session.slot_of(latest);
-        // Relaxed: an approximate age is all that is asked; a racing overwrite only makes the
-        // timestamp newer.
-        let published = self
-            .session
-            .slot_word(slot, SLOT_PUBLISH_MONO)
-            .load(Ordering::Relaxed);
-        Some(Duration::from_nanos(
-            crate::monotonic_now_ns().saturating_sub(published),
-        ))
+        self.session.last_publish_age()
     }
 
     /// Copies the newest frame into `frame` if it is newer than the last one this reader
@@ -186,51 +151,7 @@ impl Reader {
     /// it. `Ok(true)`: one is there (read it with [`Reader::read_latest`]); `Ok(false)`: the
     /// timeout passed; `Err(ReadError::WriterGone)`: the writer stopped or died.
     pub fn wait_for_publish(&self, timeout: Duration) -> Result<bool, ReadError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            // Acquire, and loaded before `latest` is checked: if this value already includes
-            // the increment of some publish, that publish's `latest` store is visible to the
-            // check below; otherwise the futex sees the word differ and returns at once. So no
-            // publish between the check and the sleep can be slept through.
-            let observed = self.session.wake_word().load(Ordering::Acquire);
-            // Acquire: pairs with the writer's Release store of `latest`.
-            let latest = self.session.latest().load(Ordering::Acquire);
-            if latest > self.last_returned && latest != self.unreadable {
-                return Ok(true);
-            }
-            self.check_writer()?;
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(false);
-            }
-            let slice = (deadline - now).min(LIVENESS_CHECK_INTERVAL);
-            crate::wait::wait_while_equal(self.session.wake_word(), observed, slice);
-        }
-    }
-
-    /// Fails when the writer is gone. The state word is read every time (a clean close or a
-    /// replacement is seen at once); the pid and heartbeat, which cost a system call and a
-    /// /proc read, at most every [`LIVENESS_CHECK_INTERVAL`], not once per frame.
-    fn check_writer(&self) -> Result<(), ReadError> {
-        // Acquire: as in `Session::liveness`.
-        let state = self.session.state().load(Ordering::Acquire);
-        let due = self
-            .last_full_check
-            .get()
-            .is_none_or(|at| at.elapsed() >= LIVENESS_CHECK_INTERVAL);
-        if let Some(segment) = self.session.lost_segment() {
-            return Err(ReadError::SegmentLost {
-                segment: segment.to_owned(),
-            });
-        }
-        if state == crate::layout::STATE_LIVE && !due {
-            return Ok(());
-        }
-        self.last_full_check.set(Some(Instant::now()));
-        match self.liveness() {
-            Liveness::Live { .. } => Ok(()),
-            gone => Err(ReadError::WriterGone(gone)),
-        }
+        self.cursor.wait_for_publish(&self.session, timeout)
     }
 
     /// The writer's status record, `None` if the writer never wrote one.
@@ -239,7 +160,7 @@ impl Reader {
         let capacity = session.header.status_capacity as usize;
         let mut bytes = vec![0u8; capacity];
         for _ in 0..MAX_READ_ATTEMPTS {
-            // Acquire/fence/Relaxed: the seqlock read of `try_read_slot`, on the status record.
+            // Acquire/fence/Relaxed: the seqlock read of `ring::read_slot`, on the status record.
             let before = session.status_seq().load(Ordering::Acquire);
             if before == 0 {
                 return Ok(None);
@@ -278,70 +199,27 @@ impl Reader {
 
     /// Reads the newest frame if it is newer than the last returned one.
     fn read_newer(&mut self, frame: &mut FrameBuf) -> Result<bool, ReadError> {
-        let mut latest = 0;
-        for _ in 0..MAX_READ_ATTEMPTS {
-            // Acquire: pairs with the writer's Release store of `latest`, which it makes after
-            // the slot's even sequence; the slot is complete when we look at it.
-            latest = self.session.latest().load(Ordering::Acquire);
-            if latest <= self.last_returned {
-                return Ok(false);
-            }
-            match self.try_read_slot(latest, frame)? {
-                Attempt::Done => {
-                    self.last_returned = latest;
-                    return Ok(true);
-                }
-                Attempt::Raced => std::hint::spin_loop(),
-            }
-        }
-        // Wait for the next publish rather than trying this one again at once.
-        self.unreadable = latest;
-        Ok(false)
-    }
-
-    /// One seqlock read of the slot holding `publish_seq`.
-    fn try_read_slot(&self, publish_seq: u64, frame: &mut FrameBuf) -> Result<Attempt, ReadError> {
         let session = &self.session;
-        let slot = session.slot_of(publish_seq);
-        let seq = session.slot_word(slot, SLOT_SEQ);
-        // Acquire: pairs with the writer's Release store of the even sequence that completed
-        // this slot; all slot bytes written before it are visible to the copies below.
-        let before = seq.load(Ordering::Acquire);
-        if before % 2 == 1 {
-            return Ok(Attempt::Raced);
-        }
-        // Relaxed: these fields are validated by the sequence re-check below.
-        let slot_publish_seq = session
-            .slot_word(slot, SLOT_PUBLISH_SEQ)
-            .load(Ordering::Relaxed);
-        if slot_publish_seq != publish_seq {
-            // The writer has already lapped the ring past this frame; start again from latest.
-            return Ok(Attempt::Raced);
-        }
-        let header = FrameHeader {
-            publish_seq,
-            frame_number: session
-                .slot_word(slot, SLOT_FRAME_NUMBER)
-                .load(Ordering::Relaxed),
-            capture_wall_ns: session
-                .slot_word(slot, SLOT_CAPTURE_WALL)
-                .load(Ordering::Relaxed),
-            capture_mono_ns: session
-                .slot_word(slot, SLOT_CAPTURE_MONO)
-                .load(Ordering::Relaxed),
-            publish_mono_ns: session
-                .slot_word(slot, SLOT_PUBLISH_MONO)
-                .load(Ordering::Relaxed),
-        };
-        let metadata_len = session
-            .slot_u32(slot, SLOT_METADATA_LEN)
-            .load(Ordering::Relaxed) as usize;
-        let capacity = session.header.metadata_capacity as usize;
+        let read = self.cursor.read_newer(session, |publish_seq| {
+            try_read_slot(session, publish_seq, frame)
+        })?;
+        Ok(read.is_some())
+    }
+}
 
+/// One seqlock read of the slot holding `publish_seq` into `frame`; `Ok(None)`: raced.
+fn try_read_slot(
+    session: &Session,
+    publish_seq: u64,
+    frame: &mut FrameBuf,
+) -> Result<Option<()>, ReadError> {
+    let capacity = session.header.metadata_capacity as usize;
+    let read = ring::read_slot(session, publish_seq, |slot, record| {
+        let metadata_len = record.fields.json_len as usize;
         frame.prepare(session.header.geometry, capacity);
         // The ranges come from headers validated against the mapped sizes at open, so these
         // copies stay inside the segments whatever the shared bytes say now.
-        let copied = session.rgb.read_bytes(
+        session.rgb.read_bytes(
             Session::data_offset(&session.layout.rgb, slot),
             &mut frame.rgb,
         ) && match (&session.depth, &session.layout.depth) {
@@ -352,30 +230,37 @@ impl Reader {
         } && session.control.read_bytes(
             Session::data_offset(&session.layout.metadata, slot),
             &mut frame.metadata_json[..metadata_len.min(capacity)],
-        );
-
-        // Acquire fence, then a Relaxed re-read: if any byte we copied came from a newer write,
-        // the writer's Release fence (after its odd store) synchronises with this fence, so we
-        // see the odd or a later sequence here and discard the copy.
-        fence(Ordering::Acquire);
-        if seq.load(Ordering::Relaxed) != before {
-            return Ok(Attempt::Raced);
-        }
-        if let Some(segment) = session.lost_segment() {
-            return Err(ReadError::SegmentLost {
-                segment: segment.to_owned(),
-            });
-        }
-        if !copied {
-            return Err(self.corrupt(format!("slot {slot} lies outside its segments")));
-        }
-        if metadata_len > capacity {
-            return Err(self.corrupt(format!(
-                "slot {slot} metadata length {metadata_len} exceeds its capacity {capacity}"
-            )));
-        }
-        frame.header = header;
-        frame.metadata_len = metadata_len;
-        Ok(Attempt::Done)
+        )
+    });
+    let Some((record, copied)) = read else {
+        return Ok(None);
+    };
+    let slot = session.slot_of(publish_seq);
+    if let Some(segment) = session.lost_segment() {
+        return Err(ReadError::SegmentLost {
+            segment: segment.to_owned(),
+        });
     }
+    let corrupt = |problem: String| ReadError::Corrupt {
+        segment: session.control.name().to_owned(),
+        problem,
+    };
+    if !copied {
+        return Err(corrupt(format!("slot {slot} lies outside its segments")));
+    }
+    let metadata_len = record.fields.json_len as usize;
+    if metadata_len > capacity {
+        return Err(corrupt(format!(
+            "slot {slot} metadata length {metadata_len} exceeds its capacity {capacity}"
+        )));
+    }
+    frame.header = FrameHeader {
+        publish_seq,
+        frame_number: record.fields.frame_number,
+        capture_wall_ns: record.fields.capture_wall_ns,
+        capture_mono_ns: record.fields.capture_mono_ns,
+        publish_mono_ns: record.publish_mono_ns,
+    };
+    frame.metadata_len = metadata_len;
+    Ok(Some(()))
 }

@@ -1,7 +1,11 @@
 //! Self-verifying frames for stress tests and benchmarks: every byte of both planes and the
-//! metadata is derived from the frame number, so a reader can prove a frame is not torn.
+//! metadata is derived from the frame number, so a reader can prove a frame is not torn. The
+//! same for detection results ([`detection_result`]).
 
-use crate::{FrameBuf, FrameMetadata, Geometry, SourceKind};
+use crate::{
+    Detection, DetectionResult, DetectorInfo, FrameBuf, FrameMetadata, Geometry, ObjectPosition,
+    SourceKind,
+};
 
 fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -85,6 +89,8 @@ pub enum PatternError {
     Depth(u64),
     #[error("metadata does not belong to frame {frame_number}: {problem}")]
     Metadata { frame_number: u64, problem: String },
+    #[error("detection result does not belong to frame {0}")]
+    Detections(u64),
 }
 
 /// Checks that every byte of `frame` belongs to the frame its header names.
@@ -126,9 +132,73 @@ pub fn verify(frame: &FrameBuf) -> Result<(), PatternError> {
     }
 }
 
+/// A detection result whose every field follows from `frame_number` (docs/protocol.md,
+/// Appendix A): the number of detections (1 to 5), their labels and the JSON's length vary
+/// with it, so a copy mixing two results does not pass [`verify_detections`]. Every number is
+/// exact in binary, so any JSON reader can rebuild it.
+pub fn detection_result(frame_number: u64) -> DetectionResult {
+    let n = frame_number;
+    let detections = (0..1 + n % 5)
+        .map(|i| {
+            let depth_m = (i + 1) as f32 * 0.5;
+            let top = (n % 1000) as f32;
+            Detection {
+                class_id: i as u32,
+                label: format!(
+                    "pattern {n} #{i} {}",
+                    "x".repeat(((n * 7 + i) % 50) as usize)
+                ),
+                score: ((n + i) % 64) as f32 / 64.0,
+                box_px: [(i * 10) as f32, top, (i * 10 + 5) as f32, top + 5.0],
+                position: (i % 2 == 0).then_some(ObjectPosition {
+                    depth_m,
+                    point_m: [0.0, 0.0, depth_m],
+                    distance_m: depth_m,
+                    extent_m: None,
+                }),
+                position_missing: (i % 2 == 1).then(|| "no valid depth in the box".to_owned()),
+            }
+        })
+        .collect();
+    DetectionResult {
+        frame_number: n,
+        frame_publish_mono_ns: n.wrapping_mul(1000),
+        detector: DetectorInfo {
+            format: "pattern".into(),
+            model: Some(format!("pattern-{}.onnx", n % 3)),
+        },
+        score_threshold: 0.25,
+        inference_ms: (n % 16) as f32 * 0.5,
+        detections,
+    }
+}
+
+/// Checks that `result` is the [`detection_result`] of its own frame number.
+pub fn verify_detections(result: &DetectionResult) -> Result<(), PatternError> {
+    if *result == detection_result(result.frame_number) {
+        Ok(())
+    } else {
+        Err(PatternError::Detections(result.frame_number))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn detection_patterns_verify_and_differ_between_frames() {
+        for n in [0, 1, 7, 12345] {
+            let result = detection_result(n);
+            assert_eq!(verify_detections(&result), Ok(()));
+            let json = serde_json::to_vec(&result).unwrap();
+            let back: DetectionResult = serde_json::from_slice(&json).unwrap();
+            assert_eq!(verify_detections(&back), Ok(()), "JSON round trip of {n}");
+        }
+        let mut mixed = detection_result(8);
+        mixed.frame_number = 9;
+        assert!(verify_detections(&mixed).is_err());
+    }
 
     #[test]
     fn patterns_differ_between_frames_and_match_their_own() {

@@ -2,18 +2,17 @@
 //! for readers.
 
 use std::sync::atomic::{fence, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 use crate::error::{CreateError, PublishError};
+use crate::heartbeat::Heartbeat;
 use crate::layout::{
     ControlHeader, Layout, SegmentKind, MAX_JSON_CAPACITY, MAX_SLOTS, MIN_JSON_CAPACITY, MIN_SLOTS,
-    SEGMENT_HEADER_LEN, SLOT_CAPTURE_MONO, SLOT_CAPTURE_WALL, SLOT_FRAME_NUMBER, SLOT_METADATA_LEN,
-    SLOT_PUBLISH_MONO, SLOT_PUBLISH_SEQ, SLOT_SEQ, SLOT_TABLE_OFFSET, STATE_CLOSED, STATE_LIVE,
-    STATE_REPLACED,
+    SEGMENT_HEADER_LEN, SLOT_TABLE_OFFSET, STATE_CLOSED, STATE_LIVE, STATE_REPLACED,
 };
-use crate::liveness::{Liveness, HEARTBEAT_INTERVAL};
-use crate::segment::{self, Segment, SegmentError};
+use crate::reclaim::{self, CreatedNames};
+use crate::ring::{self, Ring, SlotFields};
+use crate::segment::{Segment, SegmentError};
 use crate::session::Session;
 use crate::status::WriterStatus;
 use crate::{monotonic_now_ns, wall_now_ns, FrameMetadata, Geometry, Namespace};
@@ -89,59 +88,6 @@ impl WriterConfig {
     }
 }
 
-/// Stamps the heartbeat every [`HEARTBEAT_INTERVAL`] until stopped.
-struct Heartbeat {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Heartbeat {
-    fn start(session: Arc<Session>) -> Result<Self, SegmentError> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let thread_stop = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("shmproto-heartbeat".into())
-            .spawn(move || {
-                let (stopped, wake) = &*thread_stop;
-                let Ok(mut stopped) = stopped.lock() else {
-                    return;
-                };
-                while !*stopped {
-                    // Relaxed: the heartbeat is a bare timestamp; readers compare it with their
-                    // clock and no other memory is published through it.
-                    session
-                        .heartbeat()
-                        .store(monotonic_now_ns(), Ordering::Relaxed);
-                    stopped = match wake.wait_timeout(stopped, HEARTBEAT_INTERVAL) {
-                        Ok((guard, _)) => guard,
-                        Err(_) => return,
-                    };
-                }
-            })
-            .map_err(|source| SegmentError::Os {
-                segment: "heartbeat thread".into(),
-                source,
-            })?;
-        Ok(Heartbeat {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        let (stopped, wake) = &*self.stop;
-        if let Ok(mut stopped) = stopped.lock() {
-            *stopped = true;
-        }
-        wake.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// The publishing side of a namespace. One per namespace at a time; dropping it marks the
 /// segments closed (readers notice at once) and removes them.
 pub struct Writer {
@@ -170,46 +116,6 @@ pub struct SlotPlanes<'a> {
     pub contents_id: &'a mut u64,
 }
 
-/// Ends a slot write that did not finish (its `fill` panicked): the slot names no frame any
-/// more and its sequence goes even again.
-struct SlotUnfinished<'a> {
-    seq: &'a std::sync::atomic::AtomicU64,
-    publish_seq: &'a std::sync::atomic::AtomicU64,
-    before: u64,
-}
-
-impl Drop for SlotUnfinished<'_> {
-    fn drop(&mut self) {
-        // Publish numbers start at 1: no reader looks for 0, so none accepts this slot, not
-        // even one that chose it before the write began. Relaxed: inside the seqlock, published
-        // by the Release store below, as for a finished write.
-        self.publish_seq.store(0, Ordering::Relaxed);
-        self.seq
-            .store(self.before.wrapping_add(2), Ordering::Release);
-    }
-}
-
-/// Removes names created so far if creation fails half-way.
-struct CreatedNames(Vec<String>);
-
-impl Drop for CreatedNames {
-    fn drop(&mut self) {
-        for name in &self.0 {
-            let _ = segment::unlink_if_present(name);
-        }
-    }
-}
-
-fn random_session_id() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    // RandomState is seeded from the OS's random source; mixing in time and pid keeps ids of
-    // successive writers distinct even if that seed were reused.
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(monotonic_now_ns());
-    hasher.write_u32(std::process::id());
-    hasher.finish().max(1)
-}
-
 impl Writer {
     /// Creates the segments of `config.namespace` and goes live.
     ///
@@ -218,36 +124,32 @@ impl Writer {
     /// [`Writer::reclaimed`]. A live writer makes this fail with [`CreateError::WriterAlive`].
     pub fn create(config: WriterConfig) -> Result<Self, CreateError> {
         config.validate()?;
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let reclaimed =
-                reclaim_namespace(&config.namespace, config.owner.map(|owner| owner.uid))?;
-            match create_segments(&config) {
-                Ok(session) => {
-                    let slot_count = session.slot_count() as usize;
-                    let session = Arc::new(session);
-                    let heartbeat = Heartbeat::start(Arc::clone(&session))?;
-                    // Release: publishes the whole header (written above) to readers that
-                    // load the state with Acquire and see LIVE.
-                    session.state().store(STATE_LIVE, Ordering::Release);
-                    return Ok(Writer {
-                        session,
-                        config: config.clone(),
-                        publish_seq: 0,
-                        json: Vec::with_capacity(config.metadata_capacity as usize),
-                        reclaimed,
-                        heartbeat: Some(heartbeat),
-                        final_state: STATE_CLOSED,
-                        slot_contents: vec![0; slot_count],
-                    });
-                }
-                // Another writer created the name between our check and our create: look again
-                // (it is live now, so the next check refuses with its pid).
-                Err(CreateError::Segment(SegmentError::Exists { .. })) if attempts < 3 => continue,
-                Err(error) => return Err(error),
-            }
-        }
+        let namespace = &config.namespace;
+        let trusted_owner = config.owner.map(|owner| owner.uid);
+        let (session, reclaimed) = reclaim::create_reclaiming(
+            || {
+                reclaim::reclaim(namespace, &namespace.segment_names(), trusted_owner, || {
+                    Session::open(namespace).map(|session| session.liveness())
+                })
+            },
+            || create_segments(&config),
+        )?;
+        let slot_count = session.slot_count() as usize;
+        let session = Arc::new(session);
+        let heartbeat = Heartbeat::start(Arc::clone(&session))?;
+        // Release: publishes the whole header (written before) to readers that load the state
+        // with Acquire and see LIVE.
+        session.state().store(STATE_LIVE, Ordering::Release);
+        Ok(Writer {
+            session,
+            config: config.clone(),
+            publish_seq: 0,
+            json: Vec::with_capacity(config.metadata_capacity as usize),
+            reclaimed,
+            heartbeat: Some(heartbeat),
+            final_state: STATE_CLOSED,
+            slot_contents: vec![0; slot_count],
+        })
     }
 
     pub fn namespace(&self) -> &Namespace {
@@ -332,99 +234,60 @@ impl Writer {
         }
 
         let publish_seq = self.publish_seq + 1;
-        let slot = session.slot_of(publish_seq);
-        let seq = session.slot_word(slot, SLOT_SEQ);
-        // Relaxed: this process is the only one that writes the sequence word.
-        let before = seq.load(Ordering::Relaxed);
-        // Odd = being written. Relaxed store followed by a Release fence: the fence orders this
-        // store before every store below, so a reader whose copy saw any new byte also sees the
-        // odd (or a later) sequence when it re-reads after its Acquire fence, and retries.
-        seq.store(before.wrapping_add(1), Ordering::Relaxed);
-        fence(Ordering::Release);
-        // If `fill` panics, the slot is left naming no frame (publish number 0) with an even
-        // sequence: readers that were copying it see the sequence changed and retry, and no
-        // reader accepts it later.
-        let unfinished = SlotUnfinished {
-            seq,
-            publish_seq: session.slot_word(slot, SLOT_PUBLISH_SEQ),
-            before,
+        let fields = SlotFields {
+            frame_number: metadata.frame_number,
+            capture_wall_ns: metadata.capture_wall_ns,
+            capture_mono_ns: metadata.capture_mono_ns,
+            json_len: self.json.len() as u32,
         };
-
-        let rgb_offset = Session::data_offset(&session.layout.rgb, slot);
-        let depth_plane = session.depth.as_ref().zip(session.layout.depth.as_ref());
-        // SAFETY: `&mut self` makes this writer the only code in the process writing its
-        // slots' planes (the heartbeat thread only stamps the control segment), the slot's
-        // sequence word is odd, and the two planes are in different segments, so the slices
-        // are the only references to their bytes and disjoint; they are dropped before the
-        // slot is published below. Readers, in other processes or in this one, map the
-        // segments separately and only copy the bytes raw (never through references), keeping
-        // a copy only if the sequence word shows no write overlapped it.
-        let planes = unsafe {
-            (
-                session
-                    .rgb
-                    .bytes_mut(rgb_offset, session.header.geometry.color_len()),
-                depth_plane.map(|(segment, header)| {
-                    segment.bytes_mut(
-                        Session::data_offset(header, slot),
-                        session.header.geometry.depth_len(),
-                    )
-                }),
-            )
-        };
-        // Plane ranges come from the layout this writer created, so they are inside their
-        // segments; if not, nothing is published (and `unfinished` restores the sequence).
-        let (Some(rgb), Some(depth)) = (planes.0, planes.1.map_or(Some(None), |d| d.map(Some)))
-        else {
-            return Err(PublishError::Layout);
-        };
-        // Unknown contents until `fill` returns.
-        let mut contents_id = std::mem::take(&mut self.slot_contents[slot as usize]);
-        fill(SlotPlanes {
-            rgb,
-            depth,
-            contents_id: &mut contents_id,
-        });
-        self.slot_contents[slot as usize] = contents_id;
-        let written = session.control.write_bytes(
-            Session::data_offset(&session.layout.metadata, slot),
-            &self.json,
-        );
-        debug_assert!(written, "writer layout ranges must fit their segments");
-        // From here on nothing can fail: the slot is completed below.
-        std::mem::forget(unfinished);
-
-        // Relaxed: these fields are inside the slot's seqlock; the Release store of the even
-        // sequence below publishes them together with the planes.
-        session
-            .slot_word(slot, SLOT_PUBLISH_SEQ)
-            .store(publish_seq, Ordering::Relaxed);
-        session
-            .slot_word(slot, SLOT_FRAME_NUMBER)
-            .store(metadata.frame_number, Ordering::Relaxed);
-        session
-            .slot_word(slot, SLOT_CAPTURE_WALL)
-            .store(metadata.capture_wall_ns, Ordering::Relaxed);
-        session
-            .slot_word(slot, SLOT_CAPTURE_MONO)
-            .store(metadata.capture_mono_ns, Ordering::Relaxed);
-        session
-            .slot_u32(slot, SLOT_METADATA_LEN)
-            .store(self.json.len() as u32, Ordering::Relaxed);
-        session
-            .slot_word(slot, SLOT_PUBLISH_MONO)
-            .store(monotonic_now_ns(), Ordering::Relaxed);
-        // Release: everything written into the slot above happens-before a reader's Acquire
-        // load that sees this even value.
-        seq.store(before.wrapping_add(2), Ordering::Release);
-        // Release: a reader that sees `publish_seq` as latest (Acquire) finds the slot
-        // complete. Stored after the slot so `latest` never names a slot still being written.
-        session.latest().store(publish_seq, Ordering::Release);
-        // Release: pairs with the reader's Acquire load of the wake word taken before it checks
-        // `latest`; if the reader saw this increment it also sees the new `latest`, so a reader
-        // that missed the frame is guaranteed to see the word change and not sleep through it.
-        session.wake_word().fetch_add(1, Ordering::Release);
-        crate::wait::wake_all(session.wake_word());
+        let (json, slot_contents) = (&self.json, &mut self.slot_contents);
+        // If `fill` panics (or a plane lies outside its segment), the slot is left naming no
+        // frame with an even sequence, and nothing is published (`ring::publish_slot`).
+        ring::publish_slot(session, publish_seq, &fields, |slot| {
+            let rgb_offset = Session::data_offset(&session.layout.rgb, slot);
+            let depth_plane = session.depth.as_ref().zip(session.layout.depth.as_ref());
+            // SAFETY: `&mut self` makes this writer the only code in the process writing its
+            // slots' planes (the heartbeat thread only stamps the control segment), the slot's
+            // sequence word is odd (`publish_slot` calls us between its odd and even stores),
+            // and the two planes are in different segments, so the slices are the only
+            // references to their bytes and disjoint; they are dropped before this closure
+            // returns and the slot is published. Readers, in other processes or in this one,
+            // map the segments separately and only copy the bytes raw (never through
+            // references), keeping a copy only if the sequence word shows no write overlapped
+            // it.
+            let planes = unsafe {
+                (
+                    session
+                        .rgb
+                        .bytes_mut(rgb_offset, session.header.geometry.color_len()),
+                    depth_plane.map(|(segment, header)| {
+                        segment.bytes_mut(
+                            Session::data_offset(header, slot),
+                            session.header.geometry.depth_len(),
+                        )
+                    }),
+                )
+            };
+            // Plane ranges come from the layout this writer created, so they are inside their
+            // segments; if not, nothing is published.
+            let (Some(rgb), Some(depth)) = (planes.0, planes.1.map_or(Some(None), |d| d.map(Some)))
+            else {
+                return Err(PublishError::Layout);
+            };
+            // Unknown contents until `fill` returns.
+            let mut contents_id = std::mem::take(&mut slot_contents[slot as usize]);
+            fill(SlotPlanes {
+                rgb,
+                depth,
+                contents_id: &mut contents_id,
+            });
+            slot_contents[slot as usize] = contents_id;
+            let written = session
+                .control
+                .write_bytes(Session::data_offset(&session.layout.metadata, slot), json);
+            debug_assert!(written, "writer layout ranges must fit their segments");
+            Ok(())
+        })?;
         self.publish_seq = publish_seq;
         if let Some(segment) = session.lost_segment() {
             return Err(PublishError::SegmentLost {
@@ -507,101 +370,8 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         self.heartbeat = None;
-        let session = &*self.session;
-        // Release: a reader that sees CLOSED (or REPLACED) also sees every frame published
-        // before it.
-        session.state().store(self.final_state, Ordering::Release);
-        session.wake_word().fetch_add(1, Ordering::Release);
-        crate::wait::wake_all(session.wake_word());
-        // Remove the names only while they are still ours: a writer that was frozen and
-        // replaced must not delete its successor's segments.
-        let session_id = self.session_id();
-        for name in self.config.namespace.segment_names() {
-            if read_session_id(&name) == Some(session_id) {
-                let _ = segment::unlink(&name);
-            }
-        }
-    }
-}
-
-/// The session id in a segment's header, if it exists and has our magic.
-fn read_session_id(name: &str) -> Option<u64> {
-    let segment = Segment::open(name).ok()?;
-    let mut bytes = [0u8; SEGMENT_HEADER_LEN];
-    if !segment.read_bytes(0, &mut bytes) || bytes[..8] != crate::layout::MAGIC {
-        return None;
-    }
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&bytes[crate::layout::OFF_SESSION..crate::layout::OFF_SESSION + 8]);
-    Some(u64::from_le_bytes(id))
-}
-
-/// Refuses if a live writer owns the namespace; otherwise removes whatever is left there and
-/// says what that was.
-pub(crate) fn reclaim_namespace(
-    namespace: &Namespace,
-    trusted_owner: Option<u32>,
-) -> Result<Option<String>, CreateError> {
-    let Some(found) = leftovers(namespace, Some(trusted_owner))? else {
-        return Ok(None);
-    };
-    for name in namespace.segment_names() {
-        segment::unlink_if_present(&name)?;
-    }
-    Ok(Some(found))
-}
-
-/// The one judgement of whether a namespace's segments may be removed: `Ok(None)` when there
-/// are none, `Ok(Some(what))` when they are leftovers (dead, closed or replaced writer, or
-/// not valid protocol segments), `Err(WriterAlive)` while a writer is live or starting.
-///
-/// `writer_owner`: for a writer about to create the segments, the user it hands them to
-/// (`Some(None)`: none). Segments of any other user than this one, root and that owner (or
-/// anything but a regular file) were not made by a writer of ours, whatever liveness they
-/// claim, and are leftovers. `None` (cleanup, which cannot know whom a writer handed its
-/// segments to): every owner's liveness is believed.
-pub(crate) fn leftovers(
-    namespace: &Namespace,
-    writer_owner: Option<Option<u32>>,
-) -> Result<Option<String>, CreateError> {
-    if !namespace
-        .segment_names()
-        .iter()
-        .any(|name| segment::exists(name))
-    {
-        return Ok(None);
-    }
-    if let Some(trusted_owner) = writer_owner {
-        for name in namespace.segment_names() {
-            match segment::stat(&name) {
-                Ok(stat) if !crate::runtime_dir::is_trusted_owner(stat.uid, trusted_owner) => {
-                    return Ok(Some(format!(
-                        "shared-memory segment {name} belongs to uid {}, not to a writer of ours",
-                        stat.uid
-                    )))
-                }
-                Err(error @ SegmentError::NotRegular { .. }) => return Ok(Some(error.to_string())),
-                _ => {}
-            }
-        }
-    }
-    let alive = |pid| CreateError::WriterAlive {
-        pid,
-        namespace: namespace.to_string(),
-    };
-    match Session::open(namespace) {
-        Ok(session) => match session.liveness() {
-            holding if holding.holds_segments() => Err(alive(holding.pid())),
-            gone => Ok(Some(gone.to_string())),
-        },
-        Err(crate::OpenError::NotLive {
-            liveness: Liveness::Starting { pid },
-            ..
-        }) => Err(alive(pid)),
-        Err(crate::OpenError::Segment(error @ SegmentError::PermissionDenied { .. })) => {
-            Err(error.into())
-        }
-        Err(other) => Ok(Some(other.to_string())),
+        ring::close(&*self.session, self.final_state);
+        reclaim::unlink_if_ours(&self.config.namespace.segment_names(), self.session_id());
     }
 }
 
@@ -628,10 +398,10 @@ fn create_segments(config: &WriterConfig) -> Result<Session, CreateError> {
         config.slot_count,
         config.metadata_capacity,
         config.status_capacity,
-        random_session_id(),
+        reclaim::random_session_id(),
     )
     .ok_or_else(|| CreateError::Config("segment sizes overflow".into()))?;
-    let mut created = CreatedNames(Vec::new());
+    let mut created = CreatedNames::default();
     let too_big = |name: &str| {
         CreateError::Config(format!(
             "segment {name} would not fit this machine's address space"
@@ -645,7 +415,7 @@ fn create_segments(config: &WriterConfig) -> Result<Session, CreateError> {
         usize::try_from(layout.metadata.total_len).map_err(|_| too_big(&control_name))?;
     let trusted_owner = config.owner.map(|owner| owner.uid);
     let control = Segment::create(&control_name, control_len, trusted_owner)?;
-    created.0.push(control_name.clone());
+    created.push(control_name.clone());
     let mut head = [0u8; SLOT_TABLE_OFFSET];
     head[..SEGMENT_HEADER_LEN].copy_from_slice(&layout.metadata.encode(SegmentKind::Metadata));
     let header = ControlHeader {
@@ -665,12 +435,12 @@ fn create_segments(config: &WriterConfig) -> Result<Session, CreateError> {
         Ok::<_, CreateError>((name, segment))
     };
     let (rgb_name, rgb) = create_plane(namespace.rgb_segment(), &layout.rgb, SegmentKind::Rgb)?;
-    created.0.push(rgb_name);
+    created.push(rgb_name);
     let depth = match &layout.depth {
         Some(plane) => {
             let (name, segment) =
                 create_plane(namespace.depth_segment(), plane, SegmentKind::Depth)?;
-            created.0.push(name);
+            created.push(name);
             Some(segment)
         }
         None => None,
@@ -691,6 +461,6 @@ fn create_segments(config: &WriterConfig) -> Result<Session, CreateError> {
     session
         .heartbeat()
         .store(monotonic_now_ns(), Ordering::Relaxed);
-    created.0.clear();
+    created.keep();
     Ok(session)
 }

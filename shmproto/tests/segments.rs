@@ -7,8 +7,8 @@ mod common;
 
 use common::{noise, raw_segment, segment_bytes, unique_namespace};
 use shmproto::{
-    FrameBuf, Geometry, LayoutError, Liveness, Namespace, OpenError, ReadError, Reader,
-    SegmentError, Writer, WriterConfig,
+    DetectionsWriter, DetectionsWriterConfig, FrameBuf, Geometry, LayoutError, Liveness, Namespace,
+    OpenError, ReadError, Reader, SegmentError, Writer, WriterConfig,
 };
 
 fn open_error(namespace: &Namespace) -> OpenError {
@@ -168,6 +168,9 @@ fn segments_are_private_and_can_be_handed_to_another_user() {
     let namespace = unique_namespace("perm");
     let writer = Writer::create(WriterConfig::new(namespace.clone(), Geometry::default()))
         .expect("create writer");
+    let detections = DetectionsWriter::create(DetectionsWriterConfig::new(namespace.clone()))
+        .expect("create detections writer");
+    // All four: colour, depth, metadata and detections.
     for segment in shmproto::inspect(&namespace).segments {
         let stat = segment.stat.expect("segment exists");
         assert_eq!(
@@ -176,7 +179,7 @@ fn segments_are_private_and_can_be_handed_to_another_user() {
             segment.name, stat.mode
         );
     }
-    drop(writer);
+    drop((writer, detections));
 
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -190,6 +193,9 @@ fn segments_are_private_and_can_be_handed_to_another_user() {
     let mut config = WriterConfig::new(namespace.clone(), Geometry::default());
     config.owner = Some(nobody);
     let _writer = Writer::create(config).expect("create handed-over writer");
+    let mut config = DetectionsWriterConfig::new(namespace.clone());
+    config.owner = Some(nobody);
+    let _detections = DetectionsWriter::create(config).expect("create handed-over detections");
     for segment in shmproto::inspect(&namespace).segments {
         let stat = segment.stat.expect("segment exists");
         assert_eq!(

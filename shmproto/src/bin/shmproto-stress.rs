@@ -5,7 +5,12 @@
 //! shmproto-stress write --namespace NS [--width 640] [--height 480] [--seconds 3] [--fps 0]
 //! shmproto-stress read  --namespace NS [--seconds 3] [--until-gone]
 //! shmproto-stress fault-elsewhere --namespace NS
+//! shmproto-stress write-detections --namespace NS [--seconds 3] [--fps 0]
+//! shmproto-stress read-detections  --namespace NS [--seconds 3]
 //! ```
+//! `write-detections` publishes the self-verifying detection results of
+//! `test_pattern::detection_result` (frame numbers 1, 2, ...) into the detections segment;
+//! `read-detections` opens it (without waiting) and checks every result it gets.
 //! `fault-elsewhere` creates a writer (so the truncation guard's SIGBUS handler is installed),
 //! then touches a truncated mapping of a file of its own: the guard must not swallow that
 //! fault, so the process dies of SIGBUS; an exit status means it did not.
@@ -17,11 +22,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use shmproto::{
-    monotonic_now_ns, test_pattern, FrameBuf, Geometry, Namespace, ReadError, Reader, Writer,
-    WriterConfig,
+    monotonic_now_ns, test_pattern, DetectionsReader, DetectionsWriter, DetectionsWriterConfig,
+    FrameBuf, Geometry, Namespace, ReadError, Reader, Writer, WriterConfig,
 };
 
-const USAGE: &str = "usage: shmproto-stress write|read|fault-elsewhere --namespace NS [--width W] [--height H] [--seconds S] [--fps F] [--until-gone]";
+const USAGE: &str = "usage: shmproto-stress write|read|fault-elsewhere|write-detections|read-detections --namespace NS [--width W] [--height H] [--seconds S] [--fps F] [--until-gone]";
 
 struct Args {
     values: HashMap<String, String>,
@@ -159,6 +164,73 @@ fn read(args: &Args) -> Result<ExitCode, String> {
     })
 }
 
+fn write_detections(args: &Args) -> Result<ExitCode, String> {
+    let seconds: f64 = args.number("--seconds", 3.0)?;
+    let fps: f64 = args.number("--fps", 0.0)?;
+    let mut writer = DetectionsWriter::create(DetectionsWriterConfig::new(args.namespace()?))
+        .map_err(|error| error.to_string())?;
+    eprintln!("ready pid {}", std::process::id());
+    let started = Instant::now();
+    let mut frame_number = 0u64;
+    while started.elapsed().as_secs_f64() < seconds {
+        frame_number += 1;
+        writer
+            .publish(&test_pattern::detection_result(frame_number))
+            .map_err(|error| error.to_string())?;
+        if fps > 0.0 {
+            let due = started + Duration::from_secs_f64(frame_number as f64 / fps);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+    }
+    println!(
+        "{}",
+        serde_json::json!({ "role": "detections-writer", "results": frame_number })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_detections(args: &Args) -> Result<ExitCode, String> {
+    let seconds: f64 = args.number("--seconds", 3.0)?;
+    let mut reader =
+        DetectionsReader::open(&args.namespace()?).map_err(|error| error.to_string())?;
+    eprintln!("ready");
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let (mut results, mut torn, mut non_increasing, mut last) = (0u64, 0u64, 0u64, 0u64);
+    let mut gone = None;
+    while Instant::now() < deadline {
+        match reader.wait_next(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Some(published)) => {
+                results += 1;
+                torn += u64::from(test_pattern::verify_detections(&published.result).is_err());
+                non_increasing += u64::from(published.publish_seq <= last);
+                last = published.publish_seq;
+            }
+            Ok(None) => {}
+            Err(ReadError::WriterGone(liveness)) => {
+                gone = Some(liveness.to_string());
+                break;
+            }
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "role": "detections-reader",
+            "results": results,
+            "torn": torn,
+            "non_increasing": non_increasing,
+            "last_publish_seq": last,
+            "gone": gone,
+        })
+    );
+    Ok(if torn > 0 || non_increasing > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// Faults on a mapping the guard does not know (see the module doc); returns only if the
 /// fault was swallowed.
 fn fault_elsewhere(args: &Args) -> Result<ExitCode, String> {
@@ -212,6 +284,8 @@ fn main() -> ExitCode {
         "write" => write(&args),
         "read" => read(&args),
         "fault-elsewhere" => fault_elsewhere(&args),
+        "write-detections" => write_detections(&args),
+        "read-detections" => read_detections(&args),
         other => Err(format!("unknown role {other:?}")),
     });
     match result {
