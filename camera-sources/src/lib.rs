@@ -1,7 +1,7 @@
 //! Camera sources behind one trait: the daemon publishes whatever a [`Source`] delivers.
 
 use shmproto::control::{CommandError, ControlInfo, ErrorCode};
-use shmproto::{FrameMetadata, Geometry, Intrinsics, SourceKind};
+use shmproto::{FrameMetadata, Geometry, GroundTruthObject, Intrinsics, SourceKind};
 
 pub mod access;
 pub mod choice;
@@ -35,13 +35,13 @@ impl SourceInfo {
             intrinsics: self.intrinsics,
             depth_scale_m: self.depth_scale_m,
             depth_aligned_to_color: self.depth_aligned_to_color,
-            ground_truth: Vec::new(),
+            ground_truth: stamp.ground_truth.to_metadata(),
         }
     }
 }
 
-/// Which frame, and when it was captured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which frame, when it was captured, and what it shows when the source knows.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameStamp {
     /// The source's frame counter.
     pub frame_number: u64,
@@ -49,6 +49,70 @@ pub struct FrameStamp {
     pub capture_wall_ns: u64,
     /// Capture time on `CLOCK_MONOTONIC` ([`shmproto::monotonic_now_ns`]).
     pub capture_mono_ns: u64,
+    /// Where the scene's objects are at the instant of this frame (the synthetic scene);
+    /// empty for cameras.
+    pub ground_truth: GroundTruth,
+}
+
+/// Most objects one frame's [`GroundTruth`] holds.
+pub const GROUND_TRUTH_CAPACITY: usize = 8;
+
+/// Where the objects of one frame's scene really are, when the source knows (the synthetic
+/// scene; cameras leave it empty). A list of fixed capacity rather than a `Vec`, so that
+/// [`FrameStamp`] stays `Copy` and stamping a frame allocates nothing;
+/// [`SourceInfo::frame_metadata`] turns it into the metadata's `ground_truth`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GroundTruth {
+    objects: [Option<KnownObject>; GROUND_TRUTH_CAPACITY],
+}
+
+/// One object whose geometry the source knows exactly (see [`GroundTruthObject`], which this
+/// becomes in the metadata).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KnownObject {
+    /// What it is, from its colour and shape ("red sphere", "orange cube").
+    pub name: &'static str,
+    /// Its volumetric centre in the camera frame (x right, y down, z forward), metres.
+    pub center_m: [f32; 3],
+    /// Its axis-aligned size in the camera frame (along x, y, z), metres.
+    pub size_m: [f32; 3],
+}
+
+impl GroundTruth {
+    /// Appends `object`; gives it back when [`GROUND_TRUTH_CAPACITY`] objects are held.
+    pub fn push(&mut self, object: KnownObject) -> Result<(), KnownObject> {
+        match self.objects.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => {
+                *slot = Some(object);
+                Ok(())
+            }
+            None => Err(object),
+        }
+    }
+
+    /// The objects, in the order they were pushed.
+    pub fn iter(&self) -> impl Iterator<Item = &KnownObject> {
+        self.objects.iter().map_while(Option::as_ref)
+    }
+
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects[0].is_none()
+    }
+
+    /// The objects as the frame metadata carries them.
+    pub fn to_metadata(&self) -> Vec<GroundTruthObject> {
+        self.iter()
+            .map(|object| GroundTruthObject {
+                name: object.name.to_owned(),
+                center_m: object.center_m,
+                size_m: object.size_m,
+            })
+            .collect()
+    }
 }
 
 /// The planes a source writes one frame into, each to be overwritten completely.
@@ -84,6 +148,9 @@ pub struct CapturedFrame {
     pub capture_wall_ns: u64,
     /// Capture time on `CLOCK_MONOTONIC` ([`shmproto::monotonic_now_ns`]).
     pub capture_mono_ns: u64,
+    /// Where the scene's objects are in this frame, when the source knows (see
+    /// [`FrameStamp::ground_truth`]).
+    pub ground_truth: GroundTruth,
     /// Tightly packed RGB8, `geometry.color_len()` bytes.
     pub rgb: Vec<u8>,
     /// Tightly packed little-endian Z16, `geometry.depth_len()` bytes; empty without depth.
@@ -101,6 +168,7 @@ impl CapturedFrame {
             frame_number: self.frame_number,
             capture_wall_ns: self.capture_wall_ns,
             capture_mono_ns: self.capture_mono_ns,
+            ground_truth: self.ground_truth,
         }
     }
 

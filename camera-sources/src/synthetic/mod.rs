@@ -11,6 +11,12 @@
 //!   surface point the pixel's ray hit, to within the millimetre quantisation.
 //! - **Time**: frame N shows the scene at time `N / fps` seconds (`N / 30` when unpaced) times
 //!   the speed, so a frame number always gives the same image. Frames are numbered from 1.
+//! - **Ground truth** (`ground_truth.rs`): every frame's [`FrameStamp::ground_truth`] (and
+//!   [`CapturedFrame::ground_truth`], and so the published metadata's `ground_truth`) lists the
+//!   objects whose centre is in view at that frame's instant: name ("red sphere", "orange
+//!   cube", "green sphere", "blue sphere"), volumetric centre in the camera frame and
+//!   axis-aligned size in the camera frame, metres. [`SyntheticSource::render_background`]
+//!   draws the scene without its objects, for tests that need an empty floor.
 //! - **Pacing** (`pacing.rs`): `next_frame` sleeps to a fixed schedule on the monotonic clock;
 //!   when it falls behind it skips ahead instead of bursting.
 //! - **Stamp** (`stamp.rs`, re-exported here): the frame number is written at the start of the
@@ -39,6 +45,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod ground_truth;
 mod pacing;
 mod render;
 mod scene;
@@ -52,7 +59,10 @@ pub use stamp::{
 use shmproto::control::{CommandError, ControlInfo, ControlKind, ErrorCode};
 use shmproto::{Geometry, Intrinsics, SourceKind};
 
-use super::{CapturedFrame, FramePlanes, FrameStamp, FrameTarget, Source, SourceError, SourceInfo};
+use super::{
+    CapturedFrame, FramePlanes, FrameStamp, FrameTarget, GroundTruth, Source, SourceError,
+    SourceInfo,
+};
 use pacing::Pacer;
 use render::Renderer;
 
@@ -251,6 +261,33 @@ impl SyntheticSource {
         Ok(())
     }
 
+    /// Renders the scene without its moving objects into `frame`: the floor and the sky alone,
+    /// as every frame shows them where no object is (for tests of what is detected on an empty
+    /// floor). The frame is stamped as frame 0, has no timestamps and an empty ground truth;
+    /// the source's frame counter does not move.
+    pub fn render_background(&mut self, frame: &mut CapturedFrame) -> Result<(), SourceError> {
+        let capture_error = |reason: String| SourceError::Capture {
+            kind: SourceKind::Synthetic,
+            reason,
+        };
+        frame.rgb.resize(self.geometry.color_len(), 0);
+        frame.depth.resize(self.geometry.depth_len(), 0);
+        frame.frame_number = 0;
+        frame.capture_wall_ns = 0;
+        frame.capture_mono_ns = 0;
+        frame.ground_truth = GroundTruth::default();
+        self.renderer
+            .render_static(
+                self.brightness,
+                &mut frame.rgb,
+                &mut frame.depth,
+                &mut frame.contents_id,
+            )
+            .map_err(capture_error)?;
+        write_stamps(0, &mut frame.rgb, &mut frame.depth, &self.geometry)
+            .map_err(|error| capture_error(error.to_string()))
+    }
+
     /// Renders and stamps frame `frame_number` into `frame` without pacing or timestamps.
     fn render_frame(
         &mut self,
@@ -287,14 +324,25 @@ impl SyntheticSource {
             .map_err(|error| capture_error(error.to_string()))
     }
 
+    /// The objects in view in frame `frame_number` (see `ground_truth.rs`).
+    fn ground_truth(&self, frame_number: u64) -> GroundTruth {
+        ground_truth::ground_truth(
+            self.renderer.scene(),
+            &self.intrinsics,
+            self.clock.time_s(frame_number),
+        )
+    }
+
     /// Waits until the next frame is due and numbers and timestamps it.
     fn next_stamp(&mut self) -> FrameStamp {
         self.pacer.wait();
         // Captured when due: the scene time of this frame is the scheduled instant.
+        let frame_number = self.next_frame_number;
         let stamp = FrameStamp {
-            frame_number: self.next_frame_number,
+            frame_number,
             capture_wall_ns: shmproto::wall_now_ns(),
             capture_mono_ns: shmproto::monotonic_now_ns(),
+            ground_truth: self.ground_truth(frame_number),
         };
         self.next_frame_number += 1;
         stamp
@@ -323,6 +371,7 @@ impl Source for SyntheticSource {
         let stamp = self.next_stamp();
         frame.capture_wall_ns = stamp.capture_wall_ns;
         frame.capture_mono_ns = stamp.capture_mono_ns;
+        frame.ground_truth = stamp.ground_truth;
         self.render_frame(stamp.frame_number, frame)
     }
 

@@ -130,9 +130,54 @@ impl Renderer {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn scene(&self) -> &Scene {
         &self.scene
+    }
+
+    /// Fills `rgb` and `depth` with the static layer alone: the floor and the sky, without the
+    /// moving objects. Same sizes and `contents_id` contract as [`Renderer::render`].
+    pub(crate) fn render_static(
+        &mut self,
+        brightness: f32,
+        rgb: &mut [u8],
+        depth: &mut [u8],
+        contents_id: &mut u64,
+    ) -> Result<(), String> {
+        self.check_sizes(rgb, depth)?;
+        let layer = self.static_layer_for(brightness);
+        rgb.copy_from_slice(&layer.rgb);
+        depth.copy_from_slice(&layer.depth);
+        // Not one of this renderer's drawings: the next `render` into these buffers restores
+        // them in full.
+        *contents_id = 0;
+        self.static_layer = Some(layer);
+        Ok(())
+    }
+
+    fn check_sizes(&self, rgb: &[u8], depth: &[u8]) -> Result<(), String> {
+        let pixel_count = self.width * self.height;
+        if rgb.len() != pixel_count * 3 || depth.len() != pixel_count * 2 {
+            return Err(format!(
+                "frame buffers of {} and {} bytes do not fit {}x{} pixels",
+                rgb.len(),
+                depth.len(),
+                self.width,
+                self.height
+            ));
+        }
+        Ok(())
+    }
+
+    /// The static layer for `brightness`, taken out of the renderer (put it back after use):
+    /// the cached one, or a new one (forgetting every drawing, which was over the old layer).
+    fn static_layer_for(&mut self, brightness: f32) -> StaticLayer {
+        match self.static_layer.take() {
+            Some(layer) if layer.brightness.to_bits() == brightness.to_bits() => layer,
+            _ => {
+                self.drawings.clear();
+                self.render_static_layer(brightness)
+            }
+        }
     }
 
     /// Renders the scene at `time_s` into `rgb` (RGB8) and `depth` (little-endian Z16 in
@@ -151,24 +196,8 @@ impl Renderer {
         depth: &mut [u8],
         contents_id: &mut u64,
     ) -> Result<(), String> {
-        let pixel_count = self.width * self.height;
-        if rgb.len() != pixel_count * 3 || depth.len() != pixel_count * 2 {
-            return Err(format!(
-                "frame buffers of {} and {} bytes do not fit {}x{} pixels",
-                rgb.len(),
-                depth.len(),
-                self.width,
-                self.height
-            ));
-        }
-        let layer = match self.static_layer.take() {
-            Some(layer) if layer.brightness.to_bits() == brightness.to_bits() => layer,
-            _ => {
-                // Every drawing was over the old layer.
-                self.drawings.clear();
-                self.render_static_layer(brightness)
-            }
-        };
+        self.check_sizes(rgb, depth)?;
+        let layer = self.static_layer_for(brightness);
         let previous = self
             .drawings
             .iter()

@@ -44,10 +44,10 @@ const TOWARDS_LIGHT_IN_WORLD: Vec3 = [-0.5, 1.0, -0.6];
 const AMBIENT: f32 = 0.3;
 const DIFFUSE: f32 = 0.7;
 
-const RED: Color = [220.0, 50.0, 40.0];
-const ORANGE: Color = [240.0, 150.0, 30.0];
-const GREEN: Color = [60.0, 190.0, 80.0];
-const BLUE: Color = [60.0, 110.0, 230.0];
+pub(crate) const RED: Color = [220.0, 50.0, 40.0];
+pub(crate) const ORANGE: Color = [240.0, 150.0, 30.0];
+pub(crate) const GREEN: Color = [60.0, 190.0, 80.0];
+pub(crate) const BLUE: Color = [60.0, 110.0, 230.0];
 
 pub(crate) fn dot(a: Vec3, b: Vec3) -> f32 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
@@ -193,6 +193,7 @@ impl Scene {
         // A red ball bouncing near the camera while drifting sideways.
         let red_radius_m = 0.25;
         let red = self.sphere(
+            "red sphere",
             [
                 -0.7 + 0.25 * wave(0.7),
                 red_radius_m + 0.45 * wave(2.2).abs(),
@@ -204,6 +205,7 @@ impl Scene {
 
         // An orange cube spinning about the vertical and sliding left and right.
         let orange = self.cuboid(
+            "orange cube",
             [0.55 + 0.3 * wave(0.45), 0.2, 2.9],
             (0.8 * time_s).rem_euclid(std::f64::consts::TAU) as f32,
             [0.2, 0.2, 0.2],
@@ -213,6 +215,7 @@ impl Scene {
         // A green ball rolling on a circle farther away.
         let green_radius_m = 0.35;
         let green = self.sphere(
+            "green sphere",
             [
                 -0.2 + 0.9 * wave_cos(0.35),
                 green_radius_m,
@@ -223,12 +226,23 @@ impl Scene {
         );
 
         // A blue ball floating against the sky at the back.
-        let blue = self.sphere([-1.6, 1.3 + 0.25 * wave(0.9), 6.0], 0.3, BLUE);
+        let blue = self.sphere(
+            "blue sphere",
+            [-1.6, 1.3 + 0.25 * wave(0.9), 6.0],
+            0.3,
+            BLUE,
+        );
 
         [red, orange, green, blue]
     }
 
-    fn sphere(&self, center_in_world: Vec3, radius_m: f32, albedo: Color) -> Object {
+    fn sphere(
+        &self,
+        name: &'static str,
+        center_in_world: Vec3,
+        radius_m: f32,
+        albedo: Color,
+    ) -> Object {
         let center = self.camera_from_world_point(center_in_world);
         let inverse_radius = 1.0 / radius_m;
         Object {
@@ -240,14 +254,17 @@ impl Scene {
                 center_light_over_radius: dot(center, self.towards_light_in_camera)
                     * inverse_radius,
             }),
+            name,
             bounding_center: center,
             bounding_radius_m: radius_m,
+            size_m: [2.0 * radius_m; 3],
         }
     }
 
     /// A box centred at `center_in_world`, turned by `yaw_rad` about the vertical.
     fn cuboid(
         &self,
+        name: &'static str,
         center_in_world: Vec3,
         yaw_rad: f32,
         half_extents_m: Vec3,
@@ -278,8 +295,15 @@ impl Scene {
                 camera_in_box,
                 face_colors,
             }),
+            name,
             bounding_center: center,
             bounding_radius_m: dot(half_extents_m, half_extents_m).sqrt(),
+            // The extent along camera axis i of a box is the sum of its edges' projections.
+            size_m: std::array::from_fn(|i| {
+                2.0 * (0..3)
+                    .map(|edge| axes[edge][i].abs() * half_extents_m[edge])
+                    .sum::<f32>()
+            }),
         }
     }
 }
@@ -287,10 +311,15 @@ impl Scene {
 /// One moving object in the camera frame, for one scene time, with its shading precomputed.
 #[derive(Debug, Clone)]
 pub(crate) struct Object {
+    /// Its colour and shape in words ("red sphere"), for the ground truth.
+    pub(crate) name: &'static str,
     pub(crate) shape: Shape,
-    /// A sphere that contains the object: what the renderer projects to find its pixels.
+    /// A sphere that contains the object: what the renderer projects to find its pixels. Its
+    /// centre is the object's volumetric centre (both shapes are symmetric).
     pub(crate) bounding_center: Vec3,
     pub(crate) bounding_radius_m: f32,
+    /// Axis-aligned size in the camera frame (along x, y, z).
+    pub(crate) size_m: Vec3,
 }
 
 #[derive(Debug, Clone)]
@@ -452,7 +481,6 @@ impl CuboidRow {
 impl Object {
     /// The nearest hit in front of the camera along the ray `t * (x, y, 1)`, `None` for a
     /// miss. The renderer uses the per-row forms directly; this is the same computation.
-    #[cfg(test)]
     pub(crate) fn hit(&self, x: f32, y: f32) -> Option<Hit> {
         let hit = match &self.shape {
             Shape::Sphere(sphere) => sphere.row(y).hit(x),

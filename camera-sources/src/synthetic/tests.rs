@@ -354,3 +354,143 @@ fn info_describes_an_aligned_metric_rgbd_camera() {
     );
     assert_eq!(source.geometry(), Geometry::rgbd(640, 480));
 }
+
+/// The object whose albedo has the chromaticity nearest to `rgb`'s, and how near (sum of
+/// absolute differences of the channel fractions).
+fn nearest_albedo(rgb: [u8; 3]) -> (&'static str, f32) {
+    use super::scene::{BLUE, GREEN, ORANGE, RED};
+    let chroma = |color: [f32; 3]| {
+        let sum = color[0] + color[1] + color[2];
+        color.map(|channel| channel / sum.max(1.0))
+    };
+    let seen = chroma(rgb.map(f32::from));
+    [
+        ("red sphere", RED),
+        ("orange cube", ORANGE),
+        ("green sphere", GREEN),
+        ("blue sphere", BLUE),
+    ]
+    .into_iter()
+    .map(|(name, albedo)| {
+        let expected = chroma(albedo);
+        let distance = (0..3).map(|i| (seen[i] - expected[i]).abs()).sum::<f32>();
+        (name, distance)
+    })
+    .fold(("", f32::INFINITY), |best, candidate| {
+        if candidate.1 < best.1 {
+            candidate
+        } else {
+            best
+        }
+    })
+}
+
+/// An object is in the ground truth exactly when the pixel its centre projects onto shows the
+/// object's colour (shading only scales an albedo, so its chromaticity identifies it).
+#[test]
+fn ground_truth_centres_project_onto_their_objects_colour() {
+    let mut source = source(640, 480);
+    let geometry = source.geometry;
+    let (mut listed, mut checked) = (0, 0);
+    for frame_number in (1..2_000).step_by(37) {
+        let frame = render(&mut source, frame_number);
+        let truth = source.ground_truth(frame_number);
+        for object in objects(&source, frame_number) {
+            checked += 1;
+            let known = truth.iter().find(|known| known.name == object.name);
+            // The listed centre, or where an unlisted object's centre is.
+            let centre_m = known.map_or(object.bounding_center, |known| known.center_m);
+            let [u, v] = source.intrinsics.project(centre_m);
+            let (column, row) = ((u + 0.5).floor(), (v + 0.5).floor());
+            let in_image = (0.0..640.0).contains(&column) && (0.0..480.0).contains(&row);
+            let shows_it = in_image && {
+                let rgb = rgb_at(&frame, &geometry, column as usize, row as usize);
+                let (name, distance) = nearest_albedo(rgb);
+                name == object.name && distance < 0.03
+            };
+            assert_eq!(
+                known.is_some(),
+                shows_it,
+                "frame {frame_number}: {} (centre at pixel {u}, {v})",
+                object.name
+            );
+            let Some(known) = known else {
+                continue;
+            };
+            listed += 1;
+            assert_eq!(known.center_m, object.bounding_center);
+            assert_eq!(known.size_m, object.size_m);
+        }
+    }
+    // Most objects are in view most of the time, and now and then one hides another's centre
+    // (the green sphere rolls behind the others): both sides of the check above are exercised.
+    assert!(
+        listed * 10 > checked * 9 && listed < checked,
+        "{listed} of {checked}"
+    );
+}
+
+#[test]
+fn ground_truth_names_sizes_and_reaches_the_metadata() {
+    let mut source = source(640, 480);
+    let mut frame = CapturedFrame::default();
+    source.next_frame(&mut frame).unwrap();
+    let metadata = source.info().frame_metadata(frame.stamp(), 30.0);
+    let names: Vec<&str> = metadata
+        .ground_truth
+        .iter()
+        .map(|object| object.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["red sphere", "orange cube", "green sphere", "blue sphere"]
+    );
+    let truth = &metadata.ground_truth;
+    assert_eq!(truth[0].size_m, [0.5; 3]);
+    assert_eq!(truth[2].size_m, [0.7; 3]);
+    // The cube (0.4 m edges) seen from a pitched camera and turning: its axis-aligned box in
+    // the camera frame is at least its edge and at most its diagonal.
+    for size_m in truth[1].size_m {
+        assert!(
+            (0.4 - 1e-5..=0.4 * 3f32.sqrt()).contains(&size_m),
+            "{size_m}"
+        );
+    }
+    // Every object stands in front of the camera, below or above the optical axis as placed.
+    assert!(truth.iter().all(|object| object.center_m[2] > 1.5));
+    assert_eq!(frame.ground_truth.len(), 4);
+    // The ground truth is the scene's at that frame's instant.
+    assert_eq!(frame.ground_truth, source.ground_truth(frame.frame_number));
+}
+
+#[test]
+fn the_background_has_the_floor_and_sky_but_no_objects() {
+    let mut source = source(320, 240);
+    let geometry = source.geometry;
+    let mut background = CapturedFrame::default();
+    source.render_background(&mut background).unwrap();
+    assert!(background.ground_truth.is_empty());
+    let scene = render(&mut source, 40);
+    let (mut same, mut differ) = (0, 0);
+    for v in 1..geometry.height as usize - 1 {
+        for u in 0..geometry.width as usize {
+            let Some(point) = point_at(&source, &background, u, v) else {
+                continue;
+            };
+            let height_m = source.renderer.scene().world_from_camera_point(point)[1];
+            assert!(height_m.abs() < SURFACE_TOLERANCE_M, "({u}, {v})");
+            if depth_mm_at(&background, &geometry, u, v) == depth_mm_at(&scene, &geometry, u, v) {
+                same += 1;
+            } else {
+                differ += 1;
+            }
+        }
+    }
+    // Where no object is, a frame is its background.
+    assert!(same > 20_000 && differ > 1_000, "{same} {differ}");
+    // And the source's next frame is still frame 1, drawn correctly into reused buffers.
+    source.next_frame(&mut background).unwrap();
+    assert_eq!(background.frame_number, 1);
+    let fresh = render(&mut source, 1);
+    assert!(background.rgb == fresh.rgb && background.depth == fresh.depth);
+}
