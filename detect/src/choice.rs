@@ -66,11 +66,9 @@ pub fn open_detector(
     }
 }
 
-// Wired to the backends as they land (depth_only/, onnx/).
+/// The depth-only detector with its default parameters (which are valid, so this never fails).
 fn open_depth_only() -> Result<Box<dyn Detector>, DetectError> {
-    Err(DetectError::Runtime(
-        "the depth-only detector is not built yet".into(),
-    ))
+    Ok(Box::new(crate::depth_only::DepthOnlyDetector::default()))
 }
 
 fn open_model(path: &Path, options: &OpenOptions) -> Result<Box<dyn Detector>, DetectError> {

@@ -10,6 +10,7 @@
 //! protocol crate, because they travel between processes in the `aaa_detections` segment.
 
 mod choice;
+pub mod depth_only;
 mod detector;
 mod frame;
 pub mod onnx;
