@@ -18,6 +18,7 @@ use tracing::{debug, error, info, trace, warn};
 
 use crate::capture::{self, Capture, CaptureSink, Reply};
 use crate::control_server::{self, ControlServer};
+use crate::detection::{Detection, DetectionConfig};
 use crate::metrics::MetricsMeter;
 use crate::pidfile::PidFile;
 use crate::runtime::{self, RuntimePaths};
@@ -37,6 +38,8 @@ pub struct DaemonConfig {
     pub source: SourceChoice,
     pub runtime_dir: PathBuf,
     pub owner: Option<SegmentOwner>,
+    /// Live detection over the published frames (off unless asked for).
+    pub detection: DetectionConfig,
 }
 
 /// The publishing side: the writer, what the source said about itself, and the metrics.
@@ -244,7 +247,7 @@ impl Publisher {
     }
 
     /// Answers the commands the main loop owns; source commands go to the capture thread.
-    fn serve(&mut self, command: Command, reply: Reply, capture: &Capture) {
+    fn serve(&mut self, command: Command, reply: Reply, capture: &Capture, detection: &Detection) {
         let answer = match command {
             Command::Ping => Ok(serde_json::json!({
                 "pid": std::process::id(),
@@ -269,6 +272,18 @@ impl Publisher {
                     error.to_string(),
                 )
             }),
+            Command::Detect {
+                enabled,
+                detector,
+                score_threshold,
+            } => detection
+                .command(enabled, detector, score_threshold)
+                .and_then(|status| {
+                    self.meter.metrics.detection = Some(status.clone());
+                    serde_json::to_value(status).map_err(|error| {
+                        CommandError::new(ErrorCode::DeviceError, error.to_string())
+                    })
+                }),
             source_command => return capture.command(source_command, reply),
         };
         let _ = reply.send(answer);
@@ -436,6 +451,13 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the command socket {}", paths.socket.display()))?;
     let publisher = Arc::new(Mutex::new(Publisher::new(&config, startup)?));
     let _close_segments = CloseOnExit(Arc::clone(&publisher));
+    // Declared after `_close_segments`, so dropped (stopped) before the frame segments close.
+    let detection = Detection::start(
+        config.detection.clone(),
+        config.namespace.clone(),
+        config.owner,
+    )
+    .context("cannot start the detection thread")?;
     let (finished, capture_finished) = mpsc::channel();
     let sink = PublisherSink {
         publisher: Arc::clone(&publisher),
@@ -453,7 +475,7 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
     let mut capture_over = false;
     while !signals::stop_requested() {
         match control.requests.recv_timeout(IDLE_TICK) {
-            Ok((command, reply)) => publisher.lock().serve(command, reply, &capture),
+            Ok((command, reply)) => publisher.lock().serve(command, reply, &capture, &detection),
             Err(RecvTimeoutError::Timeout) => {}
             // The socket's thread is gone; the frames go on.
             Err(RecvTimeoutError::Disconnected) => std::thread::sleep(IDLE_TICK),
@@ -466,6 +488,25 @@ pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
             publisher.replace_lost(&segment);
         }
         publisher.retry_pending();
+        let detection_status = detection.status();
+        let detection_changed = publisher
+            .meter
+            .metrics
+            .detection
+            .as_ref()
+            .is_none_or(|shown| {
+                (shown.state, &shown.error, &shown.detector)
+                    != (
+                        detection_status.state,
+                        &detection_status.error,
+                        &detection_status.detector,
+                    )
+            });
+        publisher.meter.metrics.detection = Some(detection_status);
+        if detection_changed {
+            // Readers learn at once that detection started, failed or stopped.
+            publisher.update_status();
+        }
         if publisher.meter.tick() {
             debug!(
                 "{:.1} fps, {:.1}% cpu, {} frames",

@@ -10,10 +10,12 @@ use camera_sources::realsense::{RealsenseConfig, RealsenseInput};
 use camera_sources::synthetic::SyntheticConfig;
 use camera_sources::webcam::WebcamConfig;
 use capture_daemon::daemon::{self, DaemonConfig};
+use capture_daemon::detection::DetectionConfig;
 use capture_daemon::runtime;
 use capture_daemon::watch::WatchLimit;
-use capture_daemon::{cleanup, ctl, status, stop, watch};
+use capture_daemon::{cleanup, ctl, status, stop, watch, watch_detections};
 use clap::{Args, Parser, Subcommand};
+use detect::{DetectSettings, DetectorChoice, OpenOptions};
 use shmproto::{Namespace, SegmentOwner, SourceKind, MAX_DIMENSION_PX};
 
 /// The camera owner: publishes colour and depth frames into shared memory for desktop apps.
@@ -112,6 +114,25 @@ enum CtlAction {
     Metrics,
     /// Check the command channel.
     Ping,
+    /// Live detection: on, off, which detector, its score threshold, or its status.
+    Detect {
+        #[command(subcommand)]
+        action: DetectAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DetectAction {
+    /// Detect the newest frames (with the detector chosen last, the depth-only one by default).
+    On,
+    /// Stop detecting (the detections segment stays, with no new results).
+    Off,
+    /// Detect with this detector: `depth`, or an ONNX model file (on the daemon's machine).
+    Model { detector: String },
+    /// Keep detections scoring at least this (0..=1).
+    Threshold { value: f32 },
+    /// What detection is doing.
+    Status,
 }
 
 impl CtlAction {
@@ -126,7 +147,36 @@ impl CtlAction {
             CtlAction::Mode { width, height, fps } => Command::SetMode { width, height, fps },
             CtlAction::Metrics => Command::Metrics,
             CtlAction::Ping => Command::Ping,
+            CtlAction::Detect { action } => {
+                let (enabled, detector, score_threshold) = match action {
+                    DetectAction::On => (Some(true), None, None),
+                    DetectAction::Off => (Some(false), None, None),
+                    DetectAction::Model { detector } => (None, Some(detector), None),
+                    DetectAction::Threshold { value } => (None, None, Some(value)),
+                    DetectAction::Status => (None, None, None),
+                };
+                Command::Detect {
+                    enabled,
+                    detector,
+                    score_threshold,
+                }
+            }
         }
+    }
+
+    /// Makes a model path absolute: the daemon does not share the client's directory.
+    fn resolve_paths(mut self) -> anyhow::Result<Self> {
+        if let CtlAction::Detect {
+            action: DetectAction::Model { detector },
+        } = &mut self
+        {
+            if let Ok(DetectorChoice::Model(path)) = detector.parse::<DetectorChoice>() {
+                let absolute = std::path::absolute(&path)
+                    .with_context(|| format!("cannot resolve {}", path.display()))?;
+                *detector = absolute.display().to_string();
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -158,11 +208,26 @@ struct RunArgs {
     /// Give segments and files to UID:GID (default: the sudo user when run through sudo).
     #[arg(long, value_parser = runtime::parse_owner)]
     owner: Option<SegmentOwner>,
+    /// Detect objects in the newest frames and publish them (segment aaa_detections):
+    /// `depth` (no model: what stands out of the floor or table) or an ONNX model (YOLOv8,
+    /// YOLO11, end-to-end YOLO, RF-DETR). Also `ctl detect on|off|model|threshold`.
+    #[arg(long, value_name = "MODEL.onnx|depth", value_parser = str::parse::<DetectorChoice>)]
+    detect: Option<DetectorChoice>,
+    /// Keep detections scoring at least this (0..=1).
+    #[arg(long, default_value_t = DetectSettings::default().score_threshold, value_parser = parse_unit_interval)]
+    detect_threshold: f32,
+    /// The ONNX Runtime library (libonnxruntime.so.1.x / .dylib); default: $AAA_ONNXRUNTIME,
+    /// then what scripts/setup-onnxruntime.sh installed.
+    #[arg(long, value_name = "PATH")]
+    onnxruntime: Option<PathBuf>,
+    /// Class names for the model, one per line, instead of its own.
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
 struct WatchArgs {
-    /// Stop after this many frames.
+    /// Stop after this many frames (with --detections: results).
     #[arg(long, conflicts_with = "seconds")]
     frames: Option<u64>,
     /// Stop after this many seconds.
@@ -171,10 +236,29 @@ struct WatchArgs {
     /// One JSON object at the end instead of text.
     #[arg(long)]
     json: bool,
+    /// Read the daemon's detection results instead of its frames (counts, inference times,
+    /// how many frames behind the results are).
+    #[arg(long)]
+    detections: bool,
+    /// With --detections: one JSON line per result (with the frame's ground truth when the
+    /// frame carried one) as they arrive, then the summary line.
+    #[arg(long, requires = "detections", conflicts_with = "json")]
+    jsonl: bool,
 }
 
 fn parse_namespace(text: &str) -> Result<Namespace, String> {
     Namespace::new(text).map_err(|error| error.to_string())
+}
+
+fn parse_unit_interval(text: &str) -> Result<f32, String> {
+    let value: f32 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is outside 0..=1"))
+    }
 }
 
 fn parse_fps(text: &str) -> Result<f32, String> {
@@ -189,6 +273,18 @@ fn parse_fps(text: &str) -> Result<f32, String> {
 }
 
 impl RunArgs {
+    fn detection(&self) -> DetectionConfig {
+        DetectionConfig {
+            enabled: self.detect.is_some(),
+            choice: self.detect.clone().unwrap_or(DetectorChoice::Depth),
+            options: OpenOptions {
+                onnxruntime: self.onnxruntime.clone(),
+                labels: self.labels.clone(),
+            },
+            score_threshold: self.detect_threshold,
+        }
+    }
+
     fn source_choice(&self) -> anyhow::Result<SourceChoice> {
         let whole_fps = || -> anyhow::Result<u32> {
             if self.fps < 1.0 || self.fps.fract() != 0.0 {
@@ -306,6 +402,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 source,
                 runtime_dir: runtime::daemon_runtime_dir(cli.runtime_dir.as_deref()),
                 owner,
+                detection: args.detection(),
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -392,7 +489,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging(cli.log_file.as_ref(), None, "warn")?;
             println!(
                 "{}",
-                ctl::run(&namespace, &runtime_dir, action.command(), json)?
+                ctl::run(
+                    &namespace,
+                    &runtime_dir,
+                    action.resolve_paths()?.command(),
+                    json
+                )?
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -406,6 +508,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, Some(seconds)) => anyhow::bail!("--seconds must be positive, got {seconds}"),
                 (None, None) => WatchLimit::Interrupted,
             };
+            if args.detections {
+                let json = args.json;
+                let jsonl = args.jsonl;
+                let summary = watch_detections::watch_detections(
+                    &namespace,
+                    &runtime_dir,
+                    limit,
+                    jsonl,
+                    |line| {
+                        if !json {
+                            println!("{line}");
+                        }
+                    },
+                )?;
+                if json || jsonl {
+                    println!("{}", serde_json::to_string(&summary)?);
+                } else {
+                    println!("{}", watch_detections::render(&summary));
+                }
+                if let Some(error) = &summary.error {
+                    eprintln!("aaa-camera-daemon: {error}");
+                }
+                return Ok(if summary.succeeded() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                });
+            }
             let json = args.json;
             let summary = watch::watch(&namespace, &runtime_dir, limit, |line| {
                 if !json {

@@ -238,6 +238,9 @@ pub fn render(report: &StatusReport) -> String {
             metrics.cpu_percent,
             metrics.rss_bytes as f64 / (1024.0 * 1024.0)
         );
+        if let Some(detection) = &metrics.detection {
+            let _ = writeln!(out, "  detection:   {}", describe_detection(detection));
+        }
     }
     if let Some(age) = report.last_publish_ms_ago {
         let _ = writeln!(out, "  last frame:  {age:.0} ms ago");
@@ -289,4 +292,26 @@ pub fn render(report: &StatusReport) -> String {
         .map(printable)
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One line about live detection: `running depth: 9.8 results/s, 42.1 ms each, 120 published`.
+fn describe_detection(detection: &shmproto::DetectionStatus) -> String {
+    let detector = detection
+        .detector_info
+        .as_ref()
+        .map_or_else(|| detection.detector.clone(), ToString::to_string);
+    match detection.state {
+        shmproto::DetectionState::Running => format!(
+            "running {detector}: {:.1} results/s, {:.1} ms each, {} published, threshold {}",
+            detection.results_per_s,
+            detection.inference_ms,
+            detection.results_published,
+            detection.score_threshold
+        ),
+        shmproto::DetectionState::Failed => format!(
+            "failed ({detector}): {}",
+            detection.error.as_deref().unwrap_or("no reason given")
+        ),
+        state => format!("{} ({detector})", state.as_str()),
+    }
 }

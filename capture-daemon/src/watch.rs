@@ -82,7 +82,7 @@ const SETTLE_PATIENCE: Duration = Duration::from_secs(5);
 /// not made its segments yet, or not yet replaced a dead daemon's (it counts as running from
 /// the moment it holds the pid file). Without a daemon, missing or dead segments are an error
 /// at once.
-fn open_settled(namespace: &Namespace, runtime_dir: &Path) -> Result<Reader, OpenError> {
+pub(crate) fn open_settled(namespace: &Namespace, runtime_dir: &Path) -> Result<Reader, OpenError> {
     let deadline = Instant::now() + SETTLE_PATIENCE;
     let daemon_starting = || {
         let pid_file = RuntimePaths::new(runtime_dir, namespace).pid_file;

@@ -73,7 +73,7 @@ pub struct DaemonMetrics {
     pub height: u32,
     pub source_failures: u64,
     pub last_error: Option<String>,
-    /// Live detection, when the daemon has run a detector (absent: never turned on).
+    /// Live detection (absent from writers that do not detect).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detection: Option<crate::DetectionStatus>,
 }

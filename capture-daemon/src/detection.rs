@@ -1,0 +1,458 @@
+//! Live detection: a thread of its own runs a detector over the newest published frame and
+//! publishes each result into the namespace's `aaa_detections` segment.
+//!
+//! The thread reads the frames the way any client does (a [`Reader`] of the daemon's own
+//! segments), so detection never delays publishing: the capture thread never waits for it,
+//! and a detector slower than the camera simply gets the newest frame each time it is ready
+//! (the frames in between are dropped). A detector that cannot be loaded, or that fails on a
+//! frame, turns detection off with the error in the status; frames keep flowing.
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use detect::{DetectSettings, Detector, DetectorChoice, FrameView, OpenOptions};
+use parking_lot::{Condvar, Mutex};
+use shmproto::control::{CommandError, ErrorCode};
+use shmproto::{
+    DetectionResult, DetectionState, DetectionStatus, DetectionsWriter, DetectionsWriterConfig,
+    FrameBuf, Namespace, Reader, SegmentOwner, SourceFrame,
+};
+use tracing::{info, warn};
+
+/// How long the thread waits for a frame before it looks at its settings again.
+const FRAME_WAIT: Duration = Duration::from_millis(100);
+/// How long it waits before opening the frame segments again when they are not there.
+const REOPEN_PAUSE: Duration = Duration::from_millis(50);
+/// Length of the window over which rates and mean times are measured.
+const WINDOW: Duration = Duration::from_secs(1);
+
+/// What the daemon's command line asks of detection.
+#[derive(Debug, Clone)]
+pub struct DetectionConfig {
+    /// Detect from the start (`--detect`); otherwise only after `ctl detect on`.
+    pub enabled: bool,
+    pub choice: DetectorChoice,
+    /// Where the ONNX Runtime library and class names are: fixed at start, never taken from
+    /// a client (a client must not make a root daemon load a library of its choosing).
+    pub options: OpenOptions,
+    pub score_threshold: f32,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        DetectionConfig {
+            enabled: false,
+            choice: DetectorChoice::Depth,
+            options: OpenOptions::default(),
+            score_threshold: DetectSettings::default().score_threshold,
+        }
+    }
+}
+
+/// What the thread is asked to do; changed by commands, read by the thread.
+#[derive(Debug, Clone)]
+struct Wanted {
+    enabled: bool,
+    choice: DetectorChoice,
+    score_threshold: f32,
+    /// Bumped whenever the detector must be (re)loaded: a new choice, or `on` after a failure.
+    generation: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    wanted: Wanted,
+    status: DetectionStatus,
+    /// The settings generation whose detector failed: not loaded again until the generation
+    /// moves on (a new detector, or `on`).
+    failed_generation: Option<u64>,
+    stop: bool,
+}
+
+/// The detection thread and the settings it follows.
+pub struct Detection {
+    shared: Arc<(Mutex<Shared>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Where the thread publishes, and what it reads.
+struct Target {
+    namespace: Namespace,
+    owner: Option<SegmentOwner>,
+    options: OpenOptions,
+}
+
+impl Detection {
+    /// Starts the thread; it detects at once when `config.enabled`, else waits for `detect on`.
+    pub fn start(
+        config: DetectionConfig,
+        namespace: Namespace,
+        owner: Option<SegmentOwner>,
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new((
+            Mutex::new(Shared {
+                status: DetectionStatus {
+                    state: if config.enabled {
+                        DetectionState::Starting
+                    } else {
+                        DetectionState::Off
+                    },
+                    detector: config.choice.to_string(),
+                    detector_info: None,
+                    score_threshold: config.score_threshold,
+                    results_published: 0,
+                    results_per_s: 0.0,
+                    inference_ms: 0.0,
+                    error: None,
+                },
+                wanted: Wanted {
+                    enabled: config.enabled,
+                    choice: config.choice,
+                    score_threshold: config.score_threshold,
+                    generation: 1,
+                },
+                failed_generation: None,
+                stop: false,
+            }),
+            Condvar::new(),
+        ));
+        let target = Target {
+            namespace,
+            owner,
+            options: config.options,
+        };
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("detection".into())
+            .spawn(move || detection_loop(&thread_shared, &target))?;
+        Ok(Detection {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// The status for the daemon's metrics and the `detect` command.
+    pub fn status(&self) -> DetectionStatus {
+        self.shared.0.lock().status.clone()
+    }
+
+    /// Applies a `detect` command and answers with the status. A model path from a client
+    /// is checked first (see [`check_client_model`]).
+    pub fn command(
+        &self,
+        enabled: Option<bool>,
+        detector: Option<String>,
+        score_threshold: Option<f32>,
+    ) -> Result<DetectionStatus, CommandError> {
+        let bad = |message: String| CommandError::new(ErrorCode::BadRequest, message);
+        let choice = match detector.as_deref() {
+            Some(text) => {
+                let choice: DetectorChoice = text.parse().map_err(bad)?;
+                if let DetectorChoice::Model(path) = &choice {
+                    check_client_model(path)
+                        .map_err(|message| CommandError::new(ErrorCode::OutOfRange, message))?;
+                }
+                Some(choice)
+            }
+            None => None,
+        };
+        if let Some(threshold) = score_threshold {
+            if !(0.0..=1.0).contains(&threshold) {
+                return Err(CommandError::new(
+                    ErrorCode::OutOfRange,
+                    format!("score threshold {threshold} is outside 0..=1"),
+                ));
+            }
+        }
+        let (lock, wake) = &*self.shared;
+        let mut shared = lock.lock();
+        let was_failed = shared.status.state == DetectionState::Failed;
+        let generation_before = shared.wanted.generation;
+        if let Some(choice) = choice {
+            info!("detector chosen by a client: {choice}");
+            shared.status.detector = choice.to_string();
+            shared.status.detector_info = None;
+            shared.wanted.choice = choice;
+            shared.wanted.generation += 1;
+            // Choosing a detector means using it.
+            shared.wanted.enabled = enabled.unwrap_or(true);
+        } else if let Some(enabled) = enabled {
+            if enabled && (was_failed || !shared.wanted.enabled) {
+                // `on` after a failure tries the detector again.
+                shared.wanted.generation += 1;
+            }
+            shared.wanted.enabled = enabled;
+        }
+        if let Some(threshold) = score_threshold {
+            shared.wanted.score_threshold = threshold;
+            shared.status.score_threshold = threshold;
+        }
+        // A status query (nothing given) changes nothing.
+        let reloading = shared.wanted.generation != generation_before;
+        if !shared.wanted.enabled {
+            shared.status.state = DetectionState::Off;
+            shared.status.error = None;
+        } else if reloading {
+            shared.status.state = DetectionState::Starting;
+            shared.status.error = None;
+        }
+        wake.notify_all();
+        Ok(shared.status.clone())
+    }
+}
+
+impl Drop for Detection {
+    fn drop(&mut self) {
+        {
+            let (lock, wake) = &*self.shared;
+            lock.lock().stop = true;
+            wake.notify_all();
+        }
+        if let Some(thread) = self.thread.take() {
+            // A detector in the middle of a long inference finishes it first; the daemon's
+            // stop waits for it so the detections segment is closed cleanly.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A model path sent by a client over the command socket, checked before the daemon (maybe
+/// root) opens it: it must be a regular file (not a device or FIFO that would block or never
+/// end), and a root daemon opens only files owned by root or by the user the daemon serves
+/// (the segments' owner), so a client cannot make it read another user's files.
+fn check_client_model(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| format!("cannot read model {}: {error}", path.display()))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "model {} is a {}, not a regular file",
+            path.display(),
+            shmproto::runtime_dir::file_type_name(&metadata)
+        ));
+    }
+    let served = SegmentOwner::from_sudo_env().map(|owner| owner.uid);
+    if shmproto::runtime_dir::euid() == 0
+        && !shmproto::runtime_dir::is_trusted_owner(metadata.uid(), served)
+    {
+        return Err(format!(
+            "model {} belongs to uid {}: a daemon running as root loads only models of root or of the user it serves",
+            path.display(),
+            metadata.uid()
+        ));
+    }
+    Ok(())
+}
+
+/// Measurements over the current window.
+#[derive(Debug)]
+struct Window {
+    started: Instant,
+    results: u64,
+    inference: Duration,
+}
+
+impl Window {
+    fn new() -> Self {
+        Window {
+            started: Instant::now(),
+            results: 0,
+            inference: Duration::ZERO,
+        }
+    }
+
+    /// Closes the window when it is over, writing its rates into `status`.
+    fn roll(&mut self, status: &mut DetectionStatus) {
+        let elapsed = self.started.elapsed();
+        if elapsed < WINDOW {
+            return;
+        }
+        status.results_per_s = self.results as f64 / elapsed.as_secs_f64();
+        status.inference_ms = if self.results == 0 {
+            0.0
+        } else {
+            self.inference.as_secs_f64() * 1e3 / self.results as f64
+        };
+        *self = Window::new();
+    }
+}
+
+/// The loaded detector and the settings generation it was loaded for.
+struct Loaded {
+    detector: Box<dyn Detector>,
+    generation: u64,
+}
+
+fn detection_loop(shared: &(Mutex<Shared>, Condvar), target: &Target) {
+    let (lock, wake) = shared;
+    let mut loaded: Option<Loaded> = None;
+    let mut writer: Option<DetectionsWriter> = None;
+    let mut reader: Option<Reader> = None;
+    let mut frame = FrameBuf::new();
+    let mut window = Window::new();
+    loop {
+        let wanted = {
+            let mut guard = lock.lock();
+            loop {
+                if guard.stop {
+                    return;
+                }
+                let failed = guard.failed_generation == Some(guard.wanted.generation);
+                if guard.wanted.enabled && !failed {
+                    break guard.wanted.clone();
+                }
+                // Off (or failed until told otherwise): nothing to do until a command.
+                reader = None;
+                wake.wait_for(&mut guard, Duration::from_secs(1));
+            }
+        };
+
+        // (Re)load the detector when the choice changed.
+        if loaded
+            .as_ref()
+            .is_none_or(|l| l.generation != wanted.generation)
+        {
+            loaded = None;
+            info!("loading detector {}", wanted.choice);
+            let opened = detect::open_detector(&wanted.choice, &target.options);
+            let mut guard = lock.lock();
+            if guard.wanted.generation != wanted.generation {
+                continue; // changed meanwhile: load what is wanted now
+            }
+            match opened {
+                Ok(detector) => {
+                    let info = detector.info();
+                    info!("detector ready: {info}");
+                    guard.status.detector_info = Some(info);
+                    guard.status.state = DetectionState::Running;
+                    guard.status.error = None;
+                    loaded = Some(Loaded {
+                        detector,
+                        generation: wanted.generation,
+                    });
+                }
+                Err(error) => {
+                    fail(&mut guard, wanted.generation, error.to_string());
+                    continue;
+                }
+            }
+        }
+
+        if writer.is_none() {
+            let mut config = DetectionsWriterConfig::new(target.namespace.clone());
+            config.owner = target.owner;
+            match DetectionsWriter::create(config) {
+                Ok(created) => writer = Some(created),
+                Err(error) => {
+                    let message = format!("cannot create the detections segment: {error}");
+                    fail(&mut lock.lock(), wanted.generation, message);
+                    loaded = None;
+                    continue;
+                }
+            }
+        }
+
+        let Some(frame_reader) = reader.as_mut() else {
+            match Reader::open(&target.namespace) {
+                Ok(opened) => reader = Some(opened),
+                // The daemon is between segments (starting, mode change): wait a moment.
+                Err(_) => std::thread::sleep(REOPEN_PAUSE),
+            }
+            continue;
+        };
+        let source = match frame_reader.wait_next(&mut frame, FRAME_WAIT) {
+            Ok(true) => SourceFrame::new(frame_reader.session_id(), frame.header()),
+            Ok(false) => {
+                window.roll(&mut lock.lock().status);
+                continue;
+            }
+            // New segments (mode change, a truncated segment replaced) or the writer closing:
+            // open again on the next turn.
+            Err(_) => {
+                reader = None;
+                continue;
+            }
+        };
+        let (Some(detector), Some(detections_writer)) = (loaded.as_mut(), writer.as_mut()) else {
+            continue;
+        };
+        let settings = DetectSettings {
+            score_threshold: wanted.score_threshold,
+            ..DetectSettings::default()
+        };
+        let started = Instant::now();
+        let outcome = detect_frame(&frame, detector.detector.as_mut(), &settings);
+        let inference = started.elapsed();
+        let mut guard = lock.lock();
+        match outcome {
+            Ok(Some(detections)) => {
+                let result = DetectionResult {
+                    frame_number: frame.frame_number(),
+                    frame_publish_mono_ns: frame.publish_mono_ns(),
+                    detector: detector.detector.info(),
+                    score_threshold: settings.score_threshold,
+                    inference_ms: inference.as_secs_f32() * 1e3,
+                    detections,
+                };
+                match detections_writer.publish_for_frame(&result, source) {
+                    Ok(_) => {
+                        guard.status.results_published += 1;
+                        window.results += 1;
+                        window.inference += inference;
+                    }
+                    Err(error) => warn!("detection result not published: {error}"),
+                }
+            }
+            // A frame that cannot be detected (no readable metadata): skip it.
+            Ok(None) => {}
+            Err(message) => {
+                let generation = detector.generation;
+                loaded = None;
+                fail(&mut guard, generation, message);
+            }
+        }
+        window.roll(&mut guard.status);
+    }
+}
+
+fn fail(shared: &mut Shared, generation: u64, message: String) {
+    warn!("detection stopped: {message}");
+    shared.status.state = DetectionState::Failed;
+    shared.status.error = Some(message);
+    shared.failed_generation = Some(generation);
+}
+
+/// Runs the detector over one frame; `Ok(None)` for a frame without readable metadata, `Err`
+/// with the reason when the detector failed (or panicked).
+fn detect_frame(
+    frame: &FrameBuf,
+    detector: &mut dyn Detector,
+    settings: &DetectSettings,
+) -> Result<Option<Vec<shmproto::Detection>>, String> {
+    let (Some(geometry), Ok(metadata)) = (frame.geometry(), frame.metadata()) else {
+        return Ok(None);
+    };
+    let depth = match (frame.depth(), metadata.depth_scale_m) {
+        (Some(z16_le), Some(depth_scale_m)) => Some(detect::DepthView {
+            z16_le,
+            depth_scale_m,
+        }),
+        _ => None,
+    };
+    let view = FrameView::new(
+        geometry.width,
+        geometry.height,
+        frame.rgb(),
+        depth,
+        metadata.intrinsics,
+    )
+    .map_err(|error| format!("frame {}: {error}", frame.frame_number()))?;
+    match std::panic::catch_unwind(AssertUnwindSafe(|| detector.detect(&view, settings))) {
+        Ok(Ok(detections)) => Ok(Some(detections)),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("the detector panicked".into()),
+    }
+}
