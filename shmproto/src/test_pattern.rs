@@ -146,7 +146,7 @@ pub fn detection_result(frame_number: u64) -> DetectionResult {
                 class_id: i as u32,
                 label: format!(
                     "pattern {n} #{i} {}",
-                    "x".repeat(((n * 7 + i) % 50) as usize)
+                    "x".repeat((n.wrapping_mul(7).wrapping_add(i) % 50) as usize)
                 ),
                 score: ((n + i) % 64) as f32 / 64.0,
                 box_px: [(i * 10) as f32, top, (i * 10 + 5) as f32, top + 5.0],

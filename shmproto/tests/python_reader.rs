@@ -1,6 +1,7 @@
 //! The Python reader (`tools/python/aaa_shm_reader.py`) against the real writer: it follows
-//! docs/protocol.md closely enough to read verified frames, refuses garbage with a clear error,
-//! refuses segments others may access, and never unlinks the segments it opened.
+//! docs/protocol.md closely enough to read verified frames and detection results, refuses
+//! garbage with a clear error, refuses segments others may access, and never unlinks the
+//! segments it opened.
 
 use std::ffi::CString;
 use std::path::PathBuf;
@@ -808,4 +809,196 @@ fn python_reader_reports_deeply_nested_frame_metadata() {
         "frame 1: frame metadata is not valid: JSON nested too deeply to parse",
         "{result}"
     );
+}
+
+// --- Detections ------------------------------------------------------------------------------
+
+/// Publishes the self-verifying results 1, 2, ... from a thread, 200 per second, until
+/// stopped; returns the writer when joined.
+struct DetectionsPublisher {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<shmproto::DetectionsWriter>>,
+}
+
+impl DetectionsPublisher {
+    const SOURCE_SESSION: u64 = 0xc0ffee;
+
+    fn start(mut writer: shmproto::DetectionsWriter) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let source = shmproto::SourceFrame {
+                        session_id: Self::SOURCE_SESSION,
+                        capture_wall_ns: n * 10,
+                        capture_mono_ns: n * 20,
+                    };
+                    writer
+                        .publish_for_frame(&shmproto::test_pattern::detection_result(n), source)
+                        .expect("publish");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                writer
+            }
+        });
+        DetectionsPublisher {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> shmproto::DetectionsWriter {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread
+            .take()
+            .expect("started")
+            .join()
+            .expect("publisher thread")
+    }
+}
+
+#[test]
+fn python_reader_reads_detections_from_the_real_writer() {
+    if !python_available() {
+        return;
+    }
+    let namespace = unique_namespace("pydet");
+    let writer = shmproto::DetectionsWriter::create(shmproto::DetectionsWriterConfig::new(
+        namespace.clone(),
+    ))
+    .expect("detections writer");
+    let publisher = DetectionsPublisher::start(writer);
+    let output = run_python_reader(
+        &namespace,
+        &[
+            "--detections",
+            "--frames",
+            "20",
+            "--verify-pattern",
+            "--timeout",
+            "5",
+        ],
+    );
+    let writer = publisher.finish();
+    let result = summary(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "python reader failed: {result} stderr {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(result["results"], 20, "{result}");
+    assert_eq!(result["failures"], 0, "{result}");
+    assert_eq!(result["strictly_increasing"], true, "{result}");
+    assert_eq!(result["writer_pid"], std::process::id(), "{result}");
+    assert_eq!(
+        result["session_id"],
+        format!("{:#x}", writer.session_id()),
+        "{result}"
+    );
+    // Each result line is the very result the Rust writer published, with its source frame.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 21, "20 results and the summary: {stdout}");
+    for line in &lines[..20] {
+        let published: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        let parsed: shmproto::DetectionResult =
+            serde_json::from_value(published["result"].clone()).expect("a DetectionResult");
+        let n = parsed.frame_number;
+        assert_eq!(parsed, shmproto::test_pattern::detection_result(n));
+        assert_eq!(published["publish_seq"], n, "{line}");
+        let source = &published["source_frame"];
+        assert_eq!(source["session_id"], DetectionsPublisher::SOURCE_SESSION);
+        assert_eq!(
+            (&source["capture_wall_ns"], &source["capture_mono_ns"]),
+            (&serde_json::json!(n * 10), &serde_json::json!(n * 20)),
+            "{line}"
+        );
+    }
+
+    // Once the writer has closed and removed its segment, the reader refuses (status 2).
+    drop(writer);
+    let output = run_python_reader(&namespace, &["--detections", "--wait", "0"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "shared-memory segment {} does not exist",
+            namespace.detections_segment()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn python_reader_refuses_bad_detections_segments_and_results() {
+    if !python_available() {
+        return;
+    }
+    // Garbage under the name: refused at open, naming the segment.
+    let namespace = unique_namespace("pydbad");
+    let name = namespace.detections_segment();
+    {
+        let _garbage = raw_segment(&name, &noise());
+        let output = run_python_reader(&namespace, &["--detections", "--wait", "0"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "shared-memory segment {name} is invalid: bad magic"
+            )),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("Traceback"), "{stderr}");
+    }
+
+    // A live writer whose newest result is not a detection result (poked into its slot as a
+    // hostile process of the same user could): a clear error naming the result, status 2.
+    let mut config = shmproto::DetectionsWriterConfig::new(namespace.clone());
+    (config.slot_count, config.result_capacity) = (2, 4096);
+    let mut writer = shmproto::DetectionsWriter::create(config).expect("writer");
+    writer
+        .publish(&shmproto::test_pattern::detection_result(1))
+        .expect("publish");
+    let mapping = shared_memory::ShmemConf::new()
+        .os_id(&name)
+        .open()
+        .expect("map the detections segment");
+    let body = br#"{"frame_number":1,"frame_publish_mono_ns":1,"detector":{"format":"x"},"score_threshold":0.5,"inference_ms":1.0,"detections":[{"class_id":0,"label":"a","score":"high","box_px":[0,0,1,1]}]}"#;
+    // Slot 0 holds publish 1: rewrite its JSON under the seqlock (section 7.2). The data of a
+    // 2-slot ring starts at 256 + 2 * 64.
+    let seq = {
+        // SAFETY: offset 256 (slot 0's sequence word) is in the mapping and 8-byte aligned.
+        unsafe { std::sync::atomic::AtomicU64::from_ptr(mapping.as_ptr().add(256).cast()) }
+    };
+    let before = seq.load(std::sync::atomic::Ordering::Relaxed);
+    seq.store(before + 1, std::sync::atomic::Ordering::Release);
+    // SAFETY: 384 + body.len() bytes lie inside slot 0 of the mapping; the writer is idle.
+    unsafe {
+        std::ptr::copy_nonoverlapping(body.as_ptr(), mapping.as_ptr().add(384), body.len());
+        std::sync::atomic::AtomicU32::from_ptr(mapping.as_ptr().add(256 + 48).cast())
+            .store(body.len() as u32, std::sync::atomic::Ordering::Relaxed);
+    }
+    seq.store(before + 2, std::sync::atomic::Ordering::Release);
+    let output = run_python_reader(&namespace, &["--detections", "--wait", "0"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "detection result in shared-memory segment {name} is not valid: \
+             detections[0]: field score has an invalid value 'high'"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Traceback"), "{stderr}");
+    // The Rust reader agrees that it is not a detection result.
+    let mut reader = shmproto::DetectionsReader::open(&namespace).expect("open");
+    assert!(matches!(
+        reader.read_latest(),
+        Err(shmproto::ReadError::Detections { .. })
+    ));
+    drop(writer);
 }

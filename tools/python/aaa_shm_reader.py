@@ -8,11 +8,16 @@ little-endian machines.
     python3 tools/python/aaa_shm_reader.py --namespace NS [--frames N] [--verify-pattern]
 
 prints one JSON summary line on stdout (`--timeout S` per frame, `--wait S` for a writer that
-is missing, starting or switching segments). Exit status: 0 success; 1 a frame failed verification
-(its metadata included), frame numbers did not increase, or fewer than N frames arrived (timeout,
-writer gone); 2 bad arguments or segments that cannot be used (missing, not a regular file,
-untrusted, invalid, writer not live), also when found while reading (a corrupt slot or status
-record, an invalid writer status).
+is missing, starting or switching segments). Exit status: 0 success; 1 a frame failed
+verification (its metadata included), frame numbers did not increase, or fewer than N frames
+arrived (timeout, writer gone); 2 bad arguments or segments that cannot be used (missing, not a
+regular file, untrusted, invalid, writer not live), also when found while reading (a corrupt
+slot or status record, an invalid writer status).
+
+    python3 tools/python/aaa_shm_reader.py --namespace NS --detections [--frames N] [--verify-pattern]
+
+reads N detection results from the namespace's detections segment instead, prints each as one
+JSON line and then the summary; same exit statuses (2 also for a result that is not valid).
 
 As a library:
 
@@ -21,6 +26,13 @@ As a library:
         frame = Frame()                    # reuse it for every read
         if reader.wait_next(frame, timeout_s=1.0):
             print(frame.frame_number, frame.metadata()["source_kind"])
+
+    from aaa_shm_reader import open_detections_waiting
+    with open_detections_waiting("cam2", timeout_s=2.0) as detections:
+        published = detections.wait_next(timeout_s=1.0)   # a dict, or None on timeout
+        if published is not None:
+            for detection in published["result"]["detections"]:
+                print(detection["label"], detection["score"], detection.get("position"))
 
 This reader never writes to shared memory (it maps the segments read-only) and never unlinks a
 segment. It refuses anything at a segment's path that is not a regular file (a FIFO, say), and
@@ -56,10 +68,11 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 MAGIC = b"AAACAMv1"
 VERSION_MAJOR = 1
-# The minor version this reader implements (1.1: the REPLACED state). Readers accept any minor.
-VERSION_MINOR = 1
+# The minor version this reader implements (1.1: the REPLACED state; 1.2: the detections
+# segment). Readers accept any minor.
+VERSION_MINOR = 2
 
-KIND_METADATA, KIND_RGB, KIND_DEPTH = 1, 2, 3
+KIND_METADATA, KIND_RGB, KIND_DEPTH, KIND_DETECTIONS = 1, 2, 3, 4
 
 SEGMENT_HEADER_LEN = 64
 CONTROL_OFFSET = 64
@@ -88,6 +101,8 @@ OFF_DEPTH_FORMAT = 116
 OFF_DEPTH_STRIDE = 120
 OFF_METADATA_CAPACITY = 124
 OFF_STATUS_CAPACITY = 128
+# The detections segment's control block: the words above up to OFF_WAKE, then this.
+OFF_RESULT_CAPACITY = 100
 
 # Slot record fields (relative to the record).
 SLOT_SEQ = 0
@@ -96,7 +111,9 @@ SLOT_FRAME_NUMBER = 16
 SLOT_CAPTURE_WALL = 24
 SLOT_CAPTURE_MONO = 32
 SLOT_PUBLISH_MONO = 40
-SLOT_METADATA_LEN = 48
+SLOT_METADATA_LEN = 48  # the slot's JSON length: frame metadata, or a detection result
+# Detections segment only: session_id of the frame segments the source frame came from.
+SLOT_FRAME_SESSION = 56
 
 # Status record fields (relative to the record).
 STATUS_SEQ = 0
@@ -211,6 +228,10 @@ def writer_status_record(segment: str) -> str:
     return f"writer status (shared-memory segment {segment})"
 
 
+def detection_result_record(segment: str) -> str:
+    return f"detection result in shared-memory segment {segment}"
+
+
 def decode_json(data, record: str):
     """Parses the JSON of `record` (`FRAME_METADATA`, `writer_status_record(...)`). Whatever
     the bytes, the only error is a RecordError naming the record: also for nesting too deep
@@ -240,13 +261,15 @@ def validate_namespace(namespace: str) -> str:
 
 
 def segment_names(namespace: str) -> dict[str, str]:
-    """The three segment names (without the leading slash that shm_open adds)."""
+    """The segment names (without the leading slash that shm_open adds): the frame writer's
+    three, and the detections segment."""
     validate_namespace(namespace)
     prefix = "aaa_" if namespace == "" else f"aaa_{namespace}_"
     return {
         "rgb": prefix + "rgb_frame",
         "depth": prefix + "depth_frame",
         "metadata": prefix + "metadata",
+        "detections": prefix + "detections",
     }
 
 
@@ -431,7 +454,8 @@ def parse_segment_header(data: bytes, kind: int, mapped_len: int) -> dict:
     if session_id == 0:
         raise _field("session_id", "non-zero", 0)
     data_offset, slot_count, slot_stride, total_len = struct.unpack_from("<IIQQ", data, 24)
-    min_data_offset = SLOT_TABLE_OFFSET if kind == KIND_METADATA else SEGMENT_HEADER_LEN
+    with_control_block = kind in (KIND_METADATA, KIND_DETECTIONS)
+    min_data_offset = SLOT_TABLE_OFFSET if with_control_block else SEGMENT_HEADER_LEN
     if data_offset < min_data_offset or data_offset % SLOT_ALIGN:
         raise _field(
             "data_offset", f"a multiple of {SLOT_ALIGN} of at least {min_data_offset}", data_offset
@@ -510,6 +534,28 @@ def parse_control_header(data: bytes, segment: dict) -> dict:
         "depth_stride": depth_stride,
         "metadata_capacity": metadata_capacity,
         "status_capacity": status_capacity,
+    }
+
+
+def parse_detections_header(data: bytes, segment: dict) -> dict:
+    """Validates the immutable fields of the detections segment's control block (its first
+    256 bytes; docs/protocol.md, section 19)."""
+    if len(data) < SLOT_TABLE_OFFSET:
+        raise LayoutError(f"too small: expected at least {SLOT_TABLE_OFFSET} bytes, found {len(data)}")
+    capacity = struct.unpack_from("<I", data, OFF_RESULT_CAPACITY)[0]
+    if not MIN_JSON_CAPACITY <= capacity <= MAX_JSON_CAPACITY:
+        raise _field("result_capacity", f"{MIN_JSON_CAPACITY}..={MAX_JSON_CAPACITY}", capacity)
+    if segment["slot_stride"] < capacity:
+        raise _field("slot_stride", f"at least result_capacity = {capacity}", segment["slot_stride"])
+    table_end = SLOT_TABLE_OFFSET + segment["slot_count"] * SLOT_RECORD_LEN
+    if segment["data_offset"] < table_end:
+        raise _field(
+            "data_offset", f"at least {table_end} (after the slot table)", segment["data_offset"]
+        )
+    return {
+        "writer_pid": struct.unpack_from("<I", data, OFF_WRITER_PID)[0],
+        "started_wall_ns": struct.unpack_from("<Q", data, OFF_STARTED_WALL)[0],
+        "result_capacity": capacity,
     }
 
 
@@ -652,12 +698,14 @@ class Frame:
         return numpy.frombuffer(self.depth, dtype="<u2").reshape(self.height, self.width)
 
 
-# --- The reader -----------------------------------------------------------------------------
+# --- The slot ring (what the frame reader and the detections reader share) ---------------
 
 
-class Reader:
-    """A client of one namespace. Opens and validates the three segments, reads frames with
-    the per-slot seqlock, and waits for new frames by polling the wake word."""
+class _Ring:
+    """A client of one control segment with a slot ring (the frame writer's metadata segment,
+    or the detections segment): its shared words, liveness, waiting by polling the wake word,
+    and the retry loop of the per-slot seqlock. Subclasses open their segments (`_open`) and
+    copy one slot (`_try_read_slot`)."""
 
     def __init__(self, namespace: str = ""):
         if sys.byteorder != "little":
@@ -669,7 +717,7 @@ class Reader:
         self.last_returned = 0
         # Seqlock reads that raced a write and were retried (informational).
         self.retries = 0
-        # Since the last frame returned: failed read attempts, and the publish number and
+        # Since the last slot returned: failed read attempts, and the publish number and
         # slot of the last one (for `stall_reason`).
         self._failed_attempts = 0
         self._failed_publish = self._failed_slot = 0
@@ -686,6 +734,12 @@ class Reader:
             self.close()
             raise NotLive(self._namespace_label(), liveness)
 
+    def _open(self):
+        raise NotImplementedError
+
+    def _try_read_slot(self, publish_seq: int, target) -> bool:
+        raise NotImplementedError
+
     def _namespace_label(self) -> str:
         return self.namespace or "(default)"
 
@@ -697,19 +751,21 @@ class Reader:
             self._views.append(view)
         return view
 
-    def _open(self):
-        control_name = self.names["metadata"]
-        control = _open_segment(control_name)
+    def _open_control(self, name: str, kind: int) -> tuple[Mapping, dict, bytes]:
+        """Opens control segment `name` of `kind` and checks its common header and state
+        (docs/protocol.md, section 6, steps 1 to 3): the mapping, the header, and the first
+        256 bytes copied after the state was seen past INITIALIZING."""
+        control = _open_segment(name)
         self._segments.append(control)
         mapped_len = control.size
         head = bytes(control.buf[: min(mapped_len, SLOT_TABLE_OFFSET)])
         try:
-            metadata = parse_segment_header(head, KIND_METADATA, mapped_len)
+            header = parse_segment_header(head, kind, mapped_len)
         except LayoutError as problem:
-            raise InvalidSegment(control_name, problem) from None
-        # The metadata header passed: the segment holds at least data_offset >= 256 bytes.
-        self._q = self._view(control, 0, metadata["data_offset"], "Q")
-        self._i = self._view(control, 0, metadata["data_offset"], "I")
+            raise InvalidSegment(name, problem) from None
+        # The header passed: the segment holds at least data_offset >= 256 bytes.
+        self._q = self._view(control, 0, header["data_offset"], "Q")
+        self._i = self._view(control, 0, header["data_offset"], "I")
         if self._q.itemsize != 8 or self._i.itemsize != 4:
             raise ProtocolError("this Python's native Q/I formats are not 8/4 bytes")
         # Load the state first, then re-read the header: a writer makes the header complete
@@ -720,47 +776,10 @@ class Reader:
         if state == STATE_INITIALIZING:
             pid = struct.unpack_from("<I", head, OFF_WRITER_PID)[0]
             raise NotLive(self._namespace_label(), Liveness.judge(state, pid, 0, 0))
-        try:
-            header = parse_control_header(head, metadata)
-        except LayoutError as problem:
-            raise InvalidSegment(control_name, problem) from None
-
-        def open_plane(name: str, kind: int, plane_len: int):
-            segment = _open_segment(name)
-            self._segments.append(segment)
-            plane_head = bytes(segment.buf[: min(segment.size, SEGMENT_HEADER_LEN)])
-            try:
-                plane = parse_segment_header(plane_head, kind, segment.size)
-            except LayoutError as problem:
-                raise InvalidSegment(name, problem) from None
-            if plane["session_id"] != metadata["session_id"]:
-                raise SessionMismatch(name, metadata["session_id"], plane["session_id"])
-            if plane["slot_count"] != metadata["slot_count"] or plane["slot_stride"] < plane_len:
-                raise InvalidSegment(
-                    name,
-                    _field(
-                        "slot_count/slot_stride",
-                        f"{metadata['slot_count']} slots of at least {plane_len} bytes",
-                        plane["slot_stride"],
-                    ),
-                )
-            return segment, plane
-
-        width, height = header["width"], header["height"]
-        self._rgb_segment, self._rgb_header = open_plane(
-            self.names["rgb"], KIND_RGB, width * height * 3
-        )
-        self._depth_segment = self._depth_header = None
-        if header["has_depth"]:
-            self._depth_segment, self._depth_header = open_plane(
-                self.names["depth"], KIND_DEPTH, width * height * 2
-            )
         self._control = control
-        self._metadata_header = metadata
-        self.header = header
-        self.slot_count = metadata["slot_count"]
-        self.session_id = metadata["session_id"]
-        self.writer_pid = header["writer_pid"]
+        self.slot_count = header["slot_count"]
+        self.session_id = header["session_id"]
+        return control, header, head
 
     def close(self):
         """Unmaps the segments (never unlinks them)."""
@@ -800,13 +819,8 @@ class Reader:
         self._order_lock.release()
         self._order_lock.acquire()
 
-    @property
-    def geometry(self) -> dict:
-        h = self.header
-        depth = "z16" if h["has_depth"] else None
-        return {"width": h["width"], "height": h["height"], "color": "rgb8", "depth": depth}
-
-    def frames_published(self) -> int:
+    def published(self) -> int:
+        """Publish number of the newest complete slot (frames or results published)."""
         return self._u64(OFF_LATEST)
 
     def liveness(self) -> Liveness:
@@ -814,18 +828,8 @@ class Reader:
         heartbeat = self._u64(OFF_HEARTBEAT)
         return Liveness.judge(state, self.writer_pid, heartbeat, monotonic_now_ns())
 
-    def read_latest(self, frame: Frame) -> bool:
-        """Copies the newest frame into `frame` if it is newer than the last one returned.
-        False: nothing newer (writer alive). Raises WriterGone when the writer is gone."""
-        if self._read_newer(frame):
-            return True
-        liveness = self.liveness()
-        if not liveness.is_live:
-            raise WriterGone(liveness)
-        return False
-
     def wait_for_publish(self, timeout_s: float) -> bool:
-        """Blocks until a frame newer than the last returned one is published (True) or the
+        """Blocks until a slot newer than the last returned one is published (True) or the
         timeout passes (False); raises WriterGone when the writer stops or dies."""
         deadline = time.monotonic() + timeout_s
         next_liveness_check = 0.0
@@ -846,21 +850,6 @@ class Reader:
                 return False
             self._sleep_while_wake_is(observed, min(deadline, next_liveness_check), POLL_INTERVAL_S)
 
-    def wait_next(self, frame: Frame, timeout_s: float) -> bool:
-        """Waits for a frame newer than the last returned one and copies it into `frame`.
-
-        When every read attempt fails although `latest` names a newer frame (the writer lapped
-        the ring during each copy, or `latest` names a frame that no slot holds), that publish
-        is not waited for again: the reader sleeps until the next one, as docs/protocol.md
-        section 8 says, so a broken writer costs little CPU until the timeout.
-        `stall_reason()` then says what went wrong."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if not self.wait_for_publish(max(0.0, deadline - time.monotonic())):
-                return False
-            if self._read_newer(frame):
-                return True
-
     def _sleep_while_wake_is(self, observed: int, until: float, interval: float):
         """Polls the wake word every `interval` seconds while it equals `observed`, until
         the monotonic time `until` (the standard library has no futex)."""
@@ -875,13 +864,13 @@ class Reader:
         if not liveness.is_live:
             raise WriterGone(liveness)
 
-    def _read_newer(self, frame: Frame) -> bool:
-        """At most MAX_READ_ATTEMPTS seqlock reads of the newest frame; never waits."""
+    def _read_newer(self, target) -> bool:
+        """At most MAX_READ_ATTEMPTS seqlock reads of the newest slot; never waits."""
         for _ in range(MAX_READ_ATTEMPTS):
             latest = self._u64(OFF_LATEST)
             if latest <= self.last_returned:
                 return False
-            if self._try_read_slot(latest, frame):
+            if self._try_read_slot(latest, target):
                 self.last_returned = latest
                 self._failed_attempts = 0
                 return True
@@ -891,7 +880,7 @@ class Reader:
         return False
 
     def stall_reason(self) -> str | None:
-        """Why no frame could be read since the last one returned although the writer
+        """Why nothing could be read since the last slot returned although the writer
         announced a newer one (None if no read attempt failed since)."""
         if self._failed_attempts == 0 or self._u64(OFF_LATEST) <= self.last_returned:
             return None
@@ -903,6 +892,90 @@ class Reader:
             f"slot holds publish {held}, sequence {seq}): the writer lapped every copy, or its "
             "latest word is wrong"
         )
+
+
+# --- The frame reader -----------------------------------------------------------------------
+
+
+class Reader(_Ring):
+    """A client of one namespace's frames. Opens and validates the three segments, reads
+    frames with the per-slot seqlock, and waits for new frames by polling the wake word."""
+
+    def _open(self):
+        control_name = self.names["metadata"]
+        control, metadata, head = self._open_control(control_name, KIND_METADATA)
+        try:
+            header = parse_control_header(head, metadata)
+        except LayoutError as problem:
+            raise InvalidSegment(control_name, problem) from None
+
+        def open_plane(name: str, kind: int, plane_len: int):
+            segment = _open_segment(name)
+            self._segments.append(segment)
+            plane_head = bytes(segment.buf[: min(segment.size, SEGMENT_HEADER_LEN)])
+            try:
+                plane = parse_segment_header(plane_head, kind, segment.size)
+            except LayoutError as problem:
+                raise InvalidSegment(name, problem) from None
+            if plane["session_id"] != metadata["session_id"]:
+                raise SessionMismatch(name, metadata["session_id"], plane["session_id"])
+            if plane["slot_count"] != metadata["slot_count"] or plane["slot_stride"] < plane_len:
+                raise InvalidSegment(
+                    name,
+                    _field(
+                        "slot_count/slot_stride",
+                        f"{metadata['slot_count']} slots of at least {plane_len} bytes",
+                        plane["slot_stride"],
+                    ),
+                )
+            return segment, plane
+
+        width, height = header["width"], header["height"]
+        self._rgb_segment, self._rgb_header = open_plane(
+            self.names["rgb"], KIND_RGB, width * height * 3
+        )
+        self._depth_segment = self._depth_header = None
+        if header["has_depth"]:
+            self._depth_segment, self._depth_header = open_plane(
+                self.names["depth"], KIND_DEPTH, width * height * 2
+            )
+        self._metadata_header = metadata
+        self.header = header
+        self.writer_pid = header["writer_pid"]
+
+    @property
+    def geometry(self) -> dict:
+        h = self.header
+        depth = "z16" if h["has_depth"] else None
+        return {"width": h["width"], "height": h["height"], "color": "rgb8", "depth": depth}
+
+    def frames_published(self) -> int:
+        return self.published()
+
+    def read_latest(self, frame: Frame) -> bool:
+        """Copies the newest frame into `frame` if it is newer than the last one returned.
+        False: nothing newer (writer alive). Raises WriterGone when the writer is gone."""
+        if self._read_newer(frame):
+            return True
+        liveness = self.liveness()
+        if not liveness.is_live:
+            raise WriterGone(liveness)
+        return False
+
+    def wait_next(self, frame: Frame, timeout_s: float) -> bool:
+        """Waits for a frame newer than the last returned one and copies it into `frame`.
+
+        When every read attempt fails although `latest` names a newer frame (the writer lapped
+        the ring during each copy, or `latest` names a frame that no slot holds), that publish
+        is not waited for again: the reader sleeps until the next one, as docs/protocol.md
+        section 8 says, so a broken writer costs little CPU until the timeout.
+        `stall_reason()` then says what went wrong."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self.wait_for_publish(max(0.0, deadline - time.monotonic())):
+                return False
+            if self._read_newer(frame):
+                return True
 
     def _try_read_slot(self, publish_seq: int, frame: Frame) -> bool:
         """One seqlock read of the slot holding `publish_seq`. False: raced, try again."""
@@ -985,18 +1058,158 @@ class Reader:
         return None
 
 
-def open_waiting(namespace: str, timeout_s: float) -> Reader:
-    """Opens the namespace, retrying for up to `timeout_s` seconds while a writer may appear
-    soon: segments missing, writer starting, or writer moving to new segments (replaced,
-    session mismatch). Other errors are raised at once."""
+# --- The detections reader ------------------------------------------------------------------
+
+
+class _SlotCopy:
+    """What one seqlock read of a detections slot copied (valid only if it succeeded)."""
+
+    def __init__(self):
+        self.publish_seq = self.publish_mono_ns = self.frame_number = 0
+        self.capture_wall_ns = self.capture_mono_ns = self.frame_session_id = 0
+        self.length = 0
+        self.data = b""
+
+
+class DetectionsReader(_Ring):
+    """A client of one namespace's detections segment (docs/protocol.md, section 19): one
+    detection result JSON per slot, read with the same seqlock, liveness and waiting as
+    frames. Results are returned as dicts:
+
+        {"publish_seq": 7, "publish_mono_ns": ..., "source_frame": {"session_id": ...,
+         "capture_wall_ns": ..., "capture_mono_ns": ...}, "result": {...DetectionResult...}}
+    """
+
+    def __init__(self, namespace: str = ""):
+        self._latest: dict | None = None
+        super().__init__(namespace)
+
+    def _open(self):
+        name = self.names["detections"]
+        _control, segment, head = self._open_control(name, KIND_DETECTIONS)
+        try:
+            header = parse_detections_header(head, segment)
+        except LayoutError as problem:
+            raise InvalidSegment(name, problem) from None
+        self._segment_header = segment
+        self.header = header
+        self.writer_pid = header["writer_pid"]
+        self.result_capacity = header["result_capacity"]
+
+    def results_published(self) -> int:
+        return self.published()
+
+    def read_latest(self) -> dict | None:
+        """The newest complete result: one published since the last call if there is one,
+        else the one returned last (compare `publish_seq`); None before the first. Raises
+        WriterGone when the writer is gone, RecordError or Corrupt (once) for a result that is
+        not valid."""
+        newer = self._read_result()
+        if newer is not None:
+            return newer
+        self._check_live()
+        return self._latest
+
+    def wait_next(self, timeout_s: float) -> dict | None:
+        """Waits for a result newer than the last returned one (None on timeout)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self.wait_for_publish(max(0.0, deadline - time.monotonic())):
+                return None
+            result = self._read_result()
+            if result is not None:
+                return result
+
+    def _read_result(self) -> dict | None:
+        """Reads the newest result if newer than the last returned one. The reader moves past
+        it before checking it, so a broken result is reported once (as the Rust reader)."""
+        copy = _SlotCopy()
+        if not self._read_newer(copy):
+            return None
+        name = self.names["detections"]
+        slot = (copy.publish_seq - 1) % self.slot_count
+        if copy.length > self.result_capacity:
+            raise Corrupt(
+                name,
+                f"slot {slot} result length {copy.length} exceeds its capacity "
+                f"{self.result_capacity}",
+            )
+        record = detection_result_record(name)
+        result = decode_json(copy.data, record)
+        problem = detection_result_problem(result)
+        if problem is not None:
+            raise RecordError(record, problem)
+        if result["frame_number"] != copy.frame_number:
+            raise Corrupt(
+                name,
+                f"slot {slot} names frame {copy.frame_number} but its result frame "
+                f"{result['frame_number']}",
+            )
+        published = {
+            "publish_seq": copy.publish_seq,
+            "publish_mono_ns": copy.publish_mono_ns,
+            "source_frame": {
+                "session_id": copy.frame_session_id,
+                "capture_wall_ns": copy.capture_wall_ns,
+                "capture_mono_ns": copy.capture_mono_ns,
+            },
+            "result": result,
+        }
+        self._latest = published
+        return published
+
+    def _try_read_slot(self, publish_seq: int, copy: _SlotCopy) -> bool:
+        """One seqlock read of the slot holding `publish_seq`. False: raced, try again."""
+        slot = (publish_seq - 1) % self.slot_count
+        record = SLOT_TABLE_OFFSET + slot * SLOT_RECORD_LEN
+        before = self._u64(record + SLOT_SEQ)
+        if before & 1:
+            return False  # being written
+        self._order()  # the Acquire of the sequence load: nothing below is read before it
+        if self._u64(record + SLOT_PUBLISH_SEQ) != publish_seq:
+            return False  # the writer lapped the ring past this result
+        frame_number = self._u64(record + SLOT_FRAME_NUMBER)
+        capture_wall_ns = self._u64(record + SLOT_CAPTURE_WALL)
+        capture_mono_ns = self._u64(record + SLOT_CAPTURE_MONO)
+        publish_mono_ns = self._u64(record + SLOT_PUBLISH_MONO)
+        length = self._u32(record + SLOT_METADATA_LEN)
+        frame_session_id = self._u64(record + SLOT_FRAME_SESSION)
+        # The range comes from the header validated against the mapped size at open.
+        h = self._segment_header
+        offset = h["data_offset"] + slot * h["slot_stride"]
+        data = bytes(self._control.buf[offset : offset + min(length, self.result_capacity)])
+        self._order()  # the Acquire fence before the sequence is read again
+        if self._u64(record + SLOT_SEQ) != before:
+            return False
+        copy.publish_seq, copy.publish_mono_ns = publish_seq, publish_mono_ns
+        copy.frame_number, copy.frame_session_id = frame_number, frame_session_id
+        copy.capture_wall_ns, copy.capture_mono_ns = capture_wall_ns, capture_mono_ns
+        copy.length, copy.data = length, data
+        return True
+
+
+def open_detections_waiting(namespace: str, timeout_s: float) -> DetectionsReader:
+    """Opens the namespace's detections segment, retrying for up to `timeout_s` seconds while
+    it is missing (detection not on yet) or its writer is starting."""
+    return _open_waiting(DetectionsReader, namespace, timeout_s)
+
+
+def _open_waiting(kind, namespace: str, timeout_s: float):
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return Reader(namespace)
+            return kind(namespace)
         except ProtocolError as error:
             if not getattr(error, "may_appear_soon", False) or time.monotonic() >= deadline:
                 raise
             time.sleep(0.005)
+
+
+def open_waiting(namespace: str, timeout_s: float) -> Reader:
+    """Opens the namespace, retrying for up to `timeout_s` seconds while a writer may appear
+    soon: segments missing, writer starting, or writer moving to new segments (replaced,
+    session mismatch). Other errors are raised at once."""
+    return _open_waiting(Reader, namespace, timeout_s)
 
 
 # --- Metadata schema ------------------------------------------------------------------------
@@ -1075,6 +1288,78 @@ def status_problem(status) -> str | None:
     message = status.get("message")
     if message is not None and not isinstance(message, str):
         return _invalid("message", message)
+    return None
+
+
+def _is_numbers(value, count: int) -> bool:
+    return isinstance(value, list) and len(value) == count and all(map(_is_number, value))
+
+
+def _detection_problem(detection) -> str | None:
+    if not isinstance(detection, dict):
+        return "not a JSON object"
+    checks = {
+        "class_id": lambda v: _is_uint(v) and v <= 0xFFFF_FFFF,
+        "label": lambda v: isinstance(v, str),
+        "score": _is_number,
+        "box_px": lambda v: _is_numbers(v, 4),
+    }
+    for field, ok in checks.items():
+        if field not in detection:
+            return f"missing field {field}"
+        if not ok(detection[field]):
+            return _invalid(field, detection[field])
+    missing = detection.get("position_missing")
+    if missing is not None and not isinstance(missing, str):
+        return _invalid("position_missing", missing)
+    position = detection.get("position")
+    if position is None:
+        return None
+    if not isinstance(position, dict):
+        return "field position is not an object"
+    for field, ok in (
+        ("depth_m", _is_number),
+        ("point_m", lambda v: _is_numbers(v, 3)),
+        ("distance_m", _is_number),
+    ):
+        if not ok(position.get(field)):
+            return _invalid(f"position.{field}", position.get(field))
+    extent = position.get("extent_m")
+    if extent is not None and not (
+        isinstance(extent, list) and len(extent) == 2 and all(_is_numbers(c, 3) for c in extent)
+    ):
+        return _invalid("position.extent_m", extent)
+    return None
+
+
+def detection_result_problem(result) -> str | None:
+    """What is wrong with a parsed detection result, None if it has the schema of
+    docs/protocol.md, section 19 (unknown fields are allowed)."""
+    if not isinstance(result, dict):
+        return "not a JSON object"
+    checks = {
+        "frame_number": _is_uint,
+        "frame_publish_mono_ns": _is_uint,
+        "detector": lambda v: isinstance(v, dict),
+        "score_threshold": _is_number,
+        "inference_ms": _is_number,
+        "detections": lambda v: isinstance(v, list),
+    }
+    for field, ok in checks.items():
+        if field not in result:
+            return f"missing field {field}"
+        if not ok(result[field]):
+            return _invalid(field, result[field])
+    detector = result["detector"]
+    if not isinstance(detector.get("format"), str):
+        return _invalid("detector.format", detector.get("format"))
+    model = detector.get("model")
+    if model is not None and not isinstance(model, str):
+        return _invalid("detector.model", model)
+    for index, detection in enumerate(result["detections"]):
+        problem = _detection_problem(detection)
+        if problem is not None:
+            return f"detections[{index}]: {problem}"
     return None
 
 
@@ -1157,6 +1442,39 @@ def verify_pattern_of(frame: Frame) -> str | None:
     return None if problem is None else f"metadata does not belong to frame {n}: {problem}"
 
 
+def detection_pattern(frame_number: int) -> dict:
+    """The self-verifying detection result of a frame number (test_pattern::detection_result,
+    docs/protocol.md, Appendix A), as its JSON parses."""
+    n = frame_number
+    detections = []
+    for i in range(1 + n % 5):
+        depth_m = (i + 1) * 0.5
+        top = float(n % 1000)
+        detection = {
+            "class_id": i,
+            "label": f"pattern {n} #{i} " + "x" * (((n * 7 + i) & M64) % 50),
+            "score": ((n + i) % 64) / 64.0,
+            "box_px": [float(i * 10), top, float(i * 10 + 5), top + 5.0],
+        }
+        if i % 2 == 0:
+            detection["position"] = {
+                "depth_m": depth_m,
+                "point_m": [0.0, 0.0, depth_m],
+                "distance_m": depth_m,
+            }
+        else:
+            detection["position_missing"] = "no valid depth in the box"
+        detections.append(detection)
+    return {
+        "frame_number": n,
+        "frame_publish_mono_ns": (n * 1000) & M64,
+        "detector": {"format": "pattern", "model": f"pattern-{n % 3}.onnx"},
+        "score_threshold": 0.25,
+        "inference_ms": (n % 16) * 0.5,
+        "detections": detections,
+    }
+
+
 # --- Command line ---------------------------------------------------------------------------
 
 
@@ -1170,6 +1488,72 @@ def _check_frame(frame: Frame, verify_pattern: bool) -> str | None:
     if problem is None:
         return None
     return f"frame {frame.frame_number}: {RecordError(FRAME_METADATA, problem)}"
+
+
+def _main_detections(args, namespace: str) -> int:
+    """`--detections`: reads results as `main` reads frames, with the same exit statuses."""
+    summary = {"namespace": namespace, "segment": "detections", "results": 0, "failures": 0}
+    started = time.monotonic()
+    try:
+        reader = open_detections_waiting(namespace, args.wait)
+    except ProtocolError as error:
+        summary["error"] = str(error)
+        print(json.dumps(summary))
+        print(f"aaa_shm_reader: {error}", file=sys.stderr)
+        return 2
+    summary.update(
+        writer_pid=reader.writer_pid,
+        session_id=f"{reader.session_id:#x}",
+        slot_count=reader.slot_count,
+        result_capacity=reader.result_capacity,
+    )
+    publish_seqs: list[int] = []
+    frame_numbers: list[int] = []
+    first_failure = error = None
+    unusable = False
+    try:
+        while len(publish_seqs) < args.frames:
+            published = reader.wait_next(args.timeout)
+            if published is None:
+                stall = reader.stall_reason()
+                error = f"no new result within {args.timeout} s" + (
+                    "" if stall is None else f": {stall}"
+                )
+                break
+            print(json.dumps(published))
+            publish_seqs.append(published["publish_seq"])
+            result = published["result"]
+            frame_numbers.append(result["frame_number"])
+            if args.verify_pattern and result != detection_pattern(result["frame_number"]):
+                summary["failures"] += 1
+                first_failure = first_failure or (
+                    f"detection result does not belong to frame {result['frame_number']}"
+                )
+    except WriterGone as gone:
+        error = str(gone)
+    except ProtocolError as exc:  # a corrupt slot, a result that is not valid
+        error, unusable = str(exc), True
+    finally:
+        summary["retries"] = reader.retries
+        reader.close()
+    increasing = all(a < b for a, b in zip(publish_seqs, publish_seqs[1:]))
+    summary.update(
+        results=len(publish_seqs),
+        publish_seqs=publish_seqs,
+        frame_numbers=frame_numbers,
+        strictly_increasing=increasing,
+        first_failure=first_failure,
+        verified=args.verify_pattern,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    if error is not None:
+        summary["error"] = error
+        print(f"aaa_shm_reader: {error}", file=sys.stderr)
+    print(json.dumps(summary))
+    if unusable:
+        return 2
+    failed = summary["failures"] > 0 or not increasing or len(publish_seqs) < args.frames
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1189,8 +1573,17 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds to wait for a writer that is missing, starting or replacing its segments "
         "(default 2)",
     )
+    parser.add_argument(
+        "--detections",
+        action="store_true",
+        help="read detection results from the detections segment instead of frames: print each "
+        "as one JSON line, then the summary (--frames counts results, --verify-pattern checks "
+        "test_pattern::detection_result)",
+    )
     args = parser.parse_args(argv)
     namespace = args.namespace if args.namespace is not None else os.environ.get(NAMESPACE_ENV, "")
+    if args.detections:
+        return _main_detections(args, namespace)
 
     summary = {"namespace": namespace, "frames": 0, "failures": 0}
     started = time.monotonic()
