@@ -1002,3 +1002,32 @@ fn python_reader_refuses_bad_detections_segments_and_results() {
     ));
     drop(writer);
 }
+
+#[test]
+fn python_reader_accepts_frames_with_ground_truth() {
+    if !python_available() {
+        return;
+    }
+    let namespace = unique_namespace("pygt");
+    let geometry = shmproto::Geometry::rgbd(16, 8);
+    let mut writer =
+        shmproto::Writer::create(shmproto::WriterConfig::new(namespace.clone(), geometry))
+            .expect("writer");
+    let mut metadata = shmproto::test_pattern::metadata(1);
+    metadata.ground_truth = vec![shmproto::GroundTruthObject {
+        name: "red sphere".into(),
+        center_m: [-0.4, 0.1, 2.5],
+        size_m: [0.5, 0.5, 0.5],
+    }];
+    let (rgb, depth) = (
+        vec![0u8; geometry.color_len()],
+        vec![0u8; geometry.depth_len()],
+    );
+    writer
+        .publish(&rgb, Some(&depth), &metadata)
+        .expect("publish");
+    let output = run_python_reader(&namespace, &["--frames", "1", "--wait", "0"]);
+    let result = summary(&output);
+    assert_eq!(output.status.code(), Some(0), "{result}");
+    assert_eq!(result["failures"], 0, "{result}");
+}

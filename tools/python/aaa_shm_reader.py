@@ -1263,6 +1263,16 @@ def metadata_problem(metadata) -> str | None:
         coeffs = intrinsics.get("coeffs")
         if not (isinstance(coeffs, list) and len(coeffs) == 5 and all(map(_is_number, coeffs))):
             return _invalid("intrinsics.coeffs", coeffs)
+    # Since 1.2, optional (omitted when empty): the scene's objects where the source knows them.
+    ground_truth = metadata.get("ground_truth", [])
+    if not isinstance(ground_truth, list):
+        return _invalid("ground_truth", ground_truth)
+    for index, item in enumerate(ground_truth):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            return _invalid(f"ground_truth[{index}]", item)
+        for field in ("center_m", "size_m"):
+            if not _is_numbers(item.get(field), 3):
+                return _invalid(f"ground_truth[{index}].{field}", item.get(field))
     return None
 
 
