@@ -286,7 +286,37 @@ struct Loaded {
     generation: u64,
 }
 
+/// How much lower than the daemon's other threads detection runs (a `nice` increment).
+const DETECTION_NICENESS: libc::c_int = 10;
+
+/// Lowers this thread's scheduling priority, so that on a busy machine capturing and
+/// publishing (and the readers) run before detection does. On Linux a thread's nice value is
+/// its own and is inherited by the threads it starts (ONNX Runtime's, made when the model is
+/// loaded here); elsewhere this is a no-op.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions and cannot fail.
+        let thread_id = unsafe { libc::gettid() };
+        // SAFETY: getpriority only reads this thread's nice value (-1 is both a valid value
+        // and the error return: either way the sum below stays a valid nice value).
+        let current = unsafe { libc::getpriority(libc::PRIO_PROCESS, thread_id as libc::id_t) };
+        let lowered = (current + DETECTION_NICENESS).clamp(DETECTION_NICENESS, 19);
+        // SAFETY: setpriority only changes this thread's nice value; a failure is reported
+        // through its return value and leaves the priority as it was.
+        let result =
+            unsafe { libc::setpriority(libc::PRIO_PROCESS, thread_id as libc::id_t, lowered) };
+        if result != 0 {
+            warn!(
+                "cannot lower the detection thread's priority: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
 fn detection_loop(shared: &(Mutex<Shared>, Condvar), target: &Target) {
+    lower_priority();
     let (lock, wake) = shared;
     let mut loaded: Option<Loaded> = None;
     let mut writer: Option<DetectionsWriter> = None;

@@ -280,6 +280,11 @@ impl RunArgs {
             options: OpenOptions {
                 onnxruntime: self.onnxruntime.clone(),
                 labels: self.labels.clone(),
+                // One core stays free for capturing and publishing (and the readers).
+                threads: Some(
+                    std::thread::available_parallelism()
+                        .map_or(1, |cores| cores.get().saturating_sub(1).max(1)),
+                ),
             },
             score_threshold: self.detect_threshold,
         }

@@ -52,6 +52,10 @@ pub struct OpenOptions {
     pub onnxruntime: Option<PathBuf>,
     /// Class names, one per line (`--labels`), overriding the model's own.
     pub labels: Option<PathBuf>,
+    /// Threads a model may use for one inference, without spinning while idle; `None`: ONNX
+    /// Runtime's default (one per core, spinning between runs). A process that must keep a
+    /// core for other work (the daemon's capture and publishing) sets it.
+    pub threads: Option<usize>,
 }
 
 /// Opens the chosen detector. Model errors (unreadable file, unsupported layout, no ONNX

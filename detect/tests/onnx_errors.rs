@@ -60,6 +60,7 @@ fn a_missing_library_is_a_runtime_error_naming_the_setup_script() {
     let options = OpenOptions {
         onnxruntime: Some(PathBuf::from("/nonexistent/libonnxruntime.so")),
         labels: None,
+        threads: None,
     };
     let error = match OnnxDetector::open(&models.path("yolo.onnx"), &options) {
         Ok(_) => panic!("opened without a library"),

@@ -49,8 +49,20 @@ impl OnnxDetector {
         if !model.is_file() {
             return Err(model_error("no such file".into()));
         }
-        let session = Session::builder(&environment)
-            .and_then(|mut builder| builder.commit_from_file(model))
+        let mut builder =
+            Session::builder(&environment).map_err(|error| model_error(error.to_string()))?;
+        if let Some(threads) = options.threads {
+            let thread_error = |error: ort::Error<_>| {
+                model_error(format!("cannot use {threads} threads: {error}"))
+            };
+            builder = builder
+                .with_intra_threads(threads.max(1))
+                .map_err(thread_error)?
+                .with_intra_op_spinning(false)
+                .map_err(thread_error)?;
+        }
+        let session = builder
+            .commit_from_file(model)
             .map_err(|error| model_error(error.to_string()))?;
         let metadata = session
             .metadata()

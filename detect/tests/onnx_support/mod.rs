@@ -20,6 +20,7 @@ pub fn options() -> OpenOptions {
     OpenOptions {
         onnxruntime: Some(library()),
         labels: None,
+        threads: Some(1),
     }
 }
 
