@@ -41,6 +41,33 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A detector's results travel the same way in a segment of their own, with a writer of
+//! their own ([`DetectionsWriter`], [`DetectionsReader`]; `docs/protocol.md`, section 19):
+//!
+//! ```
+//! use std::time::Duration;
+//! use shmproto::{DetectionResult, DetectionsReader, DetectionsWriter, DetectionsWriterConfig};
+//! use shmproto::{DetectorInfo, Namespace};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let namespace = Namespace::new(&format!("docd{}", std::process::id()))?;
+//! let mut writer = DetectionsWriter::create(DetectionsWriterConfig::new(namespace.clone()))?;
+//! let mut reader = DetectionsReader::open(&namespace)?;
+//! let result = DetectionResult {
+//!     frame_number: 7,
+//!     frame_publish_mono_ns: shmproto::monotonic_now_ns(),
+//!     detector: DetectorInfo { format: "depth".into(), model: None },
+//!     score_threshold: 0.25,
+//!     inference_ms: 1.5,
+//!     detections: Vec::new(),
+//! };
+//! writer.publish(&result)?;
+//! let published = reader.wait_next(Duration::from_secs(1))?.expect("a result");
+//! assert_eq!((published.publish_seq, published.result), (1, result));
+//! # Ok(())
+//! # }
+//! ```
 
 mod clock;
 pub mod control;
