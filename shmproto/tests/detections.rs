@@ -92,7 +92,7 @@ fn a_result_travels_whole_with_its_source_frame() {
     // Closing wakes a blocked reader at once and removes the segment.
     let waiter = std::thread::spawn(move || {
         let started = Instant::now();
-        (reader.wait_next(Duration::from_secs(10)), started.elapsed())
+        (reader.wait_next(Duration::from_secs(60)), started.elapsed())
     });
     std::thread::sleep(Duration::from_millis(100));
     drop(writer);
@@ -101,7 +101,8 @@ fn a_result_travels_whole_with_its_source_frame() {
         matches!(result, Err(ReadError::WriterGone(Liveness::Closed { .. }))),
         "{result:?}"
     );
-    assert!(waited < Duration::from_secs(2), "woke after {waited:?}");
+    // Woken by the close, not by the end of its 60 s wait (however loaded the machine).
+    assert!(waited < Duration::from_secs(30), "woke after {waited:?}");
     assert!(matches!(
         DetectionsReader::open(&namespace),
         Err(OpenError::Segment(SegmentError::NotFound { .. }))
