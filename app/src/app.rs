@@ -1,4 +1,5 @@
-//! The eframe application: the [`Viewer`] in a window, its feeds, and the smoke-test mode.
+//! The eframe application: the [`Viewer`] in a window, its feeds, and the smoke-test mode
+//! (optionally freezing a frame and waiting for its detection boxes before the screenshot).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -8,6 +9,7 @@ use camera_sources::synthetic::{SyntheticConfig, SyntheticSource};
 use camera_sources::webcam::{open_webcam, WebcamConfig};
 use camera_sources::Source;
 use egui::ColorImage;
+use serde::Serialize;
 use shmproto::{Namespace, SourceKind};
 
 use crate::feed::daemon::DaemonFeed;
@@ -65,6 +67,34 @@ pub struct SmokeTest {
     pub duration: Duration,
     /// Where to save a screenshot of the window just before exiting.
     pub screenshot: Option<PathBuf>,
+    /// Freeze the third frame shown and end (screenshot included) once its detection boxes
+    /// are drawn, or at `duration` at the latest.
+    pub freeze_and_detect: bool,
+}
+
+/// Frames shown before `--freeze-and-detect` freezes one (the first may come from a source
+/// still settling).
+const FRAMES_BEFORE_FREEZE: u64 = 3;
+
+/// What `--freeze-and-detect` saw: the frozen frame's detection and where its boxes were drawn.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SmokeDetection {
+    pub frame_number: u64,
+    pub detector: String,
+    pub detections: usize,
+    pub inference_ms: f32,
+    /// From Freeze to the result in the GUI.
+    pub freeze_to_result_ms: f32,
+    /// From Freeze to the pass that drew the boxes.
+    pub freeze_to_boxes_ms: f32,
+    /// The boxes on screen, `[x1, y1, x2, y2]` in the screenshot's pixels, over the colour
+    /// image then over the depth image.
+    pub boxes_px: Vec<[f32; 4]>,
+    /// Where each box's caption (label, score, distance) went, in the same order and pixels.
+    pub captions_px: Vec<[f32; 4]>,
+    /// Where the colour and the depth images were drawn, in the same pixels.
+    pub images_px: Vec<[f32; 4]>,
+    pub labels: Vec<String>,
 }
 
 /// What a smoke test saw; filled in when the window closes.
@@ -75,6 +105,8 @@ pub struct SmokeReport {
     pub source: String,
     /// Where the screenshot went, or why it failed.
     pub screenshot: Option<Result<PathBuf, String>>,
+    /// With `freeze_and_detect`: the boxes drawn, `None` if none were in time.
+    pub detection: Option<SmokeDetection>,
 }
 
 struct SmokeRun {
@@ -84,6 +116,8 @@ struct SmokeRun {
     captured: Arc<Mutex<Option<Arc<ColorImage>>>>,
     requested: bool,
     report: Arc<Mutex<SmokeReport>>,
+    freeze_and_detect: bool,
+    frozen: bool,
 }
 
 /// The eframe application.
@@ -105,6 +139,8 @@ impl AaaApp {
             captured: Arc::default(),
             requested: false,
             report,
+            freeze_and_detect: smoke_test.freeze_and_detect,
+            frozen: false,
         });
         AaaApp { viewer, smoke }
     }
@@ -114,8 +150,30 @@ impl AaaApp {
             return;
         };
         let now = Instant::now();
-        if now < smoke.deadline {
-            ctx.request_repaint_after(smoke.deadline - now);
+        let ready = if smoke.freeze_and_detect {
+            if !smoke.frozen && self.viewer.counts().displayed >= FRAMES_BEFORE_FREEZE {
+                // The detection's result wakes the GUI.
+                self.viewer.toggle_freeze(ctx);
+                smoke.frozen = true;
+            }
+            if smoke.report_mut().detection.is_none() {
+                if let Some(detection) = drawn_detection(&self.viewer, ctx.pixels_per_point()) {
+                    tracing::info!(
+                        "smoke test: frame {} frozen, {} detections drawn {:.1} ms after Freeze (inference {:.1} ms)",
+                        detection.frame_number,
+                        detection.detections,
+                        detection.freeze_to_boxes_ms,
+                        detection.inference_ms
+                    );
+                    smoke.report_mut().detection = Some(detection);
+                }
+            }
+            smoke.report_mut().detection.is_some() || now >= smoke.deadline
+        } else {
+            now >= smoke.deadline
+        };
+        if !ready {
+            ctx.request_repaint_after(smoke.deadline.saturating_duration_since(now));
             return;
         }
         if let Some(path) = &smoke.screenshot {
@@ -150,6 +208,43 @@ impl AaaApp {
         drop(report);
         ctx.send_viewport_cmd(egui::ViewportCommand::Close);
     }
+}
+
+/// The frozen frame's detection, once its boxes were drawn, with the boxes in screen pixels.
+fn drawn_detection(viewer: &Viewer, pixels_per_point: f32) -> Option<SmokeDetection> {
+    let timing = viewer.freeze_timing()?;
+    let shown = viewer.shown_detections()?;
+    let in_pixels = |rect: egui::Rect| {
+        let rect = rect * pixels_per_point;
+        [rect.min.x, rect.min.y, rect.max.x, rect.max.y]
+    };
+    let drawn = viewer.drawn_boxes();
+    Some(SmokeDetection {
+        frame_number: timing.frame_number,
+        detector: shown.detector.clone(),
+        detections: timing.detections,
+        inference_ms: timing.inference_ms,
+        freeze_to_result_ms: timing.request_to_result_ms,
+        freeze_to_boxes_ms: timing.request_to_boxes_ms,
+        boxes_px: drawn
+            .iter()
+            .map(|drawn| in_pixels(drawn.box_rect))
+            .collect(),
+        captions_px: drawn
+            .iter()
+            .map(|drawn| in_pixels(drawn.caption_rect))
+            .collect(),
+        images_px: [viewer.image_rects().color, viewer.image_rects().depth]
+            .into_iter()
+            .flatten()
+            .map(in_pixels)
+            .collect(),
+        labels: shown
+            .detections
+            .iter()
+            .map(|detection| detection.label.clone())
+            .collect(),
+    })
 }
 
 impl SmokeRun {

@@ -142,6 +142,11 @@ impl FrozenFrame {
         &self.frame
     }
 
+    /// The frame itself, shared (for a worker thread).
+    pub fn shared_frame(&self) -> Arc<Frame> {
+        Arc::clone(&self.frame)
+    }
+
     pub fn frame_number(&self) -> u64 {
         self.frame.frame_number
     }
@@ -170,6 +175,28 @@ pub(crate) mod test_frames {
     use shmproto::{FrameMetadata, Geometry, Intrinsics, SourceKind};
 
     use super::Frame;
+
+    /// The synthetic scene's first frame (floor, balls and a cube; exact metric depth), as the
+    /// in-app synthetic source delivers it.
+    pub fn scene_frame(width: u32, height: u32) -> Frame {
+        use camera_sources::synthetic::{SyntheticConfig, SyntheticSource};
+        use camera_sources::{CapturedFrame, Source};
+
+        let mut source = SyntheticSource::new(SyntheticConfig {
+            width,
+            height,
+            fps: 0.0,
+            ..SyntheticConfig::default()
+        })
+        .expect("the synthetic scene opens");
+        let mut captured = CapturedFrame::default();
+        source.next_frame(&mut captured).expect("a frame");
+        let info = source.info();
+        let metadata = info.frame_metadata(captured.stamp(), 30.0);
+        let rgb = std::mem::take(&mut captured.rgb);
+        Frame::from_planes(source.geometry(), rgb, &captured.depth, metadata, None)
+            .expect("the scene's planes fit its geometry")
+    }
 
     /// A frame looking at a flat wall `plane_depth_mm` away, with a horizontal colour ramp,
     /// 0.001 m depth units and a 69° pinhole camera.

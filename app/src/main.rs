@@ -10,6 +10,7 @@ use app::app::{start_feeds, AaaApp, FallbackChoice, SmokeReport, SmokeTest};
 use app::launcher::DaemonSettings;
 use app::viewer::Viewer;
 use clap::Parser;
+use detect::{DetectorChoice, OpenOptions};
 use shmproto::SourceKind;
 
 /// Shows the colour and depth frames of the capture daemon (or of a webcam when no daemon runs).
@@ -34,6 +35,22 @@ struct Args {
     /// With --smoke-test: save a PNG screenshot of the window before exiting.
     #[arg(long, value_name = "PATH", requires = "smoke_test")]
     screenshot: Option<PathBuf>,
+    /// With --smoke-test: freeze the third frame shown, detect on it, and take the screenshot
+    /// once its boxes are drawn (then exit; --smoke-test's seconds are the limit). Prints the
+    /// boxes and the freeze-to-boxes time; fails without boxes.
+    #[arg(long, requires = "smoke_test")]
+    freeze_and_detect: bool,
+    /// The detector: `depth` (the depth-only detector, no model; the default) or the path of
+    /// an ONNX model (YOLOv8/YOLO11, end-to-end YOLO, RF-DETR).
+    #[arg(long, value_name = "PATH|depth", default_value = "depth")]
+    model: DetectorChoice,
+    /// The ONNX Runtime library for model detectors (default: $ORT_DYLIB_PATH, then the
+    /// setup script's cache).
+    #[arg(long, value_name = "PATH")]
+    onnxruntime: Option<PathBuf>,
+    /// Class names for the model, one per line, instead of the model's own.
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
     /// Folder the Save button writes frozen frames to.
     #[arg(long, value_name = "DIR", default_value = "aaa-captures")]
     save_folder: PathBuf,
@@ -83,6 +100,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(seconds) if seconds.is_finite() && seconds > 0.0 => Some(SmokeTest {
             duration: Duration::from_secs_f64(seconds),
             screenshot: args.screenshot,
+            freeze_and_detect: args.freeze_and_detect,
         }),
         Some(seconds) => {
             anyhow::bail!("--smoke-test needs a positive number of seconds, got {seconds}")
@@ -97,7 +115,16 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         binary: args.daemon_binary,
     };
     let supervisor = start_feeds(namespace, fallback).context("cannot start the source threads")?;
-    let viewer = Viewer::new(supervisor, args.save_folder).with_daemon(daemon, args.start_daemon);
+    // The rest (OpenOptions grows as the backends do) at its defaults.
+    #[allow(clippy::needless_update)]
+    let detector_options = OpenOptions {
+        onnxruntime: args.onnxruntime,
+        labels: args.labels,
+        ..OpenOptions::default()
+    };
+    let viewer = Viewer::new(supervisor, args.save_folder)
+        .with_daemon(daemon, args.start_daemon)
+        .with_detector(args.model, detector_options);
     let report = Arc::new(Mutex::new(SmokeReport::default()));
     let app = AaaApp::new(viewer, smoke_test.clone(), Arc::clone(&report));
 
@@ -117,7 +144,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     eframe::run_native("aaa", options, Box::new(|_creation| Ok(Box::new(app))))
         .map_err(|err| anyhow::anyhow!("the window failed: {err}"))?;
 
-    let Some(_) = smoke_test else {
+    let Some(smoke_test) = smoke_test else {
         return Ok(ExitCode::SUCCESS);
     };
     let report = report
@@ -135,10 +162,28 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     tracing::info!("{summary}");
     println!("{summary}");
+    let mut detection_ok = true;
+    if smoke_test.freeze_and_detect {
+        match &report.detection {
+            Some(detection) => {
+                // One line of JSON, for scripts and the screenshot test.
+                let line = serde_json::to_string(detection)
+                    .context("cannot encode the detection report")?;
+                println!("smoke test detection: {line}");
+                detection_ok = !detection.boxes_px.is_empty();
+            }
+            None => {
+                println!("smoke test detection: none (no boxes were drawn in time)");
+                detection_ok = false;
+            }
+        }
+    }
     let screenshot_ok = !matches!(report.screenshot, Some(Err(_)));
-    Ok(if report.counts.displayed > 0 && screenshot_ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if report.counts.displayed > 0 && screenshot_ok && detection_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }

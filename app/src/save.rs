@@ -1,11 +1,12 @@
-//! Writing a frozen frame to disk (colour PNG, 16-bit depth PNG, metadata JSON) and reading
-//! it back.
+//! Writing a frozen frame to disk (colour PNG, 16-bit depth PNG, metadata JSON, and its
+//! detections when it has some) and reading it back.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use shmproto::{FrameMetadata, Geometry};
 
+use crate::detection::record::DetectionsRecord;
 use crate::frame::{Frame, FrozenFrame};
 
 /// The files one saved frame consists of.
@@ -15,23 +16,29 @@ pub struct SavedFiles {
     /// `None` when the frame had no depth.
     pub depth_png: Option<PathBuf>,
     pub metadata_json: PathBuf,
+    /// `<stem>_detections.json`: the frame's detections, thresholds and timings; `None` when
+    /// the frame was saved without detections.
+    pub detections_json: Option<PathBuf>,
 }
 
 impl SavedFiles {
     /// The names a frame gets in `folder`: its number and its capture time (ns since the
     /// epoch), so frames of different sessions, which may share numbers, never overwrite
-    /// each other.
+    /// each other. The detections file takes the frame's stem too, for the same reason.
     pub fn in_folder(
         folder: &Path,
         frame_number: u64,
         capture_wall_ns: u64,
         with_depth: bool,
+        with_detections: bool,
     ) -> Self {
         let stem = format!("frame_{frame_number:06}_{capture_wall_ns}");
         SavedFiles {
             color_png: folder.join(format!("{stem}_color.png")),
             depth_png: with_depth.then(|| folder.join(format!("{stem}_depth.png"))),
             metadata_json: folder.join(format!("{stem}_metadata.json")),
+            detections_json: with_detections
+                .then(|| folder.join(format!("{stem}_detections.json"))),
         }
     }
 }
@@ -80,8 +87,13 @@ pub enum LoadError {
     SizeMismatch { color: [u32; 2], depth: [u32; 2] },
 }
 
-/// Writes `frozen` into `folder` (created if needed) and returns the paths written.
-pub fn save_frozen_frame(frozen: &FrozenFrame, folder: &Path) -> Result<SavedFiles, SaveError> {
+/// Writes `frozen` into `folder` (created if needed), with its `detections` when given, and
+/// returns the paths written.
+pub fn save_frozen_frame(
+    frozen: &FrozenFrame,
+    detections: Option<&DetectionsRecord>,
+    folder: &Path,
+) -> Result<SavedFiles, SaveError> {
     std::fs::create_dir_all(folder).map_err(|source| SaveError::CreateFolder {
         path: folder.to_owned(),
         source,
@@ -92,6 +104,7 @@ pub fn save_frozen_frame(frozen: &FrozenFrame, folder: &Path) -> Result<SavedFil
         frozen.frame_number(),
         frozen.metadata().capture_wall_ns,
         frozen.depth_units().is_some(),
+        detections.is_some(),
     );
     let plane_size = SaveError::PlaneSize {
         width: geometry.width,
@@ -131,6 +144,13 @@ pub fn save_frozen_frame(frozen: &FrozenFrame, folder: &Path) -> Result<SavedFil
         path: files.metadata_json.clone(),
         source,
     })?;
+    if let (Some(record), Some(path)) = (detections, &files.detections_json) {
+        let json = serde_json::to_vec_pretty(record)?;
+        std::fs::write(path, json).map_err(|source| SaveError::WriteFile {
+            path: path.clone(),
+            source,
+        })?;
+    }
     tracing::info!(
         "saved frame {} to {}",
         frozen.frame_number(),
@@ -209,8 +229,9 @@ mod tests {
         }
         frame.publish_mono_ns = None;
         let frozen = FrozenFrame::new(Arc::new(frame));
-        let files = save_frozen_frame(&frozen, &folder.path().join("sub")).unwrap();
+        let files = save_frozen_frame(&frozen, None, &folder.path().join("sub")).unwrap();
         assert!(files.color_png.exists() && files.metadata_json.exists());
+        assert_eq!(files.detections_json, None);
         assert_eq!(load_saved_frame(&files).unwrap(), frozen);
     }
 }

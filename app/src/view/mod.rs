@@ -1,9 +1,11 @@
 //! The panels of the window, one file each; each draws from plain data and reports what the
 //! user did.
 
+pub mod boxes;
 pub mod color;
 pub mod controls;
 pub mod depth;
+pub mod detection;
 pub mod health;
 pub mod hover;
 pub mod no_source;

@@ -1,5 +1,5 @@
 //! The toolbar: freeze for detection, save the frozen frame, depth range, and the switches of
-//! the side panels (daemon controls, daemon health).
+//! the side panels (detection, daemon controls, daemon health).
 
 use crate::colormap::DepthRange;
 
@@ -18,6 +18,8 @@ pub struct Toolbar<'a> {
     pub saving: bool,
     pub depth_range: &'a mut DepthRange,
     pub show_depth_range: bool,
+    /// Whether the detection panel is open.
+    pub detection_open: &'a mut bool,
     /// Whether the controls panel is open.
     pub controls_open: &'a mut bool,
     /// Whether the health panel is open.
@@ -44,12 +46,14 @@ pub fn toolbar_ui(ui: &mut egui::Ui, toolbar: Toolbar<'_>) -> Option<ToolbarActi
         let save = ui
             .add_enabled(toolbar.frozen && !toolbar.saving, egui::Button::new("Save"))
             .on_hover_text(
-                "Write colour PNG, 16-bit depth PNG and metadata JSON of the frozen frame",
+                "Write colour PNG, 16-bit depth PNG and metadata JSON of the frozen frame, and its detections once detected",
             );
         if save.clicked() {
             action = Some(ToolbarAction::Save);
         }
         ui.separator();
+        ui.toggle_value(toolbar.detection_open, "Detection")
+            .on_hover_text("Detect objects in the frozen frame or live; choose the detector");
         ui.toggle_value(toolbar.controls_open, "Controls")
             .on_hover_text("The daemon's camera controls (exposure, gain, ...)");
         ui.toggle_value(toolbar.health_open, "Health")

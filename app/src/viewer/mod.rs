@@ -5,7 +5,9 @@
 //! - `display.rs`: the frame on screen (shown or frozen), its textures and depth colouring, the
 //!   images and the hovered pixel;
 //! - `stats.rs`: the frames the feeds delivered and the shown feed's rate;
-//! - `saving.rs`: writing the frozen frame on a thread of its own;
+//! - `saving.rs`: writing the frozen frame (and its detections) on a thread of its own;
+//! - `detection_panel.rs`: detection on the frozen frame and on live frames, the daemon's
+//!   detections, the boxes over the images and the detection panel;
 //! - `daemon_start.rs`: the "Start daemon" button and `--start-daemon`;
 //! - `controls_panel.rs`, `health_panel.rs`: the side panels of the connected daemon;
 //! - `status.rs`: what the status bar and the no-source screen say, and the repaints no worker
@@ -16,6 +18,7 @@
 
 mod controls_panel;
 mod daemon_start;
+mod detection_panel;
 mod display;
 mod health_panel;
 mod saving;
@@ -26,6 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use detect::{DetectorChoice, DetectorInfo, OpenOptions};
 use egui::Key;
 
 use crate::control_link::DaemonControls;
@@ -39,6 +43,7 @@ use crate::view::status_bar::{status_bar_ui, StatusLine};
 use crate::view::toolbar::{self, Toolbar, ToolbarAction};
 use controls_panel::ControlsPanel;
 use daemon_start::DaemonStart;
+use detection_panel::DetectionPanel;
 use display::FrameDisplay;
 use health_panel::HealthPanel;
 use saving::Saving;
@@ -46,6 +51,9 @@ use stats::FeedStats;
 use status::Messages;
 
 pub use crate::health::STALE_AFTER;
+pub use crate::view::boxes::DrawnBox;
+pub use crate::view::detection::{BoxSource, ShownDetections};
+pub use detection_panel::FreezeTiming;
 pub use display::ImageRects;
 pub use stats::FrameCounts;
 
@@ -59,6 +67,7 @@ pub struct Viewer {
     daemon_start: DaemonStart,
     controls: ControlsPanel,
     health: HealthPanel,
+    detection: DetectionPanel,
 }
 
 impl Viewer {
@@ -72,7 +81,15 @@ impl Viewer {
             daemon_start: DaemonStart::default(),
             controls: ControlsPanel::default(),
             health: HealthPanel::default(),
+            detection: DetectionPanel::new(DetectorChoice::Depth, OpenOptions::default()),
         }
+    }
+
+    /// Detects with `choice` (the depth-only detector unless told otherwise), opened with
+    /// `options` (`--model`, `--onnxruntime`, `--labels`).
+    pub fn with_detector(mut self, choice: DetectorChoice, options: OpenOptions) -> Self {
+        self.detection = DetectionPanel::new(choice, options);
+        self
     }
 
     /// Lets the viewer control and start the daemon described by `settings`; with
@@ -132,9 +149,45 @@ impl Viewer {
         self.saving.is_saving()
     }
 
+    /// The detections drawn over the shown frame in the last pass.
+    pub fn shown_detections(&self) -> Option<&ShownDetections> {
+        self.detection.shown()
+    }
+
+    /// The boxes drawn in the last pass (in points): over the colour image, then over the depth
+    /// image, each in the order of [`Self::shown_detections`].
+    pub fn drawn_boxes(&self) -> &[DrawnBox] {
+        self.detection.drawn_boxes()
+    }
+
+    /// The detection highlighted (its box or its list row is hovered), an index into
+    /// [`Self::shown_detections`].
+    pub fn highlighted_detection(&self) -> Option<usize> {
+        self.detection.highlighted()
+    }
+
+    /// The detector that runs, once one opened.
+    pub fn active_detector(&self) -> Option<&(DetectorChoice, DetectorInfo)> {
+        self.detection.active_detector()
+    }
+
+    /// How long the frozen frame's detection took, once its boxes were drawn.
+    pub fn freeze_timing(&self) -> Option<FreezeTiming> {
+        self.detection.freeze_timing()
+    }
+
+    /// True while the frozen frame is being detected.
+    pub fn is_detecting_frozen(&self) -> bool {
+        self.detection.is_detecting_frozen()
+    }
+
     /// Freezes the shown frame, or unfreezes (the newest frame is shown at the next pass).
     pub fn toggle_freeze(&mut self, ctx: &egui::Context) {
         self.display.toggle_freeze(ctx);
+        match self.display.frozen() {
+            Some(frozen) => self.detection.on_freeze(frozen.shared_frame(), ctx),
+            None => self.detection.on_unfreeze(),
+        }
     }
 
     /// Takes in what the feeds, the save thread and the daemon's workers sent since the last
@@ -146,7 +199,13 @@ impl Viewer {
         self.controls
             .follow(&self.supervisor, self.daemon_start.launcher(), ctx);
         self.health.follow(&self.supervisor);
+        self.detection.poll(ctx);
         self.take_newest_frame(ctx);
+        let shown_frame = self
+            .display
+            .shown()
+            .map(|shown| (shown.frame.frame_number, shown.origin));
+        self.detection.select(shown_frame);
     }
 
     /// Draws the whole viewer into `ui` (the window's root).
@@ -165,7 +224,7 @@ impl Viewer {
         let status = self.status_line();
         egui::Panel::bottom("status_bar").show(ui, |ui| status_bar_ui(ui, &status));
 
-        if self.controls.is_open() || self.health.is_open() {
+        if self.controls.is_open() || self.health.is_open() || self.detection.is_open() {
             egui::Panel::right("daemon_panels")
                 .resizable(true)
                 .default_size(340.0)
@@ -194,9 +253,15 @@ impl Viewer {
         let Some(frame) = link.take_newest_frame() else {
             return;
         };
-        match self.display.show(ctx, Arc::new(frame), feed.origin()) {
-            Ok(Some(publish_latency_ms)) => self.health.observe_latency(publish_latency_ms),
-            Ok(None) => {}
+        let frame = Arc::new(frame);
+        let origin = feed.origin();
+        match self.display.show(ctx, Arc::clone(&frame), origin) {
+            Ok(publish_latency_ms) => {
+                if let Some(publish_latency_ms) = publish_latency_ms {
+                    self.health.observe_latency(publish_latency_ms);
+                }
+                self.detection.on_frame_shown(&frame, origin);
+            }
             Err(err) => {
                 tracing::error!("{err}");
                 self.messages.problem = Some(err.to_string());
@@ -208,7 +273,8 @@ impl Viewer {
         let Some(frozen) = self.display.frozen() else {
             return;
         };
-        match self.saving.start(frozen.clone(), ctx) {
+        let detections = self.detection.record_for(frozen.frame_number());
+        match self.saving.start(frozen.clone(), detections, ctx) {
             Ok(()) => self.messages.notice = Some("saving...".to_owned()),
             Err(error) => self.messages.problem = Some(error),
         }
@@ -240,6 +306,7 @@ impl Viewer {
                 saving,
                 show_depth_range: self.display.has_depth(),
                 depth_range: self.display.depth_range_mut(),
+                detection_open: self.detection.open_mut(),
                 controls_open: self.controls.open_mut(),
                 health_open: self.health.open_mut(),
             },
@@ -255,6 +322,10 @@ impl Viewer {
         let shown_origin = self.supervisor.shown_feed().map(|(feed, _)| feed.origin());
         let daemon = self.no_source_info().daemon;
         let unavailable = |what: &str| status::unavailable_text(what, shown_origin, &daemon);
+        if self.detection.is_open() {
+            self.detection.panel_ui(ui);
+            ui.separator();
+        }
         self.controls.panel_ui(ui, &unavailable);
         self.health.panel_ui(ui, &self.supervisor, &unavailable);
     }
@@ -278,8 +349,15 @@ impl Viewer {
             }
         }
         self.display.frames_ui(ui);
+        if let Some(shown) = self.display.shown() {
+            let size_px = [shown.frame.geometry.width, shown.frame.geometry.height];
+            self.detection
+                .overlay_ui(ui, self.display.image_rects(), size_px);
+        }
     }
 }
 
+#[cfg(test)]
+mod detection_tests;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crossbeam_channel::{Receiver, TryRecvError};
 
+use crate::detection::record::DetectionsRecord;
 use crate::frame::FrozenFrame;
 use crate::save::{save_frozen_frame, SavedFiles};
 
@@ -38,16 +39,22 @@ impl Saving {
         self.last_saved.as_ref()
     }
 
-    /// Starts writing `frozen` into the folder; the thread wakes `ctx` when done. `Err` says
-    /// why it could not start.
-    pub(super) fn start(&mut self, frozen: FrozenFrame, ctx: &egui::Context) -> Result<(), String> {
+    /// Starts writing `frozen` (with its `detections`, if any) into the folder; the thread
+    /// wakes `ctx` when done. `Err` says why it could not start.
+    pub(super) fn start(
+        &mut self,
+        frozen: FrozenFrame,
+        detections: Option<DetectionsRecord>,
+        ctx: &egui::Context,
+    ) -> Result<(), String> {
         let folder = PathBuf::from(self.folder.trim());
         let (result_tx, result_rx) = crossbeam_channel::bounded(1);
         let repaint = ctx.clone();
         std::thread::Builder::new()
             .name("save frame".to_owned())
             .spawn(move || {
-                let result = save_frozen_frame(&frozen, &folder).map_err(|err| err.to_string());
+                let result = save_frozen_frame(&frozen, detections.as_ref(), &folder)
+                    .map_err(|err| err.to_string());
                 // The viewer may be gone (window closed); then nobody needs the result.
                 let _ = result_tx.send(result);
                 repaint.request_repaint();

@@ -18,10 +18,10 @@ use crate::save::load_saved_frame;
 use crate::supervisor::{Fallback, Supervisor};
 use crate::view::pixel_centre_in;
 
-const WIDTH: u32 = 160;
-const HEIGHT: u32 = 120;
+pub(super) const WIDTH: u32 = 160;
+pub(super) const HEIGHT: u32 = 120;
 
-fn harness_with(supervisor: Supervisor, save_folder: &Path) -> Harness<'static, Viewer> {
+pub(super) fn harness_with(supervisor: Supervisor, save_folder: &Path) -> Harness<'static, Viewer> {
     Harness::builder()
         .with_size(Vec2::new(1200.0, 600.0))
         .build_ui_state(
@@ -30,12 +30,14 @@ fn harness_with(supervisor: Supervisor, save_folder: &Path) -> Harness<'static, 
         )
 }
 
-fn no_fallback() -> Fallback {
+pub(super) fn no_fallback() -> Fallback {
     Fallback::Unavailable("disabled with --no-webcam".to_owned())
 }
 
 /// A viewer whose daemon feed the test fills, already connected.
-fn viewer_with_fed_daemon(save_folder: &Path) -> (Harness<'static, Viewer>, FrameSender) {
+pub(super) fn viewer_with_fed_daemon(
+    save_folder: &Path,
+) -> (Harness<'static, Viewer>, FrameSender) {
     let (daemon, mut daemon_tx) = ChannelFeed::new(Origin::Daemon);
     let supervisor = Supervisor::new(Some(Box::new(daemon)), no_fallback());
     daemon_tx.send_event(FeedEvent::Connected {
@@ -44,14 +46,14 @@ fn viewer_with_fed_daemon(save_folder: &Path) -> (Harness<'static, Viewer>, Fram
     (harness_with(supervisor, save_folder), daemon_tx)
 }
 
-fn send_frames(sender: &mut FrameSender, numbers: std::ops::RangeInclusive<u64>) {
+pub(super) fn send_frames(sender: &mut FrameSender, numbers: std::ops::RangeInclusive<u64>) {
     for number in numbers {
         sender.send_frame(plane_frame(number, WIDTH, HEIGHT, 1500));
     }
 }
 
 /// Counts the requests for an immediate repaint (what a worker does per frame).
-fn count_immediate_repaints(ctx: &egui::Context) -> Arc<AtomicU32> {
+pub(super) fn count_immediate_repaints(ctx: &egui::Context) -> Arc<AtomicU32> {
     let woken = Arc::new(AtomicU32::new(0));
     let counter = Arc::clone(&woken);
     ctx.set_request_repaint_callback(move |info| {
@@ -65,7 +67,7 @@ fn count_immediate_repaints(ctx: &egui::Context) -> Arc<AtomicU32> {
 /// How long a test waits for something a worker thread does. Generous: a loaded machine (two
 /// cores shared with builds and other tests) may take seconds for what usually takes
 /// milliseconds, and a passing test never waits this long.
-const WITHIN: Duration = Duration::from_secs(30);
+pub(super) const WITHIN: Duration = Duration::from_secs(30);
 
 /// Steps the UI one pass at a time (workers on other threads wake it on their own time) until
 /// `done` holds, then once more so that the accessibility tree shows what `done` saw.
@@ -73,7 +75,7 @@ const WITHIN: Duration = Duration::from_secs(30);
 /// Never `Harness::run` here: it waits for the UI to stop asking for repaints, which a live
 /// feed never does (each frame asks for one), so whether it settles within its step limit
 /// depends on how fast the feed's frames arrive against how fast the test steps.
-fn step_until(
+pub(super) fn step_until(
     harness: &mut Harness<'static, Viewer>,
     what: &str,
     done: impl Fn(&Harness<'static, Viewer>) -> bool,
