@@ -6,9 +6,12 @@
 //! - `mailbox.rs`: the single slot frames reach the worker through: newest only, never a queue.
 //! - `matching.rs`: which result is drawn over which live frame (by frame number).
 //! - `rate.rs`: the rate live detection achieves and its inference time.
+//! - `daemon.rs`: the daemon's own live detections (`shmproto::DetectionsReader`), read on a
+//!   thread of their own.
 //! - `dialog.rs`: the native "open model" dialog (`rfd`) on a thread of its own.
 //! - `record.rs`: the detections file Save writes next to the frame's PNGs.
 
+pub mod daemon;
 pub mod dialog;
 pub mod mailbox;
 pub mod matching;

@@ -8,15 +8,20 @@
 //! through its single-slot mailbox, so the worker always takes the newest and the display never
 //! waits. Boxes are drawn over live frames by frame number (`crate::detection::matching`): over
 //! the frame they were computed for, or a newer one at most two frames later, never older ones.
+//!
+//! The daemon's own detections (`crate::detection::daemon`) are drawn the same way over the
+//! daemon's live frames, in their own colour, while the app's Live is off (Live on means the
+//! user wants the app's detector; the panel says the daemon's are hidden).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use detect::{DetectSettings, DetectorChoice, DetectorInfo, OpenOptions};
-use shmproto::DetectionResult;
+use shmproto::{DetectionResult, Namespace};
 
 use super::display::ImageRects;
+use crate::detection::daemon::{DaemonDetections, DaemonDetectionsState};
 use crate::detection::dialog::{DialogOutcome, ModelDialog};
 use crate::detection::matching::{RecentResults, MAX_FRAMES_BEHIND};
 use crate::detection::rate::RateMeter;
@@ -85,6 +90,98 @@ struct LiveDetection {
     error: Option<String>,
 }
 
+/// The daemon's detections: the worker reading them, their recent results and rate.
+#[derive(Default)]
+struct DaemonSide {
+    /// The namespace whose detections to read; `None`: the viewer knows no daemon.
+    namespace: Option<Namespace>,
+    feed: Option<DaemonDetections>,
+    spawn_error: Option<String>,
+    recent: RecentResults<DetectionResult>,
+    meter: RateMeter,
+    /// The detections writer the results came from, to drop a previous writer's.
+    writer_pid: Option<u32>,
+}
+
+impl DaemonSide {
+    fn poll(&mut self, ctx: &egui::Context) {
+        if self.feed.is_none() && self.spawn_error.is_none() {
+            let Some(namespace) = self.namespace.clone() else {
+                return;
+            };
+            match DaemonDetections::spawn(namespace, ctx.clone()) {
+                Ok(feed) => self.feed = Some(feed),
+                Err(err) => {
+                    let error = format!("cannot start reading the daemon's detections: {err}");
+                    tracing::error!("{error}");
+                    self.spawn_error = Some(error);
+                }
+            }
+        }
+        let Some(feed) = &self.feed else {
+            return;
+        };
+        let writer_pid = match feed.state() {
+            DaemonDetectionsState::Connected { writer_pid } => Some(writer_pid),
+            _ => None,
+        };
+        if writer_pid.is_some() && writer_pid != self.writer_pid {
+            self.recent.clear();
+            self.meter.clear();
+            self.writer_pid = writer_pid;
+        }
+        let now = Instant::now();
+        for published in feed.take_results() {
+            self.meter.record(now, published.result.inference_ms);
+            self.recent
+                .push(published.result.frame_number, published.result);
+        }
+    }
+
+    /// The panel's line about the daemon's detections.
+    fn line(&self, live_on: bool, daemon_shown: bool) -> Option<String> {
+        if let Some(error) = &self.spawn_error {
+            return Some(error.clone());
+        }
+        let feed = self.feed.as_ref()?;
+        let text = match feed.state() {
+            DaemonDetectionsState::Starting => return None,
+            DaemonDetectionsState::Absent => {
+                "Daemon detections: none (the daemon is not detecting; `aaa-camera-daemon ctl detect on` starts it)".to_owned()
+            }
+            DaemonDetectionsState::Unavailable(reason) => {
+                format!("Daemon detections: unavailable ({reason})")
+            }
+            DaemonDetectionsState::Connected { writer_pid } => {
+                let now = Instant::now();
+                let mut text = match self.recent.newest() {
+                    None => format!("Daemon detections: waiting for results (pid {writer_pid})"),
+                    Some((_, result)) => {
+                        let mut text = format!("Daemon detections: {}", result.detector);
+                        if let Some(rate) = self.meter.rate_hz(now) {
+                            text += &format!(", {rate:.1}/s");
+                        }
+                        if let Some(inference_ms) = self.meter.mean_inference_ms(now) {
+                            text += &format!(", inference {inference_ms:.0} ms");
+                        }
+                        text
+                    }
+                };
+                if live_on {
+                    text += " (hidden while the app's Live runs)";
+                } else if !daemon_shown {
+                    text += " (drawn over the daemon's live frames only)";
+                }
+                text
+            }
+        };
+        let error = feed
+            .last_error()
+            .map(|error| format!("; last bad result: {error}"));
+        Some(text + &error.unwrap_or_default())
+    }
+}
+
 /// The detection panel and everything behind it.
 pub(super) struct DetectionPanel {
     open: bool,
@@ -106,6 +203,7 @@ pub(super) struct DetectionPanel {
     dialog_note: Option<String>,
     frozen: Option<FrozenDetection>,
     live: LiveDetection,
+    daemon: DaemonSide,
     /// What is on screen this pass.
     shown: Option<ShownDetections>,
     /// The detection whose list row is hovered (this pass) or whose box is (last pass).
@@ -137,11 +235,28 @@ impl DetectionPanel {
             dialog_note: None,
             frozen: None,
             live: LiveDetection::default(),
+            daemon: DaemonSide::default(),
             shown: None,
             highlight_from_list: None,
             highlight_from_boxes: None,
             drawn: Vec::new(),
         }
+    }
+
+    /// Detects with `choice`, opened with `options` (before the first pass; later the panel
+    /// changes detectors).
+    pub(super) fn set_detector(&mut self, choice: DetectorChoice, options: OpenOptions) {
+        self.model_path = match &choice {
+            DetectorChoice::Depth => String::new(),
+            DetectorChoice::Model(path) => path.display().to_string(),
+        };
+        self.choice = choice;
+        self.options = options;
+    }
+
+    /// Reads the daemon's detections in `namespace` (from the first pass on).
+    pub(super) fn set_daemon_namespace(&mut self, namespace: Namespace) {
+        self.daemon.namespace = Some(namespace);
     }
 
     /// Opens detectors with `opener` instead of `detect::open_detector` (tests).
@@ -228,6 +343,7 @@ impl DetectionPanel {
     /// Starts the worker (first pass) and takes in what it and the file dialog reported.
     pub(super) fn poll(&mut self, ctx: &egui::Context) {
         self.ensure_worker(ctx);
+        self.daemon.poll(ctx);
         while let Some(report) = self.next_report() {
             match report {
                 WorkerReport::Opened(opened) => self.take_opened(opened, ctx),
@@ -290,6 +406,12 @@ impl DetectionPanel {
     /// Chooses what is on screen this pass: the frozen frame's detections while frozen, else
     /// live results for the shown frame (by frame number).
     pub(super) fn select(&mut self, shown_frame: Option<(u64, Origin)>) {
+        if let Some(feed) = &self.daemon.feed {
+            let live_daemon_frames = self.frozen.is_none()
+                && !self.live.enabled
+                && shown_frame.is_some_and(|(_, origin)| origin == Origin::Daemon);
+            feed.set_wants_repaints(live_daemon_frames);
+        }
         self.shown = self.choose_shown(shown_frame);
         let count = self
             .shown
@@ -310,7 +432,10 @@ impl DetectionPanel {
             return Some(shown_from(BoxSource::Frozen, result, 0));
         }
         let (frame_number, origin) = shown_frame?;
-        if self.live.enabled && self.live.origin == Some(origin) {
+        if self.live.enabled {
+            if self.live.origin != Some(origin) {
+                return None;
+            }
             let found = self.live.recent.for_frame(frame_number)?;
             return Some(shown_from(
                 BoxSource::Live,
@@ -318,7 +443,15 @@ impl DetectionPanel {
                 found.frames_behind,
             ));
         }
-        None
+        if origin != Origin::Daemon {
+            return None;
+        }
+        let found = self.daemon.recent.for_frame(frame_number)?;
+        Some(shown_from(
+            BoxSource::Daemon,
+            found.result,
+            found.frames_behind,
+        ))
     }
 
     /// Draws the boxes on screen over the colour and depth images of `size_px` drawn at `rects`.
@@ -392,7 +525,9 @@ impl DetectionPanel {
                 live_stats,
                 live_note,
                 frozen_line,
-                daemon_line: None,
+                daemon_line: self
+                    .daemon
+                    .line(self.live.enabled, self.live.origin == Some(Origin::Daemon)),
                 shown: self.shown.as_ref(),
                 highlighted: self.highlight_from_list.or(self.highlight_from_boxes),
             },

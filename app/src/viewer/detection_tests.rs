@@ -367,3 +367,110 @@ fn the_depth_only_detector_finds_the_synthetic_scenes_objects() {
         .query_by_label_contains(&format!("#{all} object"))
         .is_none());
 }
+
+#[test]
+fn the_daemons_detections_are_drawn_over_their_frame_or_one_at_most_two_frames_newer() {
+    use shmproto::{Detection, DetectionResult, DetectionsWriter, DetectionsWriterConfig};
+
+    let runtime_dir = tempfile::tempdir().unwrap();
+    let namespace = shmproto::Namespace::new(&format!("appdv{}", std::process::id())).unwrap();
+    let (daemon, mut daemon_tx) = ChannelFeed::new(Origin::Daemon);
+    let viewer = Viewer::new(
+        Supervisor::new(Some(Box::new(daemon)), no_fallback()),
+        "unused".into(),
+    )
+    .with_daemon(
+        crate::launcher::DaemonSettings {
+            namespace: namespace.clone(),
+            runtime_dir: Some(runtime_dir.path().to_owned()),
+            source: shmproto::SourceKind::Synthetic,
+            binary: None,
+        },
+        false,
+    );
+    let mut harness = Harness::builder()
+        .with_size(egui::Vec2::new(1200.0, 600.0))
+        .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer);
+    daemon_tx.send_event(FeedEvent::Connected {
+        detail: "writer pid 42".to_owned(),
+    });
+    send_frames(&mut daemon_tx, 4..=4);
+    step_until(&mut harness, "no detections segment", |h| {
+        h.query_all_by_label_contains("Daemon detections: none")
+            .next()
+            .is_some()
+    });
+
+    let mut writer =
+        DetectionsWriter::create(DetectionsWriterConfig::new(namespace.clone())).unwrap();
+    let result = DetectionResult {
+        frame_number: 5,
+        frame_publish_mono_ns: shmproto::monotonic_now_ns(),
+        detector: shmproto::DetectorInfo {
+            format: "yolo".to_owned(),
+            model: Some("yolo11n.onnx".to_owned()),
+        },
+        score_threshold: 0.25,
+        inference_ms: 12.0,
+        detections: vec![Detection {
+            class_id: 0,
+            label: "person".to_owned(),
+            score: 0.8,
+            box_px: [10.0, 10.0, 60.0, 90.0],
+            position: None,
+            position_missing: Some("the frame has no depth".to_owned()),
+        }],
+    };
+    step_until(&mut harness, "attached to the detections", |h| {
+        h.query_all_by_label_contains("Daemon detections: waiting for results")
+            .next()
+            .is_some()
+    });
+    writer.publish(&result).unwrap();
+    // The result is for frame 5; frame 4 is shown: not drawn over an older frame.
+    step_until(&mut harness, "the result read", |h| {
+        h.query_all_by_label_contains("Daemon detections: yolo11n.onnx (yolo)")
+            .next()
+            .is_some()
+    });
+    assert!(harness.state().shown_detections().is_none());
+
+    for (frame_number, drawn) in [(5, true), (6, true), (7, true), (8, false)] {
+        send_frames(&mut daemon_tx, frame_number..=frame_number);
+        harness.run();
+        let shown = harness.state().shown_detections().cloned();
+        assert_eq!(shown.is_some(), drawn, "frame {frame_number}: {shown:?}");
+        if let Some(shown) = shown {
+            assert_eq!(shown.source, BoxSource::Daemon);
+            assert_eq!(shown.frame_number, 5);
+            assert_eq!(shown.frames_behind, frame_number - 5);
+            assert_eq!(
+                harness.state().drawn_boxes().len(),
+                2,
+                "over colour and depth"
+            );
+            harness.get_by_label_contains("#1 person 0.80  no 3D point: the frame has no depth");
+        }
+    }
+
+    // The app's Live takes precedence over the daemon's detections.
+    writer
+        .publish(&DetectionResult {
+            frame_number: 9,
+            ..result.clone()
+        })
+        .unwrap();
+    send_frames(&mut daemon_tx, 9..=9);
+    step_until(&mut harness, "the daemon's result for frame 9", |h| {
+        h.state()
+            .shown_detections()
+            .is_some_and(|shown| shown.frame_number == 9)
+    });
+    harness.get_by_label("Live").click();
+    harness.run();
+    harness.get_by_label_contains("(hidden while the app's Live runs)");
+    assert!(harness
+        .state()
+        .shown_detections()
+        .is_none_or(|shown| shown.source == BoxSource::Live));
+}

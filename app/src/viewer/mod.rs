@@ -88,13 +88,15 @@ impl Viewer {
     /// Detects with `choice` (the depth-only detector unless told otherwise), opened with
     /// `options` (`--model`, `--onnxruntime`, `--labels`).
     pub fn with_detector(mut self, choice: DetectorChoice, options: OpenOptions) -> Self {
-        self.detection = DetectionPanel::new(choice, options);
+        self.detection.set_detector(choice, options);
         self
     }
 
     /// Lets the viewer control and start the daemon described by `settings`; with
     /// `start_when_missing` it starts one as soon as it learns that none runs.
     pub fn with_daemon(mut self, settings: DaemonSettings, start_when_missing: bool) -> Self {
+        self.detection
+            .set_daemon_namespace(settings.namespace.clone());
         self.daemon_start = DaemonStart::new(settings, start_when_missing);
         self
     }
