@@ -38,18 +38,25 @@ impl Fixture {
 
     /// A synthetic daemon, small and slow enough for a loaded machine, publishing.
     fn spawn_daemon(&self) -> DaemonGuard {
+        self.spawn_daemon_with(&[])
+    }
+
+    /// [`Self::spawn_daemon`] with `extra` arguments to `run`.
+    fn spawn_daemon_with(&self, extra: &[&str]) -> DaemonGuard {
+        let mut args = vec![
+            "run",
+            "--source",
+            "synthetic",
+            "--width",
+            "160",
+            "--height",
+            "120",
+            "--fps",
+            "15",
+        ];
+        args.extend_from_slice(extra);
         let child = self
-            .command(&[
-                "run",
-                "--source",
-                "synthetic",
-                "--width",
-                "160",
-                "--height",
-                "120",
-                "--fps",
-                "15",
-            ])
+            .command(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -333,4 +340,29 @@ fn a_daemon_that_cannot_be_started_says_why() {
         shows(h, "Cannot start the daemon: cannot run")
     });
     harness.get_by_label_contains("no-such-daemon");
+}
+
+#[test]
+fn the_daemons_own_detections_are_drawn_over_its_frames() {
+    use app::viewer::BoxSource;
+
+    let fixture = Fixture::new("adet");
+    let _daemon = fixture.spawn_daemon_with(&["--detect", "depth"]);
+    let mut harness = fixture.harness(fixture.settings(SourceKind::Synthetic));
+    step_until(&mut harness, "connected", |h| shows(h, "Source: daemon"));
+    step_until(&mut harness, "the daemon's boxes over its frames", |h| {
+        h.state()
+            .shown_detections()
+            .is_some_and(|shown| shown.source == BoxSource::Daemon && !shown.detections.is_empty())
+    });
+    let shown = harness.state().shown_detections().cloned().unwrap();
+    let displayed = harness.state().displayed_frame_number().unwrap();
+    assert!(
+        displayed >= shown.frame_number && displayed - shown.frame_number <= 2,
+        "result for frame {} drawn over frame {displayed}",
+        shown.frame_number
+    );
+    assert_eq!(shown.detector, "depth");
+    assert!(shows(&harness, "Daemon detections: depth"));
+    assert!(!harness.state().drawn_boxes().is_empty());
 }
