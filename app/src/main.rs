@@ -115,12 +115,11 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         binary: args.daemon_binary,
     };
     let supervisor = start_feeds(namespace, fallback).context("cannot start the source threads")?;
-    // The rest (OpenOptions grows as the backends do) at its defaults.
-    #[allow(clippy::needless_update)]
     let detector_options = OpenOptions {
         onnxruntime: args.onnxruntime,
         labels: args.labels,
-        ..OpenOptions::default()
+        // The viewer may use every core for a frozen frame's detection: it waits for nothing.
+        threads: None,
     };
     let viewer = Viewer::new(supervisor, args.save_folder)
         .with_daemon(daemon, args.start_daemon)

@@ -96,14 +96,11 @@ mod tests {
         });
         let mut replaced = 0;
         for value in 1..=2_000u64 {
-            let started = std::time::Instant::now();
+            // `put` returns at once, replacing what the consumer has not taken (counted below):
+            // a producer that waited for the slow consumer would replace nothing.
             if sender.put(value).is_some() {
                 replaced += 1;
             }
-            assert!(
-                started.elapsed() < Duration::from_millis(500),
-                "put blocked"
-            );
             if value % 100 == 0 {
                 std::thread::sleep(Duration::from_millis(1));
             }
