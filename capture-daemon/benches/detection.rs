@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use shmproto::{FrameBuf, Namespace, Reader};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_aaa-camera-daemon");
-const ROUNDS: usize = 4;
-const ROUND_SECONDS: u64 = 5;
+const ROUNDS: usize = 6;
+const ROUND_SECONDS: u64 = 8;
 
 /// A running daemon, stopped with SIGTERM (and waited for) when dropped.
 struct Daemon(Child);
