@@ -123,4 +123,9 @@ pub enum ReadError {
     /// it. Open the namespace again.
     #[error("shared-memory segment {segment} was truncated; open the namespace again")]
     SegmentLost { segment: String },
+    /// An in-place read ([`crate::Reader::read_in_place`]) looked at publish `publish_seq`
+    /// while the writer was overwriting its slot: what the closure made of it was discarded.
+    /// Nothing is wrong; read again (a newer frame is there).
+    #[error("frame {publish_seq} was overwritten while it was read in place; read again")]
+    Overwritten { publish_seq: u64 },
 }

@@ -78,6 +78,7 @@ mod detections_session;
 mod detections_writer;
 mod error;
 mod frame;
+mod frame_view;
 mod geometry;
 mod heartbeat;
 mod inspect;
@@ -105,6 +106,7 @@ pub use detections_reader::{DetectionsReader, PublishedDetections};
 pub use detections_writer::{DetectionsWriter, DetectionsWriterConfig, SourceFrame};
 pub use error::{CreateError, OpenError, PublishError, ReadError};
 pub use frame::{FrameBuf, FrameHeader};
+pub use frame_view::{FrameView, PlaneView};
 pub use geometry::{
     ColorFormat, DepthFormat, Geometry, GeometryError, MAX_DIMENSION_PX, MAX_FRAME_BYTES,
 };

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crate::cursor::{Cursor, MAX_READ_ATTEMPTS};
 use crate::error::{OpenError, ReadError};
 use crate::frame::{FrameBuf, FrameHeader};
+use crate::frame_view::{FrameView, PlaneView};
 use crate::liveness::Liveness;
 use crate::ring::{self, Ring};
 use crate::segment;
@@ -147,6 +148,62 @@ impl Reader {
         }
     }
 
+    /// Lets `look` look at the newest frame where it lies in shared memory, if it is newer
+    /// than the last one this reader returned, then checks that the writer did not touch its
+    /// slot meanwhile (docs/protocol.md, section 8.4). Never blocks.
+    ///
+    /// `Ok(Some(value))`: `look` saw one whole frame and `value` is what it made of it.
+    /// `Ok(None)`: nothing newer (the writer is alive); `look` was not called.
+    /// `Err(ReadError::Overwritten)`: the writer overwrote the slot while `look` ran; `value`
+    /// was dropped and the frame does not count as returned: read again (a newer one is there).
+    /// `look` is called at most once; it runs while the writer may be rewriting the bytes, so
+    /// what it does besides computing its value must be harmless to repeat or to throw away.
+    pub fn read_in_place<T>(
+        &mut self,
+        look: impl FnOnce(&FrameView<'_>) -> T,
+    ) -> Result<Option<T>, ReadError> {
+        let mut look = Some(look);
+        if let Some(value) = self.in_place_newer(&mut look)? {
+            return Ok(Some(value));
+        }
+        if let Some(segment) = self.session.lost_segment() {
+            return Err(ReadError::SegmentLost {
+                segment: segment.to_owned(),
+            });
+        }
+        match self.liveness() {
+            Liveness::Live { .. } => Ok(None),
+            gone => Err(ReadError::WriterGone(gone)),
+        }
+    }
+
+    /// [`Reader::read_in_place`] after blocking (as [`Reader::wait_next`] does, on the same
+    /// futex) until a frame newer than the last one returned is published. `Ok(None)` when
+    /// `timeout` passes first with the writer still alive; `Err(ReadError::WriterGone)` as
+    /// soon as the writer stops or dies; `Err(ReadError::Overwritten)` as in `read_in_place`.
+    pub fn wait_next_in_place<T>(
+        &mut self,
+        timeout: Duration,
+        look: impl FnOnce(&FrameView<'_>) -> T,
+    ) -> Result<Option<T>, ReadError> {
+        let deadline = Instant::now() + timeout;
+        let mut look = Some(look);
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if !self.wait_for_publish(remaining)? {
+                return Ok(None);
+            }
+            if let Some(value) = self.in_place_newer(&mut look)? {
+                return Ok(Some(value));
+            }
+            // The slot was being written at every attempt, before `look` ran (it runs only on
+            // a slot that was complete when the read began): wait for the next frame.
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+        }
+    }
+
     /// Blocks until a frame newer than the last one returned is published, without copying
     /// it. `Ok(true)`: one is there (read it with [`Reader::read_latest`]); `Ok(false)`: the
     /// timeout passed; `Err(ReadError::WriterGone)`: the writer stopped or died.
@@ -195,6 +252,19 @@ impl Reader {
             segment: self.session.control.name().to_owned(),
             problem,
         }
+    }
+
+    /// One in-place read of the newest frame if it is newer than the last returned one: tries
+    /// until a slot is complete when the read begins, then runs `look` (taken out of its
+    /// option) on it once.
+    fn in_place_newer<T, F: FnOnce(&FrameView<'_>) -> T>(
+        &mut self,
+        look: &mut Option<F>,
+    ) -> Result<Option<T>, ReadError> {
+        let session = &self.session;
+        self.cursor.read_newer(session, |publish_seq| {
+            look_in_place(session, publish_seq, look)
+        })
     }
 
     /// Reads the newest frame if it is newer than the last returned one.
@@ -263,4 +333,83 @@ fn try_read_slot(
     };
     frame.metadata_len = metadata_len;
     Ok(Some(()))
+}
+
+/// One in-place read of the slot holding `publish_seq`: `Ok(None)` (and `look` not called)
+/// when the slot is being written or holds another publish; otherwise `look` runs on the slot
+/// where it lies and its value counts only if the slot's sequence did not change meanwhile.
+fn look_in_place<T, F: FnOnce(&FrameView<'_>) -> T>(
+    session: &Session,
+    publish_seq: u64,
+    look: &mut Option<F>,
+) -> Result<Option<T>, ReadError> {
+    let Some(begun) = ring::begin_read(session, publish_seq) else {
+        return Ok(None);
+    };
+    let slot = begun.slot;
+    let capacity = session.header.metadata_capacity as usize;
+    let metadata_len = begun.record.fields.json_len as usize;
+    if metadata_len > capacity {
+        // Only the writer's claim while the slot is unchanged; otherwise a race: try again.
+        if !ring::finish_read(session, &begun) {
+            return Ok(None);
+        }
+        return Err(ReadError::Corrupt {
+            segment: session.control.name().to_owned(),
+            problem: format!(
+                "slot {slot} metadata length {metadata_len} exceeds its capacity {capacity}"
+            ),
+        });
+    }
+    let Some(look) = look.take() else {
+        // Not reached: `look` is only taken on the attempt that ends the read.
+        return Ok(None);
+    };
+    let geometry = session.header.geometry;
+    // The planes' offsets and lengths come from headers validated against the mapped sizes at
+    // open (and every copy checks its range again), so the view stays inside the segments
+    // whatever the shared bytes say now. The metadata length was checked just above.
+    let view = FrameView {
+        geometry,
+        header: FrameHeader {
+            publish_seq,
+            frame_number: begun.record.fields.frame_number,
+            capture_wall_ns: begun.record.fields.capture_wall_ns,
+            capture_mono_ns: begun.record.fields.capture_mono_ns,
+            publish_mono_ns: begun.record.publish_mono_ns,
+        },
+        rgb: PlaneView {
+            segment: &session.rgb,
+            offset: Session::data_offset(&session.layout.rgb, slot),
+            len: geometry.color_len(),
+            row_len: geometry.width as usize * 3,
+        },
+        depth: match (&session.depth, &session.layout.depth) {
+            (Some(segment), Some(plane)) => Some(PlaneView {
+                segment,
+                offset: Session::data_offset(plane, slot),
+                len: geometry.depth_len(),
+                row_len: geometry.width as usize * 2,
+            }),
+            _ => None,
+        },
+        metadata: PlaneView {
+            segment: &session.control,
+            offset: Session::data_offset(&session.layout.metadata, slot),
+            len: metadata_len,
+            row_len: metadata_len,
+        },
+    };
+    let value = look(&view);
+    // A truncated segment reads as zeros after the SIGBUS guard detached it (its sequence
+    // word too, so the check below may pass): say what happened first.
+    if let Some(segment) = session.lost_segment() {
+        return Err(ReadError::SegmentLost {
+            segment: segment.to_owned(),
+        });
+    }
+    if !ring::finish_read(session, &begun) {
+        return Err(ReadError::Overwritten { publish_seq });
+    }
+    Ok(Some(value))
 }

@@ -217,15 +217,33 @@ pub(crate) fn read_slot<R: Ring + ?Sized, T>(
     publish_seq: u64,
     copy: impl FnOnce(u32, &SlotRead) -> T,
 ) -> Option<(SlotRead, T)> {
+    let begun = begin_read(ring, publish_seq)?;
+    let copied = copy(begun.slot, &begun.record);
+    finish_read(ring, &begun).then_some((begun.record, copied))
+}
+
+/// A seqlock read in progress: the slot, the even sequence seen before looking at it, and its
+/// record as read then (valid only if [`finish_read`] says so).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BegunRead {
+    pub(crate) slot: u32,
+    pub(crate) record: SlotRead,
+    seq_before: u64,
+}
+
+/// The first half of a seqlock read of the slot holding `publish_seq`: `None` when the slot is
+/// being written or holds another publish. Whatever is read from the slot after this is only
+/// consistent if [`finish_read`] returns true afterwards.
+pub(crate) fn begin_read<R: Ring + ?Sized>(ring: &R, publish_seq: u64) -> Option<BegunRead> {
     let slot = ring.slot_of(publish_seq);
     let seq = ring.slot_word(slot, SLOT_SEQ);
     // Acquire: pairs with the writer's Release store of the even sequence that completed this
-    // slot; all slot bytes written before it are visible to the copies below.
+    // slot; all slot bytes written before it are visible to the reads that follow.
     let before = seq.load(Ordering::Acquire);
     if before % 2 == 1 {
         return None;
     }
-    // Relaxed: these fields are validated by the sequence re-check below.
+    // Relaxed: these fields are validated by the sequence re-check in `finish_read`.
     let found = ring
         .slot_word(slot, SLOT_PUBLISH_SEQ)
         .load(Ordering::Relaxed);
@@ -253,13 +271,19 @@ pub(crate) fn read_slot<R: Ring + ?Sized, T>(
             .slot_word(slot, SLOT_PUBLISH_MONO)
             .load(Ordering::Relaxed),
     };
-    let copied = copy(slot, &record);
-    // Acquire fence, then a Relaxed re-read: if any byte we copied came from a newer write,
-    // the writer's Release fence (after its odd store) synchronises with this fence, so we see
-    // the odd or a later sequence here and discard the copy.
+    Some(BegunRead {
+        slot,
+        record,
+        seq_before: before,
+    })
+}
+
+/// The second half of a seqlock read: true when the writer did not touch the slot since
+/// [`begin_read`], so everything read from it in between (record included) is one publish.
+pub(crate) fn finish_read<R: Ring + ?Sized>(ring: &R, begun: &BegunRead) -> bool {
+    // Acquire fence, then a Relaxed re-read: if any byte read since `begin_read` came from a
+    // newer write, the writer's Release fence (after its odd store) synchronises with this
+    // fence, so we see the odd or a later sequence here and discard what was read.
     fence(Ordering::Acquire);
-    if seq.load(Ordering::Relaxed) != before {
-        return None;
-    }
-    Some((record, copied))
+    ring.slot_word(begun.slot, SLOT_SEQ).load(Ordering::Relaxed) == begun.seq_before
 }

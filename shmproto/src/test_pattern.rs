@@ -3,8 +3,8 @@
 //! same for detection results ([`detection_result`]).
 
 use crate::{
-    Detection, DetectionResult, DetectorInfo, FrameBuf, FrameMetadata, Geometry, ObjectPosition,
-    SourceKind,
+    Detection, DetectionResult, DetectorInfo, FrameBuf, FrameMetadata, FrameView, Geometry,
+    ObjectPosition, SourceKind,
 };
 
 fn splitmix64(mut x: u64) -> u64 {
@@ -35,11 +35,17 @@ fn fill(plane: &mut [u8], seed: u64) {
 }
 
 fn matches(plane: &[u8], seed: u64) -> bool {
+    matches_from(plane, seed, 0)
+}
+
+/// Whether `part`, which starts at word `first_word` of a plane, matches the plane's pattern.
+fn matches_from(part: &[u8], seed: u64, first_word: u64) -> bool {
+    let plane = part;
     let mut chunks = plane.chunks_exact(8);
-    let body_ok = (0u64..)
+    let body_ok = (first_word..)
         .zip(&mut chunks)
         .all(|(index, chunk)| chunk == word(seed, index));
-    let index = (plane.len() / 8) as u64;
+    let index = first_word + (plane.len() / 8) as u64;
     let tail = chunks.remainder();
     body_ok && tail == &word(seed, index)[..tail.len()]
 }
@@ -124,6 +130,54 @@ pub fn verify(frame: &FrameBuf) -> Result<(), PatternError> {
         Ok(_) => None,
     };
     match metadata_problem {
+        Some(problem) => Err(PatternError::Metadata {
+            frame_number,
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// [`verify`] for a frame read in place: checks every byte where it lies, a chunk at a time
+/// (copied through a small buffer, never the whole frame), and the metadata. Meaningful only
+/// if the in-place read that ran it then succeeds; a failure inside a read that returns
+/// [`crate::ReadError::Overwritten`] is the writer's doing, not a torn frame.
+pub fn verify_view(view: &FrameView<'_>) -> Result<(), PatternError> {
+    /// Chunk length: a multiple of the pattern's 8-byte words.
+    const CHUNK: usize = 8 * 512;
+    let frame_number = view.frame_number();
+    let (rgb_seed, depth_seed) = plane_seeds(frame_number);
+    let plane_matches = |plane: crate::PlaneView<'_>, seed: u64| {
+        let mut all = true;
+        plane.for_each_chunk(CHUNK, |start, chunk| {
+            all &= matches_from(chunk, seed, (start / 8) as u64);
+        });
+        all
+    };
+    if !plane_matches(view.rgb(), rgb_seed) {
+        return Err(PatternError::Color(frame_number));
+    }
+    if let Some(depth) = view.depth() {
+        if !plane_matches(depth, depth_seed) {
+            return Err(PatternError::Depth(frame_number));
+        }
+    }
+    let problem = match view.metadata() {
+        Err(error) => Some(error.to_string()),
+        Ok(metadata) if metadata.frame_number != frame_number => {
+            Some(format!("frame_number {}", metadata.frame_number))
+        }
+        Ok(metadata)
+            if metadata.source_description != format!("test pattern frame {frame_number}") =>
+        {
+            Some(format!("description {:?}", metadata.source_description))
+        }
+        Ok(metadata) if metadata.capture_mono_ns != view.header().capture_mono_ns => {
+            Some("capture time differs from the slot's".to_owned())
+        }
+        Ok(_) => None,
+    };
+    match problem {
         Some(problem) => Err(PatternError::Metadata {
             frame_number,
             problem,
