@@ -244,6 +244,10 @@ struct WatchArgs {
     /// frame carried one) as they arrive, then the summary line.
     #[arg(long, requires = "detections", conflicts_with = "json")]
     jsonl: bool,
+    /// Read each frame where it lies in shared memory instead of copying it out whole: the
+    /// latency is then publish to frame usable, and verification copies only the stamp rows.
+    #[arg(long, conflicts_with = "detections")]
+    in_place: bool,
 }
 
 fn parse_namespace(text: &str) -> Result<Namespace, String> {
@@ -542,7 +546,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 });
             }
             let json = args.json;
-            let summary = watch::watch(&namespace, &runtime_dir, limit, |line| {
+            let mode = if args.in_place {
+                watch::ReadMode::InPlace
+            } else {
+                watch::ReadMode::Copy
+            };
+            let summary = watch::watch_with(&namespace, &runtime_dir, limit, mode, |line| {
                 if !json {
                     println!("{line}");
                 }

@@ -1,5 +1,11 @@
 //! `watch`: a reader for people and scripts. Counts frames, measures fps and
 //! publish-to-read latency, finds gaps, and verifies synthetic frames' stamps.
+//!
+//! With `--in-place` ([`ReadMode::InPlace`]) it reads each frame where it lies in shared memory
+//! (`Reader::wait_next_in_place`) instead of copying it whole: the latency is publish to frame
+//! usable (the look starts), and verification copies only what it needs (the metadata JSON
+//! and the first and last rows of each plane, where the synthetic stamps are) into buffers
+//! that are checked once the read has proved the look saw one whole frame.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -7,7 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 use shmproto::{
-    FrameBuf, Liveness, Namespace, OpenError, ReadError, Reader, SegmentError, SourceKind,
+    FrameBuf, FrameMetadata, FrameView, Geometry, Liveness, Namespace, OpenError, ReadError,
+    Reader, SegmentError, SourceKind,
 };
 
 use crate::pidfile::{self, PidFileState};
@@ -24,6 +31,17 @@ pub enum WatchLimit {
     Interrupted,
 }
 
+/// How `watch` takes frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadMode {
+    /// `wait_next`: the whole frame copied out, then looked at.
+    #[default]
+    Copy,
+    /// `wait_next_in_place`: looked at where it lies; only what verification needs is copied.
+    InPlace,
+}
+
 /// The `watch --json` document.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct WatchSummary {
@@ -31,8 +49,18 @@ pub struct WatchSummary {
     pub frames_received: u64,
     pub seconds: f64,
     pub fps: f64,
+    /// How frames were taken; it decides what the latency measures.
+    pub read_mode: ReadMode,
+    /// Publish to frame in hand: copied out (`copy`), or usable in place, when the look at the
+    /// slot starts (`in_place`).
     pub latency_us_p50: f64,
     pub latency_us_p99: f64,
+    /// `in_place` only: publish to the read's end, when the slot's sequence proved the look
+    /// saw one whole frame (after copying what verification needs).
+    pub validated_latency_us_p50: Option<f64>,
+    pub validated_latency_us_p99: Option<f64>,
+    /// `in_place` only: looks thrown away because the daemon overwrote the slot meanwhile.
+    pub overwritten: u64,
     /// Places where frame numbers jumped (the reader or the daemon skipped frames).
     pub gaps: u64,
     /// Frames missing in those jumps.
@@ -110,11 +138,63 @@ pub fn watch(
     namespace: &Namespace,
     runtime_dir: &Path,
     limit: WatchLimit,
+    progress: impl FnMut(&str),
+) -> anyhow::Result<WatchSummary> {
+    watch_with(namespace, runtime_dir, limit, ReadMode::Copy, progress)
+}
+
+/// What one frame taken gave: its number, latencies, and what verification needs.
+struct Taken {
+    frame_number: u64,
+    latency_ns: u64,
+    validated_latency_ns: Option<u64>,
+}
+
+/// Buffers of the in-place mode: full-size planes of which only the stamp rows are filled.
+#[derive(Default)]
+struct StampRows {
+    rgb: Vec<u8>,
+    depth: Vec<u8>,
+}
+
+impl StampRows {
+    /// Inside the look: the metadata, and the first and last rows of each plane copied out
+    /// when the frame is synthetic (the stamps lie in those rows; the synthetic source needs
+    /// a width of at least `STAMP_MIN_WIDTH_PX`, so a colour stamp fits in one row).
+    fn copy_from(&mut self, view: &FrameView<'_>) -> Result<FrameMetadata, ReadError> {
+        let metadata = view.metadata()?;
+        if metadata.source_kind == SourceKind::Synthetic {
+            let geometry = view.geometry();
+            self.rgb.resize(geometry.color_len(), 0);
+            self.depth.resize(geometry.depth_len(), 0);
+            let planes = [
+                (Some(view.rgb()), &mut self.rgb),
+                (view.depth(), &mut self.depth),
+            ];
+            for (plane, buffer) in planes {
+                let Some(plane) = plane else { continue };
+                let row_len = plane.row_len().min(buffer.len());
+                let last = buffer.len() - row_len;
+                plane.copy_range_to(0, &mut buffer[..row_len]);
+                plane.copy_range_to(last, &mut buffer[last..]);
+            }
+        }
+        Ok(metadata)
+    }
+}
+
+/// [`watch`], taking frames by `mode`.
+pub fn watch_with(
+    namespace: &Namespace,
+    runtime_dir: &Path,
+    limit: WatchLimit,
+    mode: ReadMode,
     mut progress: impl FnMut(&str),
 ) -> anyhow::Result<WatchSummary> {
     signals::install().context("cannot install signal handlers")?;
     let mut summary = WatchSummary {
         namespace: namespace.to_string(),
+        read_mode: mode,
         ..WatchSummary::default()
     };
     let mut reader = match open_settled(namespace, runtime_dir) {
@@ -129,7 +209,9 @@ pub fn watch(
 
     let started = Instant::now();
     let mut frame = FrameBuf::new();
+    let mut stamp_rows = StampRows::default();
     let mut latencies_ns = Vec::new();
+    let mut validated_latencies_ns = Vec::new();
     let mut last_frame_number: Option<u64> = None;
     let mut first_frame_at: Option<Instant> = None;
     let mut last_progress = Instant::now();
@@ -149,13 +231,61 @@ pub fn watch(
                 .min(Duration::from_millis(250)),
             _ => Duration::from_millis(250),
         };
-        match reader.wait_next(&mut frame, wait) {
-            Ok(true) => {
-                let received = shmproto::monotonic_now_ns();
-                latencies_ns.push(received.saturating_sub(frame.publish_mono_ns()));
+        let taken = match mode {
+            ReadMode::Copy => reader.wait_next(&mut frame, wait).map(|fresh| {
+                fresh.then(|| {
+                    let received = shmproto::monotonic_now_ns();
+                    check_frame(&frame, &mut summary);
+                    Taken {
+                        frame_number: frame.frame_number(),
+                        latency_ns: received.saturating_sub(frame.publish_mono_ns()),
+                        validated_latency_ns: None,
+                    }
+                })
+            }),
+            ReadMode::InPlace => {
+                let read = reader.wait_next_in_place(wait, |view| {
+                    let usable = shmproto::monotonic_now_ns();
+                    let metadata = stamp_rows.copy_from(view);
+                    (usable, *view.header(), view.geometry(), metadata)
+                });
+                match read {
+                    Ok(Some((usable, header, geometry, metadata))) => {
+                        let validated = shmproto::monotonic_now_ns();
+                        check_parts(
+                            metadata,
+                            header.frame_number,
+                            geometry,
+                            &stamp_rows.rgb,
+                            &stamp_rows.depth,
+                            &mut summary,
+                        );
+                        Ok(Some(Taken {
+                            frame_number: header.frame_number,
+                            latency_ns: usable.saturating_sub(header.publish_mono_ns),
+                            validated_latency_ns: Some(
+                                validated.saturating_sub(header.publish_mono_ns),
+                            ),
+                        }))
+                    }
+                    Ok(None) => Ok(None),
+                    // The daemon lapped us during the look: nothing was taken; the next read
+                    // gets the newest frame.
+                    Err(ReadError::Overwritten { .. }) => {
+                        summary.overwritten += 1;
+                        Ok(None)
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+        };
+        match taken {
+            Ok(Some(taken)) => {
+                latencies_ns.push(taken.latency_ns);
+                validated_latencies_ns.extend(taken.validated_latency_ns);
                 first_frame_at.get_or_insert_with(Instant::now);
                 summary.frames_received += 1;
-                let number = frame.frame_number();
+                let number = taken.frame_number;
                 if let Some(last) = last_frame_number {
                     let missed = number.saturating_sub(last).saturating_sub(1);
                     if missed > 0 {
@@ -164,9 +294,8 @@ pub fn watch(
                     }
                 }
                 last_frame_number = Some(number);
-                check_frame(&frame, &mut summary);
             }
-            Ok(false) => {}
+            Ok(None) => {}
             // New segments: after a mode change, or after a segment was truncated (the daemon
             // moves to new ones).
             Err(
@@ -217,12 +346,40 @@ pub fn watch(
     latencies_ns.sort_unstable();
     summary.latency_us_p50 = percentile_us(&latencies_ns, 0.5);
     summary.latency_us_p99 = percentile_us(&latencies_ns, 0.99);
+    if mode == ReadMode::InPlace {
+        validated_latencies_ns.sort_unstable();
+        summary.validated_latency_us_p50 = Some(percentile_us(&validated_latencies_ns, 0.5));
+        summary.validated_latency_us_p99 = Some(percentile_us(&validated_latencies_ns, 0.99));
+    }
     Ok(summary)
 }
 
 /// Checks the metadata against the slot header, and the stamps of synthetic frames.
 fn check_frame(frame: &FrameBuf, summary: &mut WatchSummary) {
-    let metadata = match frame.metadata() {
+    let Some(geometry) = frame.geometry() else {
+        return;
+    };
+    let depth = frame.depth().unwrap_or(&[]);
+    check_parts(
+        frame.metadata(),
+        frame.frame_number(),
+        geometry,
+        frame.rgb(),
+        depth,
+        summary,
+    );
+}
+
+/// [`check_frame`] on a frame's parts: `rgb` and `depth` need hold only the stamp rows.
+fn check_parts(
+    metadata: Result<FrameMetadata, ReadError>,
+    frame_number: u64,
+    geometry: Geometry,
+    rgb: &[u8],
+    depth: &[u8],
+    summary: &mut WatchSummary,
+) {
+    let metadata = match metadata {
         Ok(metadata) => metadata,
         Err(_) => {
             summary.verify_failures += 1;
@@ -232,19 +389,15 @@ fn check_frame(frame: &FrameBuf, summary: &mut WatchSummary) {
     if summary.source_kind.is_none() {
         summary.source_kind = Some(metadata.source_kind.to_string());
     }
-    if metadata.frame_number != frame.frame_number() {
+    if metadata.frame_number != frame_number {
         summary.verify_failures += 1;
         return;
     }
     if metadata.source_kind != SourceKind::Synthetic {
         return;
     }
-    let Some(geometry) = frame.geometry() else {
-        return;
-    };
     summary.frames_verified += 1;
-    let depth = frame.depth().unwrap_or(&[]);
-    if synthetic::verify_frame(frame.rgb(), depth, &geometry, frame.frame_number()).is_err() {
+    if synthetic::verify_frame(rgb, depth, &geometry, frame_number).is_err() {
         summary.verify_failures += 1;
     }
 }
@@ -266,6 +419,14 @@ pub fn render(summary: &WatchSummary) -> String {
         summary.verify_failures,
         summary.frames_verified,
     );
+    if summary.read_mode == ReadMode::InPlace {
+        out.push_str(&format!(
+            "\nread in place: latency is publish to frame usable; validated p50 {:.0} us p99 {:.0} us; {} looks overwritten",
+            summary.validated_latency_us_p50.unwrap_or(0.0),
+            summary.validated_latency_us_p99.unwrap_or(0.0),
+            summary.overwritten
+        ));
+    }
     if let Some(error) = &summary.error {
         out.push_str(&format!("\nerror: {error}"));
     }

@@ -1,5 +1,6 @@
 //! `cargo bench -p shmproto`: reading and publishing a frame against a plain copy of the same
-//! bytes measured in the same run, and publish-to-wake latency of a blocked reader.
+//! bytes measured in the same run, reading in place against the copying read, publish-to-wake
+//! latency of a blocked reader, and publish to frame in hand at 30 fps by both reads.
 //!
 //! Ratios and percentiles are printed, not asserted: this machine is shared and noisy.
 
@@ -91,8 +92,168 @@ fn copy_benches(c: &mut Criterion, label: &str, tag: &str, geometry: Geometry) {
             BatchSize::PerIteration,
         )
     });
+    // In place: what `aaa-camera-daemon watch --in-place` looks at (the header, and the first
+    // and last rows of both planes, where the synthetic source's stamps are), and the whole
+    // frame copied out through the view (the copying read's work, done by the caller).
+    let mut rows = vec![0u8; geometry.width as usize * 3];
+    group.bench_function("read_in_place_stamp_rows", |b| {
+        b.iter_batched(
+            || fixture.publish(),
+            |()| {
+                let read = reader.read_in_place(|view| {
+                    let rgb = view.rgb();
+                    let mut sum = 0u64;
+                    for plane in [Some(rgb), view.depth()].into_iter().flatten() {
+                        let row = &mut rows[..plane.row_len()];
+                        for start in [0, plane.len() - plane.row_len()] {
+                            plane.copy_range_to(start, row);
+                            sum += u64::from(row[0]);
+                        }
+                    }
+                    (view.frame_number(), sum)
+                });
+                assert!(matches!(read, Ok(Some(_))));
+                black_box(read.ok());
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let mut planes = (
+        vec![0u8; geometry.color_len()],
+        vec![0u8; geometry.depth_len()],
+    );
+    group.bench_function("read_in_place_whole_frame", |b| {
+        b.iter_batched(
+            || fixture.publish(),
+            |()| {
+                let read = reader.read_in_place(|view| {
+                    view.rgb().copy_to(&mut planes.0);
+                    if let Some(depth) = view.depth() {
+                        depth.copy_to(&mut planes.1);
+                    }
+                });
+                assert!(matches!(read, Ok(Some(()))));
+                black_box(&planes);
+            },
+            BatchSize::PerIteration,
+        )
+    });
     group.bench_function("publish_frame", |b| b.iter(|| fixture.publish()));
     group.finish();
+}
+
+/// Latencies in nanoseconds, sorted: "p50 .. us, p99 .. us, max .. us".
+fn summary(sorted: &[u64]) -> String {
+    match sorted.last() {
+        None => "no samples".to_owned(),
+        Some(max) => format!(
+            "p50 {:.1} us, p99 {:.1} us, max {:.1} us ({} frames)",
+            percentile(sorted, 0.5) as f64 / 1e3,
+            percentile(sorted, 0.99) as f64 / 1e3,
+            *max as f64 / 1e3,
+            sorted.len()
+        ),
+    }
+}
+
+/// Frames per round of [`in_place_latency`] (2.5 s at 30 fps), and rounds per path.
+const LATENCY_ROUND_FRAMES: usize = 75;
+const LATENCY_ROUNDS: usize = 4;
+
+/// Publish to frame in hand at 30 fps: a writer thread publishes the test pattern every 33 ms;
+/// a reader thread blocked on the writer's futex takes each frame, in alternating rounds, by
+/// the copying `wait_next` (in hand when it returns) or by `wait_next_in_place` (usable when
+/// the closure starts; validated when the read returns, with a look that reads the header and
+/// one row). Both paths see the same writer, machine and load.
+fn in_place_latency(label: &str, tag: &str, geometry: Geometry) {
+    let namespace = namespace(&format!("l{tag}"));
+    let mut writer =
+        Writer::create(WriterConfig::new(namespace.clone(), geometry)).expect("writer");
+    let mut reader = Reader::open(&namespace).expect("reader");
+    let done = Arc::new(AtomicBool::new(false));
+    let reader_done = Arc::clone(&done);
+    let waiter = std::thread::spawn(move || {
+        let mut frame = FrameBuf::new();
+        let mut row = vec![0u8; geometry.width as usize * 3];
+        let (mut copied, mut usable, mut validated) = (Vec::new(), Vec::new(), Vec::new());
+        let mut overwritten = 0u64;
+        for round in 0..2 * LATENCY_ROUNDS {
+            let mut frames = 0;
+            while frames < LATENCY_ROUND_FRAMES {
+                if round % 2 == 0 {
+                    match reader.wait_next(&mut frame, Duration::from_secs(1)) {
+                        Ok(true) => {
+                            let now = shmproto::monotonic_now_ns();
+                            copied.push(now.saturating_sub(frame.publish_mono_ns()));
+                            frames += 1;
+                        }
+                        Ok(false) => {}
+                        Err(_) => return (copied, usable, validated, overwritten),
+                    }
+                } else {
+                    let read = reader.wait_next_in_place(Duration::from_secs(1), |view| {
+                        let now = shmproto::monotonic_now_ns();
+                        view.rgb().copy_to(&mut row);
+                        (
+                            now.saturating_sub(view.publish_mono_ns()),
+                            view.publish_mono_ns(),
+                        )
+                    });
+                    match read {
+                        Ok(Some((usable_ns, published))) => {
+                            let now = shmproto::monotonic_now_ns();
+                            usable.push(usable_ns);
+                            validated.push(now.saturating_sub(published));
+                            frames += 1;
+                        }
+                        Ok(None) => {}
+                        Err(shmproto::ReadError::Overwritten { .. }) => overwritten += 1,
+                        Err(_) => return (copied, usable, validated, overwritten),
+                    }
+                }
+            }
+        }
+        reader_done.store(true, Ordering::Relaxed);
+        (copied, usable, validated, overwritten)
+    });
+    let (mut rgb, mut depth) = (Vec::new(), Vec::new());
+    let started = std::time::Instant::now();
+    let mut frame_number = 0u64;
+    // Relaxed: a stop flag; the join below orders what the thread produced.
+    while !done.load(Ordering::Relaxed) && frame_number < 10_000 {
+        frame_number += 1;
+        test_pattern::fill_frame(&geometry, frame_number, &mut rgb, &mut depth);
+        writer
+            .publish(&rgb, Some(&depth), &test_pattern::metadata(frame_number))
+            .expect("publish");
+        let due = started + Duration::from_secs_f64(frame_number as f64 / 30.0);
+        std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+    }
+    drop(writer);
+    let Ok((mut copied, mut usable, mut validated, overwritten)) = waiter.join() else {
+        println!("publish to frame {label}: the reader thread panicked");
+        return;
+    };
+    for samples in [&mut copied, &mut usable, &mut validated] {
+        samples.sort_unstable();
+    }
+    println!("publish to frame in hand at 30 fps, {label}, alternating rounds in one run:");
+    println!("  copying wait_next:              {}", summary(&copied));
+    println!(
+        "  wait_next_in_place, usable:     {} (target p99 < 100 us)",
+        summary(&usable)
+    );
+    println!(
+        "  wait_next_in_place, validated:  {} ({overwritten} reads overwritten)",
+        summary(&validated)
+    );
+    if !copied.is_empty() && !usable.is_empty() {
+        println!(
+            "  in place usable / copying: p50 {:.2}x, p99 {:.2}x",
+            percentile(&usable, 0.5) as f64 / percentile(&copied, 0.5) as f64,
+            percentile(&usable, 0.99) as f64 / percentile(&copied, 0.99) as f64,
+        );
+    }
 }
 
 /// Median of criterion's estimate for one benchmark, in nanoseconds.
@@ -194,6 +355,16 @@ fn main() {
             }
         }
         let read = criterion_median_ns(label, "read_frame");
+        for bench in ["read_in_place_stamp_rows", "read_in_place_whole_frame"] {
+            if let (Some(read), Some(in_place)) = (read, criterion_median_ns(label, bench)) {
+                println!(
+                    "{label} {bench}: {:.1} us = {:.3}x the copying read_frame ({:.1} us)",
+                    in_place / 1e3,
+                    in_place / read,
+                    read / 1e3
+                );
+            }
+        }
         if let (Some(read), Some(fresh)) =
             (read, criterion_median_ns(label, "memcpy_fresh_baseline"))
         {
@@ -207,4 +378,5 @@ fn main() {
     for ((label, geometry), tag) in sizes.into_iter().zip(tags) {
         wake_latency(label, tag, geometry);
     }
+    in_place_latency("640x480", "6", Geometry::rgbd(640, 480));
 }
