@@ -1,5 +1,5 @@
 //! In-place reads: a look at the newest complete slot where it lies in shared memory, without
-//! copying the whole frame first (docs/protocol.md, section 8.4).
+//! copying the whole frame first (docs/protocol.md, section 8.1).
 //!
 //! A [`FrameView`] only exists inside the closure given to [`crate::Reader::read_in_place`] or
 //! [`crate::Reader::wait_next_in_place`]; the reader re-checks the slot's sequence word when

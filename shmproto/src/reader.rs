@@ -150,7 +150,7 @@ impl Reader {
 
     /// Lets `look` look at the newest frame where it lies in shared memory, if it is newer
     /// than the last one this reader returned, then checks that the writer did not touch its
-    /// slot meanwhile (docs/protocol.md, section 8.4). Never blocks.
+    /// slot meanwhile (docs/protocol.md, section 8.1). Never blocks.
     ///
     /// `Ok(Some(value))`: `look` saw one whole frame and `value` is what it made of it.
     /// `Ok(None)`: nothing newer (the writer is alive); `look` was not called.
