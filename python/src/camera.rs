@@ -1,7 +1,7 @@
 //! `Camera`: one namespace of the daemon: its frames, liveness, controls and detections.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::PyValueError;
@@ -10,7 +10,7 @@ use shmproto::control::ControlClient;
 use shmproto::{DetectionsReader, FrameBuf, Liveness, Namespace, ReadError, Reader};
 
 use crate::errors::{client_error, daemon_not_running, open_error, read_error, AaaCameraError};
-use crate::frame::Frame;
+use crate::frame::{BufPool, Frame};
 
 /// How long a control command may take before it is an error.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,6 +30,7 @@ pub struct Camera {
     namespace: Namespace,
     runtime_dir: Option<PathBuf>,
     readers: Mutex<Readers>,
+    bufs: Arc<BufPool>,
 }
 
 struct Readers {
@@ -63,11 +64,15 @@ impl Camera {
                 Some(reader) => reader,
                 empty => empty.insert(open_until(deadline, || Reader::open(&self.namespace))?),
             };
-            // A buffer per frame: the frame owns it, and its arrays view it.
-            let mut buf = FrameBuf::new();
+            // A buffer per frame: the frame owns it, and its arrays view it; a reused one when
+            // an earlier frame is gone.
+            let mut buf = self.bufs.take();
             match reader.wait_next(&mut buf, remaining) {
                 Ok(true) => return Ok(Waited::Frame(buf)),
-                Ok(false) => return Ok(Waited::TimedOut),
+                Ok(false) => {
+                    self.bufs.give_back(buf);
+                    return Ok(Waited::TimedOut);
+                }
                 Err(ReadError::WriterGone(liveness)) if liveness.is_replaced() => {
                     readers.frames = None;
                 }
@@ -166,6 +171,7 @@ impl Camera {
                 frames: Some(reader),
                 detections: None,
             }),
+            bufs: Arc::default(),
         })
     }
 
@@ -184,7 +190,7 @@ impl Camera {
         let timeout = seconds(timeout)?;
         py.detach(|| -> PyResult<Option<Frame>> {
             match self.wait(timeout)? {
-                Waited::Frame(buf) => Frame::new(buf).map(Some),
+                Waited::Frame(buf) => Frame::new(buf, &self.bufs).map(Some),
                 Waited::TimedOut => Ok(None),
             }
         })

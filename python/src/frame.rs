@@ -2,6 +2,8 @@
 //! [`shmproto::FrameBuf`] of its own, never written again), and its arrays are views of them
 //! that keep the frame alive, so no array ever points into shared memory.
 
+use std::sync::{Arc, Mutex, Weak};
+
 use numpy::ndarray::{Array2, ArrayView2, ArrayView3};
 use numpy::{IntoPyArray, PyArray2, PyArray3};
 use pyo3::exceptions::PyValueError;
@@ -10,11 +12,42 @@ use shmproto::{FrameBuf, FrameMetadata, Geometry};
 
 use crate::errors::{read_error, ProtocolError};
 
+/// Buffers of frames that are gone, for the next frames of the same camera: copying into
+/// memory already mapped and of the right size is a plain copy, where a new buffer costs page
+/// faults and zeroing first.
+#[derive(Default)]
+pub struct BufPool(Mutex<Vec<FrameBuf>>);
+
+/// Buffers kept for reuse: the frame being read, and one that was just dropped.
+const POOLED_BUFS: usize = 2;
+
+impl BufPool {
+    pub fn take(&self) -> FrameBuf {
+        self.lock().pop().unwrap_or_default()
+    }
+
+    pub fn give_back(&self, buf: FrameBuf) {
+        let mut bufs = self.lock();
+        if bufs.len() < POOLED_BUFS {
+            bufs.push(buf);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FrameBuf>> {
+        // A panic while locked leaves only whole buffers behind.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// One frame: colour, depth, metadata and timestamps, copied out of shared memory.
 #[pyclass(frozen, module = "aaa_camera")]
 pub struct Frame {
-    /// Never changed after construction: the arrays handed out view its vectors.
+    /// Never changed while the frame lives: the arrays handed out view its vectors (and hold
+    /// the frame alive). Goes back to `pool` when the frame is dropped.
     buf: FrameBuf,
+    pool: Weak<BufPool>,
     geometry: Geometry,
     metadata: FrameMetadata,
     /// The depth plane as `u16`, only where its bytes cannot be viewed as such in place
@@ -23,8 +56,9 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// A frame over `buf`, which a reader just filled. Runs without the GIL.
-    pub fn new(buf: FrameBuf) -> PyResult<Frame> {
+    /// A frame over `buf`, which a reader just filled; `buf` goes back to `pool` when the
+    /// frame is dropped. Runs without the GIL.
+    pub fn new(buf: FrameBuf, pool: &Arc<BufPool>) -> PyResult<Frame> {
         let Some(geometry) = buf.geometry() else {
             return Err(ProtocolError::new_err(
                 "the reader returned a frame without geometry",
@@ -45,6 +79,7 @@ impl Frame {
         });
         Ok(Frame {
             buf,
+            pool: Arc::downgrade(pool),
             geometry,
             metadata,
             depth_converted,
@@ -66,6 +101,15 @@ impl Frame {
         // protocol's byte order.
         let (_, middle, _) = unsafe { bytes.align_to::<u16>() };
         Some(middle)
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        // No array views the buffer any more: each held the frame alive.
+        if let Some(pool) = self.pool.upgrade() {
+            pool.give_back(std::mem::take(&mut self.buf));
+        }
     }
 }
 
