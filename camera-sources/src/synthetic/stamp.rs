@@ -17,6 +17,9 @@
 //! - **Depth (Z16)**: five little-endian `u16` words: the frame number's 16-bit words from the
 //!   least significant up, then the same 16-bit checksum. It covers 5 pixels.
 //!
+//! docs/protocol.md, Appendix C, specifies all of this for readers in other languages
+//! (`tools/python/aaa_shm_reader.py --verify-synthetic` implements it); keep the two in step.
+//!
 //! The frame must be at least [`STAMP_MIN_WIDTH_PX`] wide and 2 rows high, so that the two
 //! stamps of a plane never overlap.
 //!
@@ -107,8 +110,13 @@ pub enum StampError {
     },
 }
 
-/// The 16-bit checksum stored after the frame number (the top bits of the SplitMix64
+/// The 16-bit checksum stored after the frame number (the top bits of a SplitMix64-like
 /// finaliser, so neighbouring frame numbers have unrelated checksums).
+///
+/// The second multiplier is `0xBF58_4765_1CE4_E5B9`, not SplitMix64's `0xBF58_476D_1CE4_E5B9`
+/// (`shmproto::test_pattern` uses the real one). Every published stamp carries this value and
+/// docs/protocol.md, Appendix C, specifies it: do not "fix" it, or readers that follow the
+/// specification reject every frame.
 pub fn stamp_checksum(frame_number: u64) -> u16 {
     let mut z = frame_number.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_4765_1CE4_E5B9);
