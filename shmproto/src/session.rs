@@ -152,15 +152,23 @@ impl Session {
                     found: plane.session_id,
                 });
             }
-            if plane.slot_count != metadata.slot_count || plane.slot_stride < plane_len as u64 {
+            // Two checks, so that the message names the field that is wrong and its value.
+            if plane.slot_count != metadata.slot_count {
                 return Err(invalid(
                     &name,
                     crate::layout::LayoutError::Field {
-                        field: "slot_count/slot_stride",
-                        expected: format!(
-                            "{} slots of at least {plane_len} bytes",
-                            metadata.slot_count
-                        ),
+                        field: "slot_count",
+                        expected: format!("{} (the control segment's)", metadata.slot_count),
+                        found: u64::from(plane.slot_count),
+                    },
+                ));
+            }
+            if plane.slot_stride < plane_len as u64 {
+                return Err(invalid(
+                    &name,
+                    crate::layout::LayoutError::Field {
+                        field: "slot_stride",
+                        expected: format!("at least the plane size {plane_len}"),
                         found: plane.slot_stride,
                     },
                 ));

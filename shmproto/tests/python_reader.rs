@@ -1031,3 +1031,219 @@ fn python_reader_accepts_frames_with_ground_truth() {
     assert_eq!(output.status.code(), Some(0), "{result}");
     assert_eq!(result["failures"], 0, "{result}");
 }
+
+/// The real daemon binary with its synthetic source, in a namespace of its own; stopped and
+/// cleaned up on drop.
+struct SyntheticDaemon {
+    // Dropped first: the daemon stops before the fixture cleans up after it.
+    _daemon: test_support::daemon::DaemonGuard,
+    fixture: test_support::daemon::DaemonFixture,
+}
+
+fn spawn_synthetic_daemon(tag: &str) -> SyntheticDaemon {
+    let fixture =
+        test_support::daemon::DaemonFixture::new(tag, test_support::daemon::workspace_daemon_binary());
+    let child = fixture.spawn_synthetic(&[]);
+    SyntheticDaemon {
+        _daemon: test_support::daemon::DaemonGuard::spawned(child),
+        fixture,
+    }
+}
+
+/// Docs/protocol.md Appendix C: the Python reader verifies the frame stamps of the real
+/// daemon's synthetic frames (all four stamps name the slot's frame number), waiting with the
+/// futex on its read-only mapping: the writer's FUTEX_WAKE reached it ("woken").
+#[test]
+fn python_reader_verifies_synthetic_daemon_frames_waiting_in_the_futex() {
+    if !python_available() {
+        return;
+    }
+    let daemon = spawn_synthetic_daemon("pysyn");
+    // A long timeout: every frame arrives by a wake-up (or a liveness re-check), never by the
+    // timeout running out.
+    let output = run_python_reader(
+        &daemon.fixture.namespace,
+        &["--frames", "15", "--verify-synthetic", "--timeout", "60"],
+    );
+    let result = summary(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "python reader failed: {result} stderr {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(result["frames"], 15, "{result}");
+    assert_eq!(result["failures"], 0, "{result}");
+    assert_eq!(result["verified_synthetic"], true, "{result}");
+    assert_eq!(result["wait"], "futex", "{result}");
+    assert!(
+        result["futex_waits"]["woken"].as_u64().unwrap_or(0) > 0,
+        "no FUTEX_WAKE of the daemon reached the Python reader's read-only mapping: {result}"
+    );
+
+    // Forced to poll, it reads the same frames.
+    let output = run_python_reader(
+        &daemon.fixture.namespace,
+        &["--frames", "3", "--verify-synthetic", "--poll", "--timeout", "60"],
+    );
+    let result = summary(&output);
+    assert_eq!(output.status.code(), Some(0), "{result}");
+    assert_eq!(result["wait"], "poll", "{result}");
+    assert_eq!(result["futex_waits"]["woken"], 0, "{result}");
+}
+
+/// The Python stamp check refuses what `camera_sources::synthetic::verify_frame` refuses: a
+/// frame whose stamps name another frame, and a stamp with a damaged bit.
+#[test]
+fn python_synthetic_verification_catches_wrong_and_damaged_stamps() {
+    if !python_available() {
+        return;
+    }
+    let daemon = spawn_synthetic_daemon("pystm");
+    let program = r#"
+import sys
+sys.path.insert(0, sys.argv[1])
+import aaa_shm_reader as r
+with r.open_waiting(sys.argv[2], 10.0) as reader:
+    frame = r.Frame()
+    assert reader.wait_next(frame, 60.0), "no frame"
+    assert r.verify_synthetic_of(frame) is None, r.verify_synthetic_of(frame)
+    n = frame.frame_number
+    frame.frame_number = n + 1
+    problem = r.verify_synthetic_of(frame)
+    assert problem is not None and "metadata names frame" in problem, problem
+    frame.frame_number = n
+    # Swap the two pixels of the last bit of the colour plane's last stamp: a readable bit,
+    # the wrong checksum.
+    end = len(frame.rgb)
+    first, second = frame.rgb[end - 6:end - 3], frame.rgb[end - 3:end]
+    frame.rgb[end - 6:end] = second + first
+    problem = r.verify_synthetic_of(frame)
+    assert problem is not None and "last row of the colour plane" in problem, problem
+    frame.rgb[end - 6:end] = first + second
+    assert r.verify_synthetic_of(frame) is None
+    # Depth: a stamp of another frame number (words and checksum consistent).
+    if frame.has_depth:
+        other = n + 7
+        words = [other & 0xFFFF, other >> 16 & 0xFFFF, other >> 32 & 0xFFFF, other >> 48, r.stamp_checksum(other)]
+        frame.depth[0:10] = b"".join(w.to_bytes(2, "little") for w in words)
+        problem = r.verify_synthetic_of(frame)
+        assert problem == f"frame {n}: the first row of the depth plane is stamped frame {other}", problem
+print("ok")
+"#;
+    let tools = script();
+    let tools_dir = tools.parent().expect("tools/python");
+    let output = Command::new("python3")
+        .args(["-c", program])
+        .arg(tools_dir)
+        .arg(daemon.fixture.namespace.as_str())
+        .output()
+        .expect("run python3");
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("ok"),
+        "stdout {} stderr {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Docs/protocol.md section 12, "A frozen writer that thaws": a daemon stopped with SIGSTOP is
+/// judged HEARTBEAT_STALE; after SIGCONT the same segments are LIVE again with the same
+/// session. The Rust reader kept across the verdict, and the Python reader likewise, read on
+/// with their cursors: the next frame is newer than the last one returned.
+#[test]
+fn readers_accept_a_thawed_writer_and_keep_their_place() {
+    use shmproto::{FrameBuf, Liveness, ReadError, Reader};
+    if !python_available() {
+        return;
+    }
+    let daemon = spawn_synthetic_daemon("pythaw");
+    let namespace = &daemon.fixture.namespace;
+    let pid = daemon._daemon.pid();
+
+    let mut reader = Reader::open(namespace).expect("open the daemon");
+    let session = reader.session_id();
+    let mut frame = FrameBuf::new();
+    assert!(
+        reader
+            .wait_next(&mut frame, Duration::from_secs(60))
+            .expect("a frame"),
+        "no frame"
+    );
+    let before = frame.publish_seq();
+
+    daemon._daemon.signal(libc::SIGSTOP);
+    // Waits (no time limit but the test's) until the frozen writer is judged stale.
+    loop {
+        match reader.wait_next(&mut frame, Duration::from_secs(60)) {
+            Err(ReadError::WriterGone(Liveness::HeartbeatStale { .. })) => break,
+            // Frames published before the stop was delivered.
+            Ok(_) => {}
+            Err(other) => panic!("expected HEARTBEAT_STALE, got {other}"),
+        }
+    }
+    let last_before_stop = frame.publish_seq().max(before);
+    daemon._daemon.signal(libc::SIGCONT);
+    // The same Reader reads on: LIVE again, same session, and never the same frame twice.
+    let read = loop {
+        match reader.wait_next(&mut frame, Duration::from_secs(60)) {
+            Ok(read) => break read,
+            // Until the thawed writer's heartbeat is fresh again.
+            Err(ReadError::WriterGone(Liveness::HeartbeatStale { .. })) => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(other) => panic!("after SIGCONT: {other}"),
+        }
+    };
+    assert!(read, "no frame after SIGCONT");
+    assert!(frame.publish_seq() > last_before_stop);
+    assert_eq!(reader.session_id(), session);
+    assert!(reader.liveness().is_live());
+
+    // The Python reader: the same, driving the signals itself.
+    let program = r#"
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[1])
+import aaa_shm_reader as r
+pid = int(sys.argv[3])
+with r.open_waiting(sys.argv[2], 10.0) as reader:
+    frame = r.Frame()
+    assert reader.wait_next(frame, 60.0), "no frame"
+    session = reader.session_id
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        while True:
+            try:
+                reader.wait_next(frame, 60.0)
+            except r.WriterGone as gone:
+                assert gone.liveness.kind == "heartbeat_stale", str(gone)
+                break
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    last = reader.last_returned
+    while True:
+        try:
+            if reader.wait_next(frame, 60.0):
+                break
+        except r.WriterGone as gone:
+            assert gone.liveness.kind == "heartbeat_stale", str(gone)
+            time.sleep(0.01)
+    assert frame.publish_seq > last, (frame.publish_seq, last)
+    assert reader.session_id == session
+print("ok")
+"#;
+    let tools = script();
+    let output = Command::new("python3")
+        .args(["-c", program])
+        .arg(tools.parent().expect("tools/python"))
+        .arg(namespace.as_str())
+        .arg(pid.to_string())
+        .output()
+        .expect("run python3");
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("ok"),
+        "stdout {} stderr {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

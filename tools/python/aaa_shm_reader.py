@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import mmap
 import os
@@ -126,7 +127,8 @@ DEPTH_NONE, DEPTH_Z16 = 0, 1
 
 HEARTBEAT_TIMEOUT_NS = 200_000_000
 LIVENESS_CHECK_INTERVAL_S = 0.025
-# Without a futex in the standard library, waiting polls the wake word this often.
+# Where the futex cannot be used (not Linux, no ctypes, an unknown architecture, a failed
+# call), waiting polls the wake word this often.
 POLL_INTERVAL_S = 0.0005
 # Seqlock read attempts before giving up until the next publish (as the Rust reader does):
 # a `latest` word that names a frame no slot holds (a broken or hostile writer) must not make
@@ -341,17 +343,141 @@ def check_trusted(segment: str, st: os.stat_result) -> None:
         raise SegmentUntrusted(segment, st.st_uid, mode, euid)
 
 
+# --- Waiting on the wake word with a futex (Linux, through ctypes) -------------------------
+
+# FUTEX_WAIT without FUTEX_PRIVATE_FLAG: the word is shared between processes, so the kernel
+# must key the wait on the shared page (inode and offset), which is where the writer's
+# FUTEX_WAKE reaches it. FUTEX_WAIT only reads the word: a PROT_READ mapping is enough.
+FUTEX_WAIT = 0
+# SYS_futex by machine (the same number for FUTEX_WAIT with a 32-bit `long` timespec).
+_SYS_FUTEX = {
+    "x86_64": 202,
+    "amd64": 202,
+    "aarch64": 98,
+    "arm64": 98,
+    "riscv64": 98,
+    "i386": 240,
+    "i686": 240,
+    "armv7l": 240,
+    "armv6l": 240,
+    "ppc64le": 221,
+    "s390x": 238,
+}
+# Whether readers opened from now on wait with the futex where they can (`--poll` clears it).
+USE_FUTEX = True
+
+
+class _Futex:
+    """`mmap`, `munmap` and `syscall(SYS_futex, ...)` from libc through ctypes.
+
+    Python's `mmap` module does not give the address of a read-only mapping, so the page of
+    the wake word is mapped a second time with libc's `mmap` (read-only, `MAP_SHARED`, the
+    same descriptor): both mappings show the same shared page."""
+
+    def __init__(self, ctypes, sys_futex: int):
+        self._ctypes = ctypes
+        self._sys_futex = sys_futex
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._mmap, self._munmap, self._syscall = libc.mmap, libc.munmap, libc.syscall
+        self._mmap.restype = ctypes.c_void_p
+        self._mmap.argtypes = [
+            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+            ctypes.c_long,
+        ]
+        self._munmap.restype = ctypes.c_int
+        self._munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        self._syscall.restype = ctypes.c_long
+
+        class Timespec(ctypes.Structure):
+            _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+        self._timespec = Timespec
+        self._map_failed = ctypes.c_void_p(-1).value
+
+    def map_read_only(self, fd: int, length: int) -> int | None:
+        """The address of a read-only shared mapping of the first `length` bytes, or None."""
+        address = self._mmap(None, length, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        if address is None or address == self._map_failed:
+            return None
+        return address
+
+    def unmap(self, address: int, length: int):
+        self._munmap(address, length)
+
+    def wait(self, address: int, expected: int, timeout_s: float) -> str:
+        """FUTEX_WAIT on the 32-bit word at `address` while it holds `expected`, for at most
+        `timeout_s`: "woken" (a FUTEX_WAKE, or a spurious return), "changed" (EAGAIN: the word
+        no longer held `expected`), "timeout", "interrupted", or "failed" (any other error:
+        the caller polls instead)."""
+        c = self._ctypes
+        seconds = max(timeout_s, 0.0)
+        timeout = self._timespec(int(seconds), int((seconds - int(seconds)) * 1e9))
+        result = self._syscall(
+            c.c_long(self._sys_futex),
+            c.c_long(address),
+            c.c_long(FUTEX_WAIT),
+            c.c_long(expected & 0xFFFF_FFFF),
+            c.c_long(c.addressof(timeout)),
+            c.c_long(0),
+            c.c_long(0),
+        )
+        if result == 0:
+            return "woken"
+        code = c.get_errno()
+        if code == errno.EAGAIN:
+            return "changed"
+        if code == errno.ETIMEDOUT:
+            return "timeout"
+        if code == errno.EINTR:
+            return "interrupted"
+        return "failed"
+
+
+def _load_futex() -> _Futex | None:
+    if not _LINUX:
+        return None
+    try:
+        import ctypes
+        import platform
+
+        sys_futex = _SYS_FUTEX.get(platform.machine().lower())
+        if sys_futex is None:
+            return None
+        return _Futex(ctypes, sys_futex)
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+_FUTEX: _Futex | None = None
+_FUTEX_LOADED = False
+
+
+def _futex() -> _Futex | None:
+    global _FUTEX, _FUTEX_LOADED
+    if not _FUTEX_LOADED:
+        _FUTEX, _FUTEX_LOADED = _load_futex(), True
+    return _FUTEX
+
+
 class Mapping:
     """A read-only `MAP_SHARED` mapping of a whole segment. `buf` is a read-only memoryview,
-    so nothing in this module can write to shared memory by mistake."""
+    so nothing in this module can write to shared memory by mistake. `futex_address`: where
+    a second, libc-made read-only mapping of the first page starts (control segments on
+    Linux, for FUTEX_WAIT), or None."""
 
     def __init__(self, name: str, mapped: mmap.mmap, size: int):
         self.name, self.size, self._mmap = name, size, mapped
         self.buf = memoryview(mapped)
+        self.futex_address: int | None = None
+        self._futex_len = 0
 
     def close(self):
         self.buf.release()
         self._mmap.close()
+        futex = _FUTEX
+        if self.futex_address is not None and futex is not None:
+            futex.unmap(self.futex_address, self._futex_len)
+            self.futex_address = None
 
 
 def _open_descriptor(name: str) -> tuple[int, str]:
@@ -385,7 +511,7 @@ def _not_regular_at(name: str, path: str) -> SegmentNotRegular | None:
     return SegmentNotRegular(name, path, _file_type(st.st_mode), st.st_uid)
 
 
-def _open_segment(name: str) -> Mapping:
+def _open_segment(name: str, futex: bool = False) -> Mapping:
     """Checks the segment's type, owner, mode and size, then maps it read-only
     (docs/protocol.md, section 6, step 1).
 
@@ -420,9 +546,16 @@ def _open_segment(name: str) -> Mapping:
             mapped = mmap.mmap(fd, st.st_size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
         except (OSError, ValueError, OverflowError) as error:
             raise SegmentUnavailable(f"shared-memory segment {name}: {error}") from None
+        mapping = Mapping(name, mapped, st.st_size)
+        futex_lib = _futex() if futex else None
+        if futex_lib is not None:
+            # The first page, read-only, from the same descriptor: the wake word's address.
+            length = min(st.st_size, mmap.PAGESIZE)
+            mapping.futex_address = futex_lib.map_read_only(fd, length)
+            mapping._futex_len = length
     finally:
-        os.close(fd)  # the mapping keeps the memory (and mmap its own duplicate descriptor)
-    return Mapping(name, mapped, st.st_size)
+        os.close(fd)  # the mappings keep the memory (and mmap its own duplicate descriptor)
+    return mapping
 
 
 # --- Header parsing (pure functions on private copies of the bytes) -------------------------
@@ -715,6 +848,10 @@ class _Ring:
         self._segments: list[Mapping] = []
         self._views: list[memoryview] = []
         self.last_returned = 0
+        # Where FUTEX_WAIT can wait on the wake word (None: poll), and how often each way a
+        # futex wait ended ("woken": a FUTEX_WAKE reached it; informational).
+        self._wake_address: int | None = None
+        self.futex_waits = {"woken": 0, "changed": 0, "timeout": 0, "interrupted": 0}
         # Seqlock reads that raced a write and were retried (informational).
         self.retries = 0
         # Since the last slot returned: failed read attempts, and the publish number and
@@ -755,7 +892,7 @@ class _Ring:
         """Opens control segment `name` of `kind` and checks its common header and state
         (docs/protocol.md, section 6, steps 1 to 3): the mapping, the header, and the first
         256 bytes copied after the state was seen past INITIALIZING."""
-        control = _open_segment(name)
+        control = _open_segment(name, futex=USE_FUTEX)
         self._segments.append(control)
         mapped_len = control.size
         head = bytes(control.buf[: min(mapped_len, SLOT_TABLE_OFFSET)])
@@ -777,6 +914,8 @@ class _Ring:
             pid = struct.unpack_from("<I", head, OFF_WRITER_PID)[0]
             raise NotLive(self._namespace_label(), Liveness.judge(state, pid, 0, 0))
         self._control = control
+        if control.futex_address is not None and control.size >= OFF_WAKE + 4:
+            self._wake_address = control.futex_address + OFF_WAKE
         self.slot_count = header["slot_count"]
         self.session_id = header["session_id"]
         return control, header, head
@@ -850,9 +989,22 @@ class _Ring:
                 return False
             self._sleep_while_wake_is(observed, min(deadline, next_liveness_check), POLL_INTERVAL_S)
 
+    @property
+    def wait_method(self) -> str:
+        """How this reader waits for a publish: "futex" or "poll"."""
+        return "poll" if self._wake_address is None else "futex"
+
     def _sleep_while_wake_is(self, observed: int, until: float, interval: float):
-        """Polls the wake word every `interval` seconds while it equals `observed`, until
-        the monotonic time `until` (the standard library has no futex)."""
+        """Sleeps while the wake word equals `observed`, until the monotonic time `until` at
+        the latest: in FUTEX_WAIT on Linux (docs/protocol.md, section 9), else, or once a
+        futex call failed, polling the word every `interval` seconds. May return early."""
+        futex = _FUTEX
+        if self._wake_address is not None and futex is not None:
+            how = futex.wait(self._wake_address, observed, until - time.monotonic())
+            if how != "failed":
+                self.futex_waits[how] += 1
+                return
+            self._wake_address = None  # poll from now on
         while self._u32(OFF_WAKE) == observed:
             now = time.monotonic()
             if now >= until:
@@ -919,14 +1071,19 @@ class Reader(_Ring):
                 raise InvalidSegment(name, problem) from None
             if plane["session_id"] != metadata["session_id"]:
                 raise SessionMismatch(name, metadata["session_id"], plane["session_id"])
-            if plane["slot_count"] != metadata["slot_count"] or plane["slot_stride"] < plane_len:
+            if plane["slot_count"] != metadata["slot_count"]:
                 raise InvalidSegment(
                     name,
                     _field(
-                        "slot_count/slot_stride",
-                        f"{metadata['slot_count']} slots of at least {plane_len} bytes",
-                        plane["slot_stride"],
+                        "slot_count",
+                        f"{metadata['slot_count']} (the control segment's)",
+                        plane["slot_count"],
                     ),
+                )
+            if plane["slot_stride"] < plane_len:
+                raise InvalidSegment(
+                    name,
+                    _field("slot_stride", f"at least the plane size {plane_len}", plane["slot_stride"]),
                 )
             return segment, plane
 
@@ -1214,6 +1371,7 @@ def open_waiting(namespace: str, timeout_s: float) -> Reader:
 
 # --- Metadata schema ------------------------------------------------------------------------
 
+# The values this version knows; any other string reads as "other" (docs/protocol.md, 10).
 SOURCE_KINDS = ("realsense", "webcam", "synthetic", "other")
 DISTORTION_MODELS = ("none", "brown_conrady", "modified_brown_conrady", "inverse_brown_conrady", "other")
 
@@ -1236,7 +1394,9 @@ def metadata_problem(metadata) -> str | None:
         "capture_wall_ns": _is_uint,
         "capture_mono_ns": _is_uint,
         "fps": _is_number,
-        "source_kind": lambda v: v in SOURCE_KINDS,
+        # Any string: a kind this reader does not know reads as "other" (docs/protocol.md,
+        # section 10), as a newer writer may add kinds.
+        "source_kind": lambda v: isinstance(v, str),
         "source_description": lambda v: isinstance(v, str),
         "depth_aligned_to_color": lambda v: isinstance(v, bool),
     }
@@ -1258,7 +1418,8 @@ def metadata_problem(metadata) -> str | None:
         for field in ("fx", "fy", "ppx", "ppy"):
             if not _is_number(intrinsics.get(field)):
                 return _invalid(f"intrinsics.{field}", intrinsics.get(field))
-        if intrinsics.get("model") not in DISTORTION_MODELS:
+        # Any string: an unknown model reads as "other" (not interpreted).
+        if not isinstance(intrinsics.get("model"), str):
             return _invalid("intrinsics.model", intrinsics.get("model"))
         coeffs = intrinsics.get("coeffs")
         if not (isinstance(coeffs, list) and len(coeffs) == 5 and all(map(_is_number, coeffs))):
@@ -1286,7 +1447,7 @@ def status_problem(status) -> str | None:
         return "not a JSON object"
     checks = {
         "state": lambda v: isinstance(v, str) and v in STATUS_STATES,
-        "source_kind": lambda v: isinstance(v, str) and v in SOURCE_KINDS,
+        "source_kind": lambda v: isinstance(v, str),  # unknown kinds read as "other"
         "source_description": lambda v: isinstance(v, str),
         "updated_wall_ns": _is_uint,
     }
@@ -1452,6 +1613,90 @@ def verify_pattern_of(frame: Frame) -> str | None:
     return None if problem is None else f"metadata does not belong to frame {n}: {problem}"
 
 
+# --- The synthetic source's frame stamp (docs/protocol.md, Appendix C) --------------------
+
+STAMP_MIN_WIDTH_PX = 160  # 80 colour stamp bits, 2 pixels each
+STAMP_MIN_CONTRAST = 255  # brightness (sum of channels) difference of a readable bit
+_COLOR_STAMP_BITS = 80
+_COLOR_STAMP_LEN = _COLOR_STAMP_BITS * 2 * 3
+_DEPTH_STAMP_LEN = 5 * 2
+
+
+def stamp_checksum(frame_number: int) -> int:
+    """The stamp's 16-bit checksum: the top 16 bits of a SplitMix64-like finaliser whose
+    second multiplier is 0xBF58_4765_1CE4_E5B9 (not SplitMix64's 0xBF58_476D_1CE4_E5B9)."""
+    z = (frame_number + GOLDEN) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58_4765_1CE4_E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D0_49BB_1331_11EB) & M64
+    z ^= z >> 31
+    return z >> 48
+
+
+def read_color_stamp(stamp) -> int | None:
+    """The frame number in one 480-byte colour stamp, None if a bit is unreadable or the
+    checksum does not match."""
+    bits = 0
+    for i in range(0, _COLOR_STAMP_LEN, 6):
+        first = stamp[i] + stamp[i + 1] + stamp[i + 2]
+        second = stamp[i + 3] + stamp[i + 4] + stamp[i + 5]
+        if first >= second + STAMP_MIN_CONTRAST:
+            bits = (bits << 1) | 1
+        elif second >= first + STAMP_MIN_CONTRAST:
+            bits <<= 1
+        else:
+            return None
+    frame_number, checksum = bits >> 16, bits & 0xFFFF
+    return frame_number if checksum == stamp_checksum(frame_number) else None
+
+
+def read_depth_stamp(stamp) -> int | None:
+    """The frame number in one 10-byte depth stamp, None if the checksum does not match."""
+    words = struct.unpack("<5H", bytes(stamp))
+    frame_number = words[0] | words[1] << 16 | words[2] << 32 | words[3] << 48
+    return frame_number if words[4] == stamp_checksum(frame_number) else None
+
+
+def verify_synthetic_of(frame: Frame) -> str | None:
+    """Why `frame` is not a whole synthetic frame (camera_sources::synthetic::verify_frame):
+    all four stamps (both ends of the colour plane and, with depth, of the depth plane) must
+    carry the slot's frame number; None if they do. Frames of other sources are not checked
+    (their metadata is); a synthetic frame's metadata must be valid and name the slot's frame
+    number."""
+    n = frame.frame_number
+    try:
+        metadata = frame.metadata()
+    except RecordError as error:
+        return f"frame {n}: {error}"
+    problem = metadata_problem(metadata)
+    if problem is not None:
+        return f"frame {n}: {RecordError(FRAME_METADATA, problem)}"
+    if metadata["frame_number"] != n:
+        return f"frame {n}: the metadata names frame {metadata['frame_number']}"
+    if metadata["source_kind"] != "synthetic":
+        return None
+    if frame.width < STAMP_MIN_WIDTH_PX or frame.height < 2:
+        return (
+            f"a {frame.width}x{frame.height} frame cannot carry the frame stamp: it needs at "
+            f"least {STAMP_MIN_WIDTH_PX}x2 pixels"
+        )
+    rgb, depth = memoryview(frame.rgb), memoryview(frame.depth)
+    stamps = [
+        ("colour", "first", read_color_stamp(rgb[:_COLOR_STAMP_LEN])),
+        ("colour", "last", read_color_stamp(rgb[len(rgb) - _COLOR_STAMP_LEN :])),
+    ]
+    if frame.has_depth:
+        stamps += [
+            ("depth", "first", read_depth_stamp(depth[:_DEPTH_STAMP_LEN])),
+            ("depth", "last", read_depth_stamp(depth[len(depth) - _DEPTH_STAMP_LEN :])),
+        ]
+    for plane, row, found in stamps:
+        if found is None:
+            return f"frame {n}: the {row} row of the {plane} plane carries no readable frame stamp"
+        if found != n:
+            return f"frame {n}: the {row} row of the {plane} plane is stamped frame {found}"
+    return None
+
+
 def detection_pattern(frame_number: int) -> dict:
     """The self-verifying detection result of a frame number (test_pattern::detection_result,
     docs/protocol.md, Appendix A), as its JSON parses."""
@@ -1488,9 +1733,11 @@ def detection_pattern(frame_number: int) -> dict:
 # --- Command line ---------------------------------------------------------------------------
 
 
-def _check_frame(frame: Frame, verify_pattern: bool) -> str | None:
+def _check_frame(frame: Frame, verify_pattern: bool, verify_synthetic: bool = False) -> str | None:
     if verify_pattern:
         return verify_pattern_of(frame)
+    if verify_synthetic:
+        return verify_synthetic_of(frame)
     try:
         problem = metadata_problem(frame.metadata())
     except RecordError as error:
@@ -1574,6 +1821,17 @@ def main(argv: list[str] | None = None) -> int:
         "--verify-pattern", action="store_true", help="check the self-verifying test pattern"
     )
     parser.add_argument(
+        "--verify-synthetic",
+        action="store_true",
+        help="check the frame stamps of the daemon's synthetic source (docs/protocol.md, "
+        "Appendix C); frames of other sources are only checked for valid metadata",
+    )
+    parser.add_argument(
+        "--poll",
+        action="store_true",
+        help="wait by polling the wake word even where the futex could be used",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=5.0, help="seconds to wait for each frame (default 5)"
     )
     parser.add_argument(
@@ -1591,6 +1849,8 @@ def main(argv: list[str] | None = None) -> int:
         "test_pattern::detection_result)",
     )
     args = parser.parse_args(argv)
+    global USE_FUTEX
+    USE_FUTEX = not args.poll
     namespace = args.namespace if args.namespace is not None else os.environ.get(NAMESPACE_ENV, "")
     if args.detections:
         return _main_detections(args, namespace)
@@ -1632,7 +1892,7 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         break
                     frame_numbers.append(frame.frame_number)
-                    problem = _check_frame(frame, args.verify_pattern)
+                    problem = _check_frame(frame, args.verify_pattern, args.verify_synthetic)
                     if problem is not None:
                         summary["failures"] += 1
                         first_failure = first_failure or problem
@@ -1656,7 +1916,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         retries += reader.retries
         reader.close()
-    summary.update(retries=retries, reopened=reopened)
+    summary.update(retries=retries, reopened=reopened, wait=reader.wait_method)
+    summary["futex_waits"] = reader.futex_waits
     increasing = all(a < b for a, b in zip(frame_numbers, frame_numbers[1:]))
     summary.update(
         frames=len(frame_numbers),
@@ -1664,6 +1925,7 @@ def main(argv: list[str] | None = None) -> int:
         strictly_increasing=increasing,
         first_failure=first_failure,
         verified=args.verify_pattern,
+        verified_synthetic=args.verify_synthetic,
         seconds=round(time.monotonic() - started, 3),
     )
     error = "; ".join(errors) or None
