@@ -7,6 +7,7 @@
 #   3. the end-to-end smoke test: the real daemon and the real app under Xvfb, a crash and a
 #      reconnection, a screenshot checked not to be blank (scripts/smoke_test.sh)
 #   4. the Makefile's targets as people use them (scripts/check_make_targets.sh)
+#   5. the Python package aaa_camera, built into .venv, against the real daemon (pytest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -25,5 +26,6 @@ cargo test --workspace --doc
 
 bash scripts/smoke_test.sh
 bash scripts/check_make_targets.sh
+bash scripts/setup-python.sh --test
 
 echo "test.sh: finished in $(($(date +%s) - started)) s"

@@ -200,8 +200,10 @@ def test_gil_is_released_while_waiting(daemon):
     cam = daemon.camera()
     wait_frame(cam)
     daemon.ctl("pause")
-    # Drain a frame published before the pause took effect.
-    cam.wait_next(timeout=0.5)
+    # Drain the frames published before the pause took effect.
+    for _ in range(100):
+        if cam.wait_next(timeout=0.5) is None:
+            break
     done = threading.Event()
     waited = []
 
