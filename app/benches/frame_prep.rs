@@ -8,15 +8,23 @@
 //!
 //! `recycled` is what the viewer does once running (the renderer released last frame's
 //! buffers); `allocating` is the first frame, or a renderer that still holds the buffers.
+//!
+//! `daemon_frame/*` is the daemon feed's worker turning a freshly published slot into the
+//! [`app::frame::Frame`] it hands to the GUI: `copying` (before issue 12: copy the slot out with
+//! `wait_next`, then copy the colour plane again and convert the depth plane) against
+//! `in_place` (now: fill the frame's buffers straight from the slot in one pass), in the same
+//! run; the summary prints their ratio.
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::colormap::{DepthLut, DepthRange};
+use app::feed::daemon::{frame_from_buf, frame_from_view};
 use app::texture::{fill_color_image, fill_depth_image};
-use criterion::{criterion_group, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use egui::ColorImage;
+use shmproto::{test_pattern, FrameBuf, Geometry, Namespace, Reader, Writer, WriterConfig};
 
 const SIZES: [(u32, u32, f64); 2] = [(640, 480, 2.0), (1280, 720, 6.0)];
 
@@ -149,10 +157,92 @@ fn print_summary() {
     }
 }
 
-criterion_group!(benches, bench_frame_prep);
+/// A writer publishing the test pattern, and a reader of it.
+fn daemon_fixture(tag: &str, geometry: Geometry) -> (Writer, Reader, Vec<u8>, Vec<u8>) {
+    let namespace =
+        Namespace::new(&format!("bf{tag}{}", std::process::id())).expect("bench namespace");
+    let writer = Writer::create(WriterConfig::new(namespace.clone(), geometry)).expect("writer");
+    let reader = Reader::open(&namespace).expect("reader");
+    let (mut rgb, mut depth) = (Vec::new(), Vec::new());
+    test_pattern::fill_frame(&geometry, 1, &mut rgb, &mut depth);
+    (writer, reader, rgb, depth)
+}
+
+fn bench_daemon_frame(c: &mut Criterion) {
+    for (width, height, _) in SIZES {
+        let geometry = Geometry::rgbd(width, height);
+        let (mut writer, mut reader, rgb, depth) = daemon_fixture(&format!("{width}"), geometry);
+        let metadata = test_pattern::metadata(1);
+        let mut publish = || {
+            writer
+                .publish(&rgb, Some(&depth), &metadata)
+                .expect("publish");
+        };
+        let mut group = c.benchmark_group(format!("daemon_frame/{width}x{height}"));
+        group.throughput(Throughput::Bytes(
+            (geometry.color_len() + geometry.depth_len()) as u64,
+        ));
+        let mut frame_buf = FrameBuf::new();
+        group.bench_function("copying", |b| {
+            b.iter_batched(
+                &mut publish,
+                |()| {
+                    assert!(reader.read_latest(&mut frame_buf).expect("read"));
+                    black_box(frame_from_buf(&frame_buf).expect("frame"))
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        group.bench_function("in_place", |b| {
+            b.iter_batched(
+                &mut publish,
+                |()| {
+                    let built = reader.read_in_place(frame_from_view).expect("read");
+                    black_box(built.expect("a new frame").expect("frame"))
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        group.finish();
+    }
+}
+
+/// Median of criterion's estimate for one benchmark, in nanoseconds.
+fn criterion_median_ns(group: &str, bench: &str) -> Option<f64> {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "../target".into());
+    let path = format!("{target}/criterion/{group}/{bench}/new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["median"]["point_estimate"].as_f64()
+}
+
+/// Slot to `Frame` in the feed worker, copying against in place, from this run's estimates.
+fn print_daemon_frame_summary() {
+    println!(
+        "\ndaemon_frame summary (criterion medians, this run): slot to Frame in the feed worker"
+    );
+    for (width, height, _) in SIZES {
+        let group = format!("daemon_frame/{width}x{height}");
+        match (
+            criterion_median_ns(&group, "copying"),
+            criterion_median_ns(&group, "in_place"),
+        ) {
+            (Some(copying), Some(in_place)) => println!(
+                "  {width}x{height}: copying (before) {:.1} us, in place (now) {:.1} us = {:.2}x",
+                copying / 1e3,
+                in_place / 1e3,
+                in_place / copying
+            ),
+            _ => println!("  {width}x{height}: no criterion estimate found"),
+        }
+    }
+}
+
+criterion_group!(benches, bench_frame_prep, bench_daemon_frame);
 
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     print_summary();
+    print_daemon_frame_summary();
 }

@@ -87,6 +87,48 @@ impl Frame {
         })
     }
 
+    /// Like [`Frame::from_planes`], with the depth plane already in units (`None`: no depth),
+    /// for sources that convert it while they copy it (the daemon feed, reading in place).
+    pub fn from_depth_units(
+        geometry: Geometry,
+        rgb: Vec<u8>,
+        depth_units: Option<Vec<u16>>,
+        metadata: FrameMetadata,
+        publish_mono_ns: Option<u64>,
+    ) -> Result<Frame, FrameError> {
+        if rgb.len() != geometry.color_len() {
+            return Err(FrameError::ColorSize {
+                actual: rgb.len(),
+                expected: geometry.color_len(),
+                width: geometry.width,
+                height: geometry.height,
+            });
+        }
+        let depth_units = depth_units.filter(|_| geometry.depth.is_some());
+        if let Some(units) = &depth_units {
+            if units.len() != geometry.pixel_count() {
+                return Err(FrameError::DepthSize {
+                    actual: units.len() * 2,
+                    expected: geometry.pixel_count() * 2,
+                    width: geometry.width,
+                    height: geometry.height,
+                });
+            }
+        }
+        let geometry = Geometry {
+            depth: depth_units.as_ref().and(geometry.depth),
+            ..geometry
+        };
+        Ok(Frame {
+            frame_number: metadata.frame_number,
+            geometry,
+            rgb,
+            depth_units,
+            metadata,
+            publish_mono_ns,
+        })
+    }
+
     /// The RGB colour at a pixel, `None` outside the image.
     pub fn rgb_at(&self, pixel: [u32; 2]) -> Option<[u8; 3]> {
         let index = self.pixel_index(pixel)? * 3;

@@ -1,6 +1,11 @@
 //! The capture daemon as a feed: a worker thread that waits for the daemon's segments,
 //! reads frames through `shmproto` (blocking on the writer's futex, no polling loop) and
 //! reconnects by itself when the daemon comes back.
+//!
+//! Frames are read in place (`Reader::wait_next_in_place`): the worker fills the [`Frame`]'s
+//! own buffers straight from the slot in one pass (colour copied, depth converted to `u16`
+//! through a small buffer), instead of copying the whole slot out and then copying and
+//! converting that copy. The frame is sent only after the read proved it whole.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -8,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use shmproto::DaemonMetrics;
-use shmproto::{FrameBuf, Namespace, ReadError, Reader};
+use shmproto::{FrameBuf, FrameView, Namespace, ReadError, Reader};
 
 use super::link::WriterReport;
 use super::local::sleep_unless_stopped;
@@ -82,7 +87,6 @@ fn run_worker(namespace: &Namespace, mut sender: FrameSender, stop: &AtomicBool)
     let should_stop =
         |sender: &FrameSender| stop.load(Ordering::Relaxed) || sender.is_viewer_gone();
     let mut announced = Announced::Nothing;
-    let mut frame_buf = FrameBuf::new();
     while !should_stop(&sender) {
         if !shmproto::probe(namespace) {
             if announced != Announced::Searching {
@@ -126,7 +130,7 @@ fn run_worker(namespace: &Namespace, mut sender: FrameSender, stop: &AtomicBool)
         sender.send_event(FeedEvent::Connected {
             detail: format!("writer pid {}", reader.writer_pid()),
         });
-        let reason = read_until_lost(&mut reader, &mut frame_buf, &mut sender, &should_stop);
+        let reason = read_until_lost(&mut reader, &mut sender, &should_stop);
         if let Some(reason) = reason {
             tracing::warn!("daemon lost: {reason}");
             sender.send_event(FeedEvent::Lost { reason });
@@ -141,7 +145,6 @@ fn run_worker(namespace: &Namespace, mut sender: FrameSender, stop: &AtomicBool)
 /// Forwards frames until the writer goes away (returns why) or the worker must stop (`None`).
 fn read_until_lost(
     reader: &mut Reader,
-    frame_buf: &mut FrameBuf,
     sender: &mut FrameSender,
     should_stop: &impl Fn(&FrameSender) -> bool,
 ) -> Option<String> {
@@ -152,8 +155,9 @@ fn read_until_lost(
             status_read_at = Some(Instant::now());
             sender.report_writer(writer_report(reader));
         }
-        match reader.wait_next(frame_buf, WAIT_SLICE) {
-            Ok(true) => match frame_from_buf(frame_buf) {
+        // Only builds the frame inside the look: sending it waits until the read succeeded.
+        match reader.wait_next_in_place(WAIT_SLICE, frame_from_view) {
+            Ok(Some(built)) => match built {
                 Ok(frame) => sender.send_frame(frame),
                 // One bad frame is dropped, not a reason to disconnect (and reconnect to the
                 // same frame); say so once per connection.
@@ -164,7 +168,12 @@ fn read_until_lost(
                     }
                 }
             },
-            Ok(false) => {}
+            Ok(None) => {}
+            // The daemon went round the ring while we built the frame (a stalled worker): the
+            // frame was dropped unsent; the next read gets the newest one.
+            Err(ReadError::Overwritten { publish_seq }) => {
+                tracing::trace!("frame {publish_seq} overwritten while read in place");
+            }
             Err(ReadError::WriterGone(liveness)) => return Some(liveness.to_string()),
             Err(err) => return Some(err.to_string()),
         }
@@ -200,8 +209,9 @@ fn writer_report(reader: &Reader) -> WriterReport {
     }
 }
 
+/// Why a frame read from the daemon was dropped.
 #[derive(Debug, thiserror::Error)]
-enum FrameFromBufError {
+pub enum FrameFromBufError {
     #[error("no geometry")]
     NoGeometry,
     #[error(transparent)]
@@ -210,7 +220,10 @@ enum FrameFromBufError {
     Frame(#[from] crate::frame::FrameError),
 }
 
-fn frame_from_buf(frame_buf: &FrameBuf) -> Result<Frame, FrameFromBufError> {
+/// A [`Frame`] from a frame copied out of shared memory: the copying path (a second copy of
+/// the colour plane and a conversion of the depth plane). Kept for comparison in
+/// `benches/frame_prep.rs`; the worker reads in place ([`frame_from_view`]).
+pub fn frame_from_buf(frame_buf: &FrameBuf) -> Result<Frame, FrameFromBufError> {
     let geometry = frame_buf.geometry().ok_or(FrameFromBufError::NoGeometry)?;
     let metadata = frame_buf.metadata()?;
     Ok(Frame::from_planes(
@@ -219,6 +232,38 @@ fn frame_from_buf(frame_buf: &FrameBuf) -> Result<Frame, FrameFromBufError> {
         frame_buf.depth().unwrap_or(&[]),
         metadata,
         Some(frame_buf.publish_mono_ns()),
+    )?)
+}
+
+/// A [`Frame`] built straight from a slot read in place: the colour plane copied into the
+/// frame's own buffer, the depth plane converted into `u16` a chunk at a time (through a small
+/// buffer that stays in cache), the metadata copied and parsed. Call it inside
+/// `Reader::read_in_place` / `wait_next_in_place` and use the frame only if the read returns
+/// it (a frame built from a slot the daemon overwrote meanwhile is dropped by the read).
+pub fn frame_from_view(view: &FrameView<'_>) -> Result<Frame, FrameFromBufError> {
+    /// Depth bytes converted per chunk: small enough to stay in L1, even (whole pixels).
+    const DEPTH_CHUNK: usize = 8 * 1024;
+    let geometry = view.geometry();
+    let metadata = view.metadata()?;
+    let mut rgb = vec![0u8; geometry.color_len()];
+    view.rgb().copy_to(&mut rgb);
+    let depth_units = view.depth().map(|plane| {
+        let mut units = Vec::with_capacity(plane.len() / 2);
+        plane.for_each_chunk(DEPTH_CHUNK, |_, bytes| {
+            units.extend(
+                bytes
+                    .chunks_exact(2)
+                    .map(|pair| u16::from_le_bytes([pair[0], pair[1]])),
+            );
+        });
+        units
+    });
+    Ok(Frame::from_depth_units(
+        geometry,
+        rgb,
+        depth_units,
+        metadata,
+        Some(view.publish_mono_ns()),
     )?)
 }
 
@@ -262,6 +307,28 @@ mod tests {
         let rgb = vec![frame_number as u8; geometry.color_len()];
         let depth = depth_mm.to_le_bytes().repeat(geometry.pixel_count());
         writer.publish(&rgb, Some(&depth), &metadata).unwrap();
+    }
+
+    #[test]
+    fn a_frame_read_in_place_equals_the_copied_one() {
+        let namespace = Namespace::new(&format!("appip{}", std::process::id())).unwrap();
+        let config = WriterConfig::new(namespace.clone(), Geometry::rgbd(32, 24));
+        let mut writer = Writer::create(config).unwrap();
+        let mut reader = Reader::open(&namespace).unwrap();
+        let mut copier = Reader::open(&namespace).unwrap();
+        publish(&mut writer, 3, 987);
+        let in_place = reader
+            .read_in_place(frame_from_view)
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let mut frame_buf = FrameBuf::new();
+        assert!(copier.read_latest(&mut frame_buf).unwrap());
+        assert_eq!(in_place, frame_from_buf(&frame_buf).unwrap());
+        assert_eq!(
+            in_place.depth_units.as_ref().and_then(|d| d.last()),
+            Some(&987)
+        );
     }
 
     #[test]
