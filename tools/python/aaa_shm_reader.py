@@ -722,7 +722,9 @@ def is_zombie(pid: int) -> bool:
             text = stat.read()
     except OSError:
         return False
-    fields = text[text.rfind(")") + 1 :].split()
+    # The state is the first field after the *last* ")": the command name may contain ")".
+    end = text.rfind(")")
+    fields = text[end + 1 :].split() if end >= 0 else []
     return bool(fields) and fields[0] in ("Z", "X")
 
 
