@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """A reader of the aaa camera shared-memory protocol, version 1.x (docs/protocol.md).
 
+The specification's executable reference: a second implementation of the protocol,
+independent of the Rust `shmproto` (the Python package `aaa_camera` wraps that one), tested
+against the real writers (shmproto/tests/python_reader.rs).
+
 Standard library only (Python 3.9 or later; tested with 3.11); numpy is used for
 `Frame.rgb_array()` and `Frame.depth_array()` when it can be imported. Linux and macOS,
-little-endian machines.
+little-endian machines. On Linux it waits for frames in FUTEX_WAIT through ctypes, elsewhere
+(or when that fails, or with `--poll`) it polls the wake word.
 
-    python3 tools/python/aaa_shm_reader.py --namespace NS [--frames N] [--verify-pattern]
+    python3 tools/python/aaa_shm_reader.py --namespace NS [--frames N] [--verify-pattern | --verify-synthetic]
 
 prints one JSON summary line on stdout (`--timeout S` per frame, `--wait S` for a writer that
 is missing, starting or switching segments). Exit status: 0 success; 1 a frame failed
@@ -838,8 +843,8 @@ class Frame:
 
 class _Ring:
     """A client of one control segment with a slot ring (the frame writer's metadata segment,
-    or the detections segment): its shared words, liveness, waiting by polling the wake word,
-    and the retry loop of the per-slot seqlock. Subclasses open their segments (`_open`) and
+    or the detections segment): its shared words, liveness, waiting on the wake word (futex or
+    polling), and the retry loop of the per-slot seqlock. Subclasses open their segments (`_open`) and
     copy one slot (`_try_read_slot`)."""
 
     def __init__(self, namespace: str = ""):
