@@ -39,6 +39,8 @@ pub enum FrameViewError {
     Empty { width: u32, height: u32 },
     #[error("depth scale {0} m per unit is not a positive finite number")]
     DepthScale(f32),
+    #[error("intrinsics {problem}")]
+    Intrinsics { problem: String },
 }
 
 impl<'a> FrameView<'a> {
@@ -73,6 +75,9 @@ impl<'a> FrameView<'a> {
             if !(depth.depth_scale_m.is_finite() && depth.depth_scale_m > 0.0) {
                 return Err(FrameViewError::DepthScale(depth.depth_scale_m));
             }
+        }
+        if let Some(intrinsics) = &intrinsics {
+            check_intrinsics(intrinsics, width, height)?;
         }
         Ok(FrameView {
             width,
@@ -122,6 +127,38 @@ impl<'a> FrameView<'a> {
     }
 }
 
+/// Intrinsics come with the frame from another process: they must describe this frame and be
+/// usable numbers, or every position computed from them would be NaN or nonsense.
+fn check_intrinsics(
+    intrinsics: &Intrinsics,
+    width: u32,
+    height: u32,
+) -> Result<(), FrameViewError> {
+    let problem = if (intrinsics.width, intrinsics.height) != (width, height) {
+        format!(
+            "are for {}x{}, the frame is {width}x{height}",
+            intrinsics.width, intrinsics.height
+        )
+    } else if !(intrinsics.fx.is_finite()
+        && intrinsics.fy.is_finite()
+        && intrinsics.fx > 0.0
+        && intrinsics.fy > 0.0)
+    {
+        format!(
+            "have focal lengths {} and {}, not positive finite numbers",
+            intrinsics.fx, intrinsics.fy
+        )
+    } else if !(intrinsics.ppx.is_finite()
+        && intrinsics.ppy.is_finite()
+        && intrinsics.coeffs.iter().all(|c| c.is_finite()))
+    {
+        "hold a number that is not finite".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(FrameViewError::Intrinsics { problem })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +188,14 @@ mod tests {
             depth_scale_m: 0.0,
         };
         assert!(FrameView::new(4, 3, &rgb, Some(bad_scale), None).is_err());
+        let mut intrinsics = Intrinsics::pinhole_from_fov(4, 3, 60.0);
+        assert!(FrameView::new(4, 3, &rgb, None, Some(intrinsics)).is_ok());
+        intrinsics.fx = f32::NAN;
+        assert!(matches!(
+            FrameView::new(4, 3, &rgb, None, Some(intrinsics)),
+            Err(FrameViewError::Intrinsics { .. })
+        ));
+        let other_size = Intrinsics::pinhole_from_fov(8, 6, 60.0);
+        assert!(FrameView::new(4, 3, &rgb, None, Some(other_size)).is_err());
     }
 }

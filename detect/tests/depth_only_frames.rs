@@ -259,12 +259,16 @@ fn frames_without_depth_or_intrinsics_are_refused_with_a_reason() {
     };
     assert!(reason.contains("intrinsics"), "{reason}");
 
+    // Intrinsics of another size never reach a detector: the frame view refuses them.
     let other_size = Intrinsics::pinhole_from_fov(640, 480, 60.0);
-    let Err(DetectError::Frame(reason)) =
-        detector.detect(&view(&rgb, &depth, Some(other_size)), &settings)
-    else {
+    let depth_view = DepthView {
+        z16_le: &depth,
+        depth_scale_m: SCALE_M,
+    };
+    let Err(error) = FrameView::new(WIDTH, HEIGHT, &rgb, Some(depth_view), Some(other_size)) else {
         panic!("intrinsics of another size must be refused");
     };
+    let reason = error.to_string();
     assert!(
         reason.contains("640x480") && reason.contains("320x240"),
         "{reason}"

@@ -218,6 +218,8 @@ impl Detector for OnnxDetector {
             }
         };
         decoded.map_err(DetectError::Inference)?;
+        // A model's output may hold NaN or infinities: such a candidate is no detection (and
+        // JSON could not carry it).
         let mut detections: Vec<Detection> = candidates
             .iter()
             .map(|candidate| Detection {
@@ -228,6 +230,9 @@ impl Detector for OnnxDetector {
                 position: None,
                 position_missing: None,
             })
+            .filter(|detection| {
+                detection.score.is_finite() && detection.box_px.iter().all(|v| v.is_finite())
+            })
             .collect();
         crate::position::locate_all(frame, &mut detections);
         Ok(detections)
@@ -237,6 +242,9 @@ impl Detector for OnnxDetector {
 /// The class names: the labels file, else the model's `names` metadata, else COCO's for a
 /// 91-class RF-DETR, else none (`class N`); where they came from goes into `notes` when it is
 /// not obvious.
+/// Most classes a model may name (COCO has 91 ids, Objects365 365, LVIS 1203).
+const MAX_CLASSES: usize = 100_000;
+
 fn class_names(
     layout: &Layout,
     options: &OpenOptions,
@@ -259,6 +267,17 @@ fn class_names(
             path: format!("{model_path} (its `names` metadata)"),
             problem: format!("{error}; name the classes with a labels file instead"),
         })?;
+        // A class id the model cannot produce (or an absurd one: the metadata is the model
+        // file's, which may be hostile) would make the name table as long as the id.
+        let limit = layout.classes.unwrap_or(MAX_CLASSES).min(MAX_CLASSES);
+        if let Some(id) = names.keys().find(|&&id| id as usize >= limit) {
+            return Err(DetectError::Labels {
+                path: format!("{model_path} (its `names` metadata)"),
+                problem: format!(
+                    "names class {id}, but the model has {limit} classes; name them with a labels file instead"
+                ),
+            });
+        }
         return Ok(ClassNames::from_map(names));
     }
     if layout.format == ModelFormat::RfDetr && layout.classes == Some(91) {

@@ -12,6 +12,8 @@
 
 /// The input side used when a model's input size is dynamic and its metadata gives none.
 pub const DEFAULT_INPUT_SIDE: u32 = 640;
+/// Largest input side accepted (detection models use 320 to 1280).
+pub const MAX_INPUT_SIDE: u32 = 4096;
 
 /// The layouts this crate understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +110,14 @@ pub fn recognise(
         ));
     }
     let (input_size, input_size_note) = input_size(input, imgsz);
+    // The input tensor is allocated at this size: a hostile model (graph or imgsz metadata)
+    // must not make the process allocate without bound.
+    if input_size.iter().any(|&side| side > MAX_INPUT_SIDE) {
+        return Err(unsupported(&format!(
+            "its input is {}x{}; at most {MAX_INPUT_SIDE} pixels a side are supported",
+            input_size[0], input_size[1]
+        )));
+    }
     let rank3_f32 = |spec: &TensorSpec| {
         spec.float32 && spec.shape.len() == 3 && matches!(spec.shape[0], 1 | -1)
     };
@@ -236,6 +246,16 @@ mod tests {
         let without = recognise(&dynamic, &outputs, None).unwrap();
         assert_eq!(without.input_size, [640, 640]);
         assert!(without.input_size_note.unwrap().contains("640x640"));
+    }
+
+    #[test]
+    fn absurd_input_sizes_are_refused_before_anything_is_allocated() {
+        let outputs = [spec("output0", &[1, 84, 8400])];
+        let huge = [spec("images", &[1, 3, 200_000, 200_000])];
+        let error = recognise(&huge, &outputs, None).unwrap_err();
+        assert!(error.contains("200000x200000"), "{error}");
+        let dynamic = [spec("images", &[-1, 3, -1, -1])];
+        assert!(recognise(&dynamic, &outputs, Some([200_000, 200_000])).is_err());
     }
 
     #[test]
