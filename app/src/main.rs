@@ -44,8 +44,8 @@ struct Args {
     /// an ONNX model (YOLOv8/YOLO11, end-to-end YOLO, RF-DETR).
     #[arg(long, value_name = "PATH|depth", default_value = "depth")]
     model: DetectorChoice,
-    /// The ONNX Runtime library for model detectors (default: $ORT_DYLIB_PATH, then the
-    /// setup script's cache).
+    /// The ONNX Runtime library for model detectors (default: $AAA_ONNXRUNTIME, then the
+    /// cache scripts/setup-onnxruntime.sh fills).
     #[arg(long, value_name = "PATH")]
     onnxruntime: Option<PathBuf>,
     /// Class names for the model, one per line, instead of the model's own.

@@ -335,14 +335,49 @@ pub(crate) mod test_detectors {
 
     use std::time::Duration;
 
+    use crossbeam_channel::{Receiver, Sender};
     use detect::{DetectError, DetectSettings, Detector, DetectorChoice, FrameView, OpenOptions};
     use shmproto::{Detection, DetectorInfo};
 
     use super::DetectorOpener;
 
-    /// Finds one box, the frame's middle quarter, scoring 0.5, after sleeping `delay`.
+    /// How long a test waits for a gated detector before it calls itself hung. Only a broken
+    /// test waits that long; a working one is released or told at once.
+    const HUNG: Duration = Duration::from_secs(60);
+
+    /// The test's end of a gated [`FixedBox`]: each `detect` call says it started, then blocks
+    /// until the test releases it (or drops the gate), so a test decides when a detection ends.
+    pub struct DetectorGate {
+        started: Receiver<()>,
+        release: Sender<()>,
+    }
+
+    impl DetectorGate {
+        /// Waits until the detector has started on a frame (and blocks in it).
+        pub fn wait_started(&self) {
+            self.started
+                .recv_timeout(HUNG)
+                .expect("the gated detector never started on a frame");
+        }
+
+        /// Lets one detection (under way or the next one) finish.
+        pub fn release(&self) {
+            self.release.send(()).expect("the gated detector is gone");
+        }
+    }
+
+    /// The detector's end of a [`DetectorGate`].
+    #[derive(Clone)]
+    struct GateEnds {
+        started: Sender<()>,
+        release: Receiver<()>,
+    }
+
+    /// Finds one box, the frame's middle quarter, scoring 0.5, after sleeping `delay` (and,
+    /// when gated, after the test released it).
     pub struct FixedBox {
         pub delay: Duration,
+        gate: Option<GateEnds>,
     }
 
     impl Detector for FixedBox {
@@ -358,6 +393,11 @@ pub(crate) mod test_detectors {
             frame: &FrameView<'_>,
             settings: &DetectSettings,
         ) -> Result<Vec<Detection>, DetectError> {
+            if let Some(gate) = &self.gate {
+                // Both fail only when the test dropped the gate: then nothing holds us back.
+                let _ = gate.started.send(());
+                let _ = gate.release.recv();
+            }
             std::thread::sleep(self.delay);
             let (w, h) = (frame.width() as f32, frame.height() as f32);
             let mut detections = vec![Detection {
@@ -374,11 +414,13 @@ pub(crate) mod test_detectors {
         }
     }
 
-    /// Opens [`FixedBox`] for `depth` and fails for any model path.
-    pub fn fixed_box_opener(delay: Duration) -> DetectorOpener {
+    fn opener(delay: Duration, gate: Option<GateEnds>) -> DetectorOpener {
         Box::new(
             move |choice: &DetectorChoice, _options: &OpenOptions| match choice {
-                DetectorChoice::Depth => Ok(Box::new(FixedBox { delay }) as Box<dyn Detector>),
+                DetectorChoice::Depth => Ok(Box::new(FixedBox {
+                    delay,
+                    gate: gate.clone(),
+                }) as Box<dyn Detector>),
                 DetectorChoice::Model(path) => Err(DetectError::Model {
                     path: path.display().to_string(),
                     problem: "not a model".to_owned(),
@@ -386,13 +428,34 @@ pub(crate) mod test_detectors {
             },
         )
     }
+
+    /// Opens [`FixedBox`] for `depth` and fails for any model path.
+    pub fn fixed_box_opener(delay: Duration) -> DetectorOpener {
+        opener(delay, None)
+    }
+
+    /// Opens a [`FixedBox`] that blocks in each `detect` until the returned gate releases it;
+    /// fails for any model path.
+    pub fn gated_fixed_box_opener() -> (DetectorOpener, DetectorGate) {
+        let (started_tx, started_rx) = crossbeam_channel::unbounded();
+        let (release_tx, release_rx) = crossbeam_channel::unbounded();
+        let ends = GateEnds {
+            started: started_tx,
+            release: release_rx,
+        };
+        let gate = DetectorGate {
+            started: started_rx,
+            release: release_tx,
+        };
+        (opener(Duration::ZERO, Some(ends)), gate)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use super::test_detectors::fixed_box_opener;
+    use super::test_detectors::{fixed_box_opener, gated_fixed_box_opener};
     use super::*;
     use crate::frame::test_frames::plane_frame;
 
@@ -464,45 +527,42 @@ mod tests {
     #[test]
     fn a_busy_worker_takes_only_the_newest_frame() {
         let ctx = egui::Context::default();
-        let mut worker =
-            DetectionWorker::spawn(ctx, fixed_box_opener(Duration::from_millis(100))).unwrap();
+        let (opener, gate) = gated_fixed_box_opener();
+        let mut worker = DetectionWorker::spawn(ctx, opener).unwrap();
         worker.open(OpenRequest {
             choice: DetectorChoice::Depth,
             options: OpenOptions::default(),
         });
-        let mut replaced = 0;
-        let mut last_id = 0;
-        for number in 1..=20 {
-            let (id, old) = worker.submit(
+        let submit = |worker: &mut DetectionWorker, number: u64| {
+            worker.submit(
                 Purpose::Live,
                 Arc::new(plane_frame(number, 32, 24, 1000)),
                 DetectSettings::default(),
-            );
-            replaced += u32::from(old.is_some());
+            )
+        };
+        let (first_id, old) = submit(&mut worker, 1);
+        assert!(old.is_none());
+        // The worker took frame 1 and is held inside the detector: the slot is empty again.
+        gate.wait_started();
+        let mut replaced = Vec::new();
+        let mut last_id = 0;
+        for number in 2..=20 {
+            let (id, old) = submit(&mut worker, number);
+            replaced.extend(old.map(|request| request.frame.frame_number));
             last_id = id;
         }
-        // The worker takes one frame at a time and spends 100 ms on each: of a burst of 20,
-        // it starts on the first at most, and the others replace each other.
-        assert!(
-            replaced >= 17,
-            "frames wait in one slot: {replaced} replaced"
-        );
-        let mut frames = Vec::new();
-        while frames.last() != Some(&20) {
-            if let WorkerReport::Detected(detected) = wait_report(&worker) {
-                frames.push(detected.frame_number);
-                if detected.frame_number == 20 {
-                    assert_eq!(detected.id, last_id);
-                }
+        // Frames wait in one slot: each of 3..=20 replaced the one before it.
+        assert_eq!(replaced, (2..=19).collect::<Vec<u64>>());
+        gate.release();
+        gate.wait_started();
+        gate.release();
+
+        let mut detected = Vec::new();
+        while detected.len() < 2 {
+            if let WorkerReport::Detected(report) = wait_report(&worker) {
+                detected.push((report.id, report.frame_number));
             }
         }
-        assert!(
-            frames.len() <= 3,
-            "the first and the newest frames: {frames:?}"
-        );
-        assert!(
-            frames.windows(2).all(|pair| pair[0] < pair[1]),
-            "{frames:?}"
-        );
+        assert_eq!(detected, [(first_id, 1), (last_id, 20)]);
     }
 }

@@ -15,7 +15,8 @@ use super::tests::{
 };
 use super::{BoxSource, Viewer};
 use crate::detection::record::DetectionsRecord;
-use crate::detection::worker::test_detectors::fixed_box_opener;
+use crate::detection::worker::test_detectors::{fixed_box_opener, gated_fixed_box_opener};
+use crate::detection::worker::DetectorOpener;
 use crate::feed::{ChannelFeed, FeedEvent, Origin};
 use crate::frame::test_frames::scene_frame;
 use crate::supervisor::Supervisor;
@@ -27,13 +28,21 @@ fn viewer_with_fixed_box(
     save_folder: &Path,
     delay: Duration,
 ) -> (Harness<'static, Viewer>, crate::feed::FrameSender) {
+    viewer_with_opener(save_folder, fixed_box_opener(delay))
+}
+
+/// A viewer on a fed daemon feed whose detector `opener` opens.
+fn viewer_with_opener(
+    save_folder: &Path,
+    opener: DetectorOpener,
+) -> (Harness<'static, Viewer>, crate::feed::FrameSender) {
     let (daemon, mut daemon_tx) = ChannelFeed::new(Origin::Daemon);
     let mut viewer = Viewer::new(
         Supervisor::new(Some(Box::new(daemon)), no_fallback()),
         save_folder.to_owned(),
     );
     // Before the first pass, which starts the worker.
-    viewer.detection.set_opener(fixed_box_opener(delay));
+    viewer.detection.set_opener(opener);
     let mut harness = Harness::builder()
         .with_size(egui::Vec2::new(1200.0, 600.0))
         .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer);
@@ -188,16 +197,33 @@ fn save_writes_the_detections_beside_the_frame() {
 #[test]
 fn a_frame_saved_before_its_detection_finished_has_no_detections_file() {
     let folder = tempfile::tempdir().unwrap();
-    let (mut harness, mut daemon_tx) = viewer_with_fixed_box(folder.path(), Duration::from_secs(3));
+    // The detector stays on the frozen frame until the gate releases it.
+    let (opener, gate) = gated_fixed_box_opener();
+    let (mut harness, mut daemon_tx) = viewer_with_opener(folder.path(), opener);
     send_frames(&mut daemon_tx, 2..=2);
     harness.run();
     harness.get_by_label("Freeze").click();
     harness.step();
+    gate.wait_started();
     assert!(harness.state().is_detecting_frozen());
     harness.get_by_label("Save").click();
     step_until(&mut harness, "saved", |h| h.state().last_saved().is_some());
-    assert_eq!(harness.state().last_saved().unwrap().detections_json, None);
+    let files = harness.state().last_saved().unwrap().clone();
+    assert_eq!(files.detections_json, None);
     harness.get_by_label("Detecting frame 2…");
+
+    // The detection finishing later does not add a detections file to the saved frame.
+    gate.release();
+    step_until(&mut harness, "the frozen frame's boxes drawn", |h| {
+        h.state().freeze_timing().is_some()
+    });
+    let saved_folder = files.color_png.parent().unwrap();
+    let detection_files: Vec<_> = std::fs::read_dir(saved_folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .filter(|name| name.to_string_lossy().ends_with("_detections.json"))
+        .collect();
+    assert!(detection_files.is_empty(), "{detection_files:?}");
 }
 
 #[test]
