@@ -279,7 +279,9 @@ impl Publisher {
             } => detection
                 .command(enabled, detector, score_threshold)
                 .and_then(|status| {
+                    // Readers (`watch --detections`, the app) learn of the change at once.
                     self.meter.metrics.detection = Some(status.clone());
+                    self.update_status();
                     serde_json::to_value(status).map_err(|error| {
                         CommandError::new(ErrorCode::DeviceError, error.to_string())
                     })

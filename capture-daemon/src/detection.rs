@@ -60,6 +60,9 @@ struct Wanted {
     score_threshold: f32,
     /// Bumped whenever the detector must be (re)loaded: a new choice, or `on` after a failure.
     generation: u64,
+    /// The model path came from a client (`ctl detect model`), not the command line: it is
+    /// checked before it is read (see [`read_model`]).
+    from_client: bool,
 }
 
 #[derive(Debug)]
@@ -70,6 +73,8 @@ struct Shared {
     /// moves on (a new detector, or `on`).
     failed_generation: Option<u64>,
     stop: bool,
+    /// The thread has returned (set by it on the way out, whatever way that is).
+    finished: bool,
 }
 
 /// The detection thread and the settings it follows.
@@ -84,6 +89,12 @@ struct Target {
     owner: Option<SegmentOwner>,
     options: OpenOptions,
 }
+
+/// How long the daemon's stop waits for the detection thread (which may be in the middle of
+/// loading a model or of an inference) before it goes on without it.
+const STOP_PATIENCE: Duration = Duration::from_secs(1);
+/// Largest model file read (the largest detection models are a few hundred MB).
+const MAX_MODEL_BYTES: u64 = 2 << 30;
 
 impl Detection {
     /// Starts the thread; it detects at once when `config.enabled`, else waits for `detect on`.
@@ -104,6 +115,7 @@ impl Detection {
                     detector_info: None,
                     score_threshold: config.score_threshold,
                     results_published: 0,
+                    results_unpublished: 0,
                     results_per_s: 0.0,
                     inference_ms: 0.0,
                     error: None,
@@ -113,9 +125,11 @@ impl Detection {
                     choice: config.choice,
                     score_threshold: config.score_threshold,
                     generation: 1,
+                    from_client: false,
                 },
                 failed_generation: None,
                 stop: false,
+                finished: false,
             }),
             Condvar::new(),
         ));
@@ -140,7 +154,8 @@ impl Detection {
     }
 
     /// Applies a `detect` command and answers with the status. A model path from a client
-    /// is checked first (see [`check_client_model`]).
+    /// must be absolute; the file itself is checked by the detection thread when it reads it
+    /// (see [`read_model`]), never here: the main loop must not wait on a file system.
     pub fn command(
         &self,
         enabled: Option<bool>,
@@ -152,8 +167,12 @@ impl Detection {
             Some(text) => {
                 let choice: DetectorChoice = text.parse().map_err(bad)?;
                 if let DetectorChoice::Model(path) = &choice {
-                    check_client_model(path)
-                        .map_err(|message| CommandError::new(ErrorCode::OutOfRange, message))?;
+                    if !path.is_absolute() {
+                        return Err(bad(format!(
+                            "model path {} is relative: give the absolute path (the daemon does not share your working directory)",
+                            path.display()
+                        )));
+                    }
                 }
                 Some(choice)
             }
@@ -175,6 +194,7 @@ impl Detection {
             info!("detector chosen by a client: {choice}");
             shared.status.detector = choice.to_string();
             shared.status.detector_info = None;
+            shared.wanted.from_client = matches!(choice, DetectorChoice::Model(_));
             shared.wanted.choice = choice;
             shared.wanted.generation += 1;
             // Choosing a detector means using it.
@@ -195,6 +215,8 @@ impl Detection {
         if !shared.wanted.enabled {
             shared.status.state = DetectionState::Off;
             shared.status.error = None;
+            shared.status.results_per_s = 0.0;
+            shared.status.inference_ms = 0.0;
         } else if reloading {
             shared.status.state = DetectionState::Starting;
             shared.status.error = None;
@@ -206,45 +228,123 @@ impl Detection {
 
 impl Drop for Detection {
     fn drop(&mut self) {
-        {
-            let (lock, wake) = &*self.shared;
-            lock.lock().stop = true;
-            wake.notify_all();
+        let (lock, wake) = &*self.shared;
+        let deadline = std::time::Instant::now() + STOP_PATIENCE;
+        let mut shared = lock.lock();
+        shared.stop = true;
+        wake.notify_all();
+        // The thread may be loading a model or in an inference: wait a while, not for ever,
+        // so that the daemon still stops (and closes the frame segments) in time.
+        while !shared.finished {
+            if wake.wait_until(&mut shared, deadline).timed_out() {
+                break;
+            }
         }
-        if let Some(thread) = self.thread.take() {
-            // A detector in the middle of a long inference finishes it first; the daemon's
-            // stop waits for it so the detections segment is closed cleanly.
-            let _ = thread.join();
+        let finished = shared.finished;
+        drop(shared);
+        match self.thread.take() {
+            Some(thread) if finished => {
+                let _ = thread.join();
+            }
+            Some(_) => warn!(
+                "detection did not stop within {} ms; the daemon stops without waiting for it",
+                STOP_PATIENCE.as_millis()
+            ),
+            None => {}
         }
     }
 }
 
-/// A model path sent by a client over the command socket, checked before the daemon (maybe
-/// root) opens it: it must be a regular file (not a device or FIFO that would block or never
-/// end), and a root daemon opens only files owned by root or by the user the daemon serves
-/// (the segments' owner), so a client cannot make it read another user's files.
-fn check_client_model(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt;
-    let metadata = std::fs::metadata(path)
-        .map_err(|error| format!("cannot read model {}: {error}", path.display()))?;
+/// Reads a model file for the detector, through one descriptor that is checked first: opened
+/// without blocking (a FIFO or device cannot hang the thread), a regular file of at most
+/// [`MAX_MODEL_BYTES`] and not on procfs or sysfs (whose files are "regular" but endless or
+/// consuming). A path a client sent is not followed if it is a symbolic link, and a daemon
+/// running as root reads it only when it belongs to the user the daemon serves (`served`),
+/// or to root and everyone may read it: a client cannot make root read a file its user could
+/// not. The bytes then go to ONNX Runtime, so the file cannot be swapped after the check.
+fn read_model(path: &Path, from_client: bool, served: Option<u32>) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let shown = path.display();
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if from_client {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|error| match error.raw_os_error() {
+            Some(libc::ELOOP) => format!("model {shown} is a symbolic link: give the file itself"),
+            _ => format!("cannot read model {shown}: {error}"),
+        })?;
+    let metadata = file
+        .metadata()
+        .map_err(|error| format!("cannot read model {shown}: {error}"))?;
     if !metadata.is_file() {
         return Err(format!(
-            "model {} is a {}, not a regular file",
-            path.display(),
+            "model {shown} is a {}, not a regular file",
             shmproto::runtime_dir::file_type_name(&metadata)
         ));
     }
-    let served = SegmentOwner::from_sudo_env().map(|owner| owner.uid);
-    if shmproto::runtime_dir::euid() == 0
-        && !shmproto::runtime_dir::is_trusted_owner(metadata.uid(), served)
-    {
+    if on_kernel_file_system(&file) {
         return Err(format!(
-            "model {} belongs to uid {}: a daemon running as root loads only models of root or of the user it serves",
-            path.display(),
-            metadata.uid()
+            "model {shown} is a file of the kernel (/proc, /sys), not a model"
         ));
     }
-    Ok(())
+    if metadata.len() == 0 || metadata.len() > MAX_MODEL_BYTES {
+        return Err(format!(
+            "model {shown} has {} bytes: a model has 1 to {MAX_MODEL_BYTES}",
+            metadata.len()
+        ));
+    }
+    if from_client && shmproto::runtime_dir::euid() == 0 {
+        let owner = metadata.uid();
+        let readable_by_all = metadata.mode() & 0o004 != 0;
+        if !(Some(owner) == served || (owner == 0 && readable_by_all)) {
+            return Err(format!(
+                "model {shown} belongs to uid {owner}: a daemon running as root loads a client's model only when it belongs to the user it serves, or to root and everyone may read it"
+            ));
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_MODEL_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|error| format!("cannot read model {shown}: {error}"))?;
+    Ok(bytes)
+}
+
+/// Whether the open file lies on procfs or sysfs (Linux; elsewhere never).
+fn on_kernel_file_system(file: &std::fs::File) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: an all-zero `statfs` is a valid value of this plain C struct.
+        let mut info: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: the descriptor is open for the duration of the call and `info` is a valid,
+        // writable struct.
+        if unsafe { libc::fstatfs(file.as_raw_fd(), &mut info) } != 0 {
+            return false;
+        }
+        matches!(info.f_type, libc::PROC_SUPER_MAGIC | libc::SYSFS_MAGIC)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        false
+    }
+}
+
+/// Opens the wanted detector: a model through [`read_model`], the depth-only one directly.
+fn open_wanted(wanted: &Wanted, target: &Target) -> Result<Box<dyn Detector>, String> {
+    match &wanted.choice {
+        DetectorChoice::Model(path) => {
+            let served = target.owner.map(|owner| owner.uid);
+            let bytes = read_model(path, wanted.from_client, served)?;
+            detect::open_model_bytes(&bytes, path, &target.options).map_err(|e| e.to_string())
+        }
+        depth => detect::open_detector(depth, &target.options).map_err(|e| e.to_string()),
+    }
 }
 
 /// Measurements over the current window.
@@ -315,7 +415,25 @@ fn lower_priority() {
     }
 }
 
+/// Marks the thread finished when it returns (or unwinds), for [`Detection`]'s drop.
+struct FinishedOnExit<'a>(&'a (Mutex<Shared>, Condvar));
+
+impl Drop for FinishedOnExit<'_> {
+    fn drop(&mut self) {
+        let (lock, wake) = self.0;
+        lock.lock().finished = true;
+        wake.notify_all();
+    }
+}
+
+/// Whether `wanted` is still what is wanted: a command may have turned detection off or
+/// chosen another detector while the thread loaded or detected without the lock.
+fn still_wanted(shared: &Shared, wanted: &Wanted) -> bool {
+    shared.wanted.enabled && shared.wanted.generation == wanted.generation
+}
+
 fn detection_loop(shared: &(Mutex<Shared>, Condvar), target: &Target) {
+    let _finished = FinishedOnExit(shared);
     lower_priority();
     let (lock, wake) = shared;
     let mut loaded: Option<Loaded> = None;
@@ -347,10 +465,10 @@ fn detection_loop(shared: &(Mutex<Shared>, Condvar), target: &Target) {
         {
             loaded = None;
             info!("loading detector {}", wanted.choice);
-            let opened = detect::open_detector(&wanted.choice, &target.options);
+            let opened = open_wanted(&wanted, target);
             let mut guard = lock.lock();
-            if guard.wanted.generation != wanted.generation {
-                continue; // changed meanwhile: load what is wanted now
+            if !still_wanted(&guard, &wanted) {
+                continue; // changed meanwhile: do what is wanted now
             }
             match opened {
                 Ok(detector) => {
@@ -365,7 +483,7 @@ fn detection_loop(shared: &(Mutex<Shared>, Condvar), target: &Target) {
                     });
                 }
                 Err(error) => {
-                    fail(&mut guard, wanted.generation, error.to_string());
+                    fail(&mut guard, wanted.generation, error);
                     continue;
                 }
             }
@@ -416,9 +534,10 @@ fn detection_loop(shared: &(Mutex<Shared>, Condvar), target: &Target) {
         let started = Instant::now();
         let outcome = detect_frame(&frame, detector.detector.as_mut(), &settings);
         let inference = started.elapsed();
-        let mut guard = lock.lock();
-        match outcome {
-            Ok(Some(detections)) => {
+        // A result of a detector that is no longer wanted (turned off, replaced meanwhile) is
+        // dropped. Published without the lock: the main loop reads the status under it.
+        let published = match outcome {
+            Ok(Some(detections)) if still_wanted(&lock.lock(), &wanted) => {
                 let result = DetectionResult {
                     frame_number: frame.frame_number(),
                     frame_publish_mono_ns: frame.publish_mono_ns(),
@@ -427,28 +546,43 @@ fn detection_loop(shared: &(Mutex<Shared>, Condvar), target: &Target) {
                     inference_ms: inference.as_secs_f32() * 1e3,
                     detections,
                 };
-                match detections_writer.publish_for_frame(&result, source) {
-                    Ok(_) => {
-                        guard.status.results_published += 1;
-                        window.results += 1;
-                        window.inference += inference;
-                    }
-                    Err(error) => warn!("detection result not published: {error}"),
-                }
+                Some(detections_writer.publish_for_frame(&result, source))
             }
-            // A frame that cannot be detected (no readable metadata): skip it.
-            Ok(None) => {}
+            // Not wanted any more, or a frame that cannot be detected (no readable metadata).
+            Ok(_) => None,
             Err(message) => {
                 let generation = detector.generation;
                 loaded = None;
-                fail(&mut guard, generation, message);
+                fail(&mut lock.lock(), generation, message);
+                continue;
             }
+        };
+        let mut guard = lock.lock();
+        match published {
+            Some(Ok(_)) => {
+                guard.status.results_published += 1;
+                window.results += 1;
+                window.inference += inference;
+            }
+            Some(Err(error)) => {
+                guard.status.results_unpublished += 1;
+                // Once, not per frame.
+                if guard.status.results_unpublished == 1 {
+                    warn!("detection result not published: {error}");
+                }
+            }
+            None => {}
         }
         window.roll(&mut guard.status);
     }
 }
 
 fn fail(shared: &mut Shared, generation: u64, message: String) {
+    if !(shared.wanted.enabled && shared.wanted.generation == generation) {
+        // Turned off or replaced meanwhile: the failure no longer describes detection.
+        info!("a detector no longer wanted failed: {message}");
+        return;
+    }
     warn!("detection stopped: {message}");
     shared.status.state = DetectionState::Failed;
     shared.status.error = Some(message);

@@ -75,6 +75,18 @@ fn open_depth_only() -> Result<Box<dyn Detector>, DetectError> {
     Ok(Box::new(crate::depth_only::DepthOnlyDetector::default()))
 }
 
+/// Opens an ONNX model from its bytes, read by the caller (see
+/// [`crate::onnx::OnnxDetector::open_bytes`]); `path` names it.
+pub fn open_model_bytes(
+    bytes: &[u8],
+    path: &Path,
+    options: &OpenOptions,
+) -> Result<Box<dyn Detector>, DetectError> {
+    Ok(Box::new(crate::onnx::OnnxDetector::open_bytes(
+        bytes, path, options,
+    )?))
+}
+
 fn open_model(path: &Path, options: &OpenOptions) -> Result<Box<dyn Detector>, DetectError> {
     Ok(Box::new(crate::onnx::OnnxDetector::open(path, options)?))
 }

@@ -16,7 +16,7 @@ mod frame;
 pub mod onnx;
 pub mod position;
 
-pub use choice::{open_detector, DetectorChoice, OpenOptions};
+pub use choice::{open_detector, open_model_bytes, DetectorChoice, OpenOptions};
 pub use detector::{DetectError, DetectSettings, Detector};
 pub use frame::{DepthView, FrameView, FrameViewError};
 pub use shmproto::{Detection, DetectionResult, DetectorInfo, Intrinsics, ObjectPosition};

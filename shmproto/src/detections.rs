@@ -20,7 +20,8 @@ pub struct Detection {
     /// Where the object is in 3D, when the frame has depth there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<ObjectPosition>,
-    /// Why `position` is absent ("no depth stream", "no valid depth in the box"); never a
+    /// Why `position` is absent ("the frame has no depth", "no valid depth in the box's
+    /// central region"); never a
     /// position of 0 m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position_missing: Option<String>,
@@ -32,8 +33,9 @@ pub struct ObjectPosition {
     /// The robust depth of the object: the median of the valid depth in the box's central
     /// region (the depth-only detector: of the object's pixels).
     pub depth_m: f32,
-    /// The box centre deprojected at `depth_m`: a point on the object's visible surface, not
-    /// its volumetric centre (a camera sees only the front of an object).
+    /// A point on the object's visible surface, not its volumetric centre (a camera sees only
+    /// the front of an object): model detectors deproject the box centre at `depth_m`, the
+    /// depth-only detector takes the centroid of the object's measured points.
     pub point_m: [f32; 3],
     /// Distance from the camera to `point_m`.
     pub distance_m: f32,
@@ -91,6 +93,10 @@ pub struct DetectionStatus {
     pub score_threshold: f32,
     /// Results published since the daemon started.
     pub results_published: u64,
+    /// Results that could not be published (too large for a slot, a number JSON cannot
+    /// carry); the first such error is logged.
+    #[serde(default)]
+    pub results_unpublished: u64,
     /// Frames whose results were published, per second, over the last window.
     pub results_per_s: f64,
     /// Mean time in the detector over the last window, milliseconds.

@@ -1,7 +1,7 @@
 //! The real daemon binary of this package in a namespace and runtime directory of its own
 //! (`test_support::daemon`).
 
-#![allow(dead_code)] // Each test binary uses a different part.
+#![allow(dead_code, unused_imports)] // Each test binary uses a different part.
 
 pub use test_support::daemon::{json, sigterm, stderr, stdout, DaemonFixture as Fixture};
 

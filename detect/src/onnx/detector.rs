@@ -39,6 +39,31 @@ impl OnnxDetector {
     /// (`options.labels` first, then the model's `names` metadata, then COCO's for a 91-class
     /// RF-DETR, else `class N`).
     pub fn open(model: &Path, options: &OpenOptions) -> Result<OnnxDetector, DetectError> {
+        if !model.is_file() {
+            return Err(DetectError::Model {
+                path: model.display().to_string(),
+                problem: "no such file".into(),
+            });
+        }
+        OnnxDetector::open_from(model, options, |builder| builder.commit_from_file(model))
+    }
+
+    /// As [`OnnxDetector::open`], from the model's bytes, which the caller read (for example
+    /// through a descriptor it checked first, so that the file cannot be swapped between the
+    /// check and the load). `model` names it in messages and in [`Detector::info`].
+    pub fn open_bytes(
+        bytes: &[u8],
+        model: &Path,
+        options: &OpenOptions,
+    ) -> Result<OnnxDetector, DetectError> {
+        OnnxDetector::open_from(model, options, |builder| builder.commit_from_memory(bytes))
+    }
+
+    fn open_from(
+        model: &Path,
+        options: &OpenOptions,
+        commit: impl FnOnce(&mut ort::session::builder::SessionBuilder) -> ort::Result<Session>,
+    ) -> Result<OnnxDetector, DetectError> {
         let library = find_library(options.onnxruntime.as_deref())?;
         let environment = environment(&library)?;
         let path = model.display().to_string();
@@ -46,9 +71,6 @@ impl OnnxDetector {
             path: path.clone(),
             problem,
         };
-        if !model.is_file() {
-            return Err(model_error("no such file".into()));
-        }
         let mut builder =
             Session::builder(&environment).map_err(|error| model_error(error.to_string()))?;
         if let Some(threads) = options.threads {
@@ -61,9 +83,7 @@ impl OnnxDetector {
                 .with_intra_op_spinning(false)
                 .map_err(thread_error)?;
         }
-        let session = builder
-            .commit_from_file(model)
-            .map_err(|error| model_error(error.to_string()))?;
+        let session = commit(&mut builder).map_err(|error| model_error(error.to_string()))?;
         let metadata = session
             .metadata()
             .map_err(|error| model_error(format!("cannot read its metadata: {error}")))?;
