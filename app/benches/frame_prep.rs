@@ -210,6 +210,8 @@ fn bench_daemon_frame(c: &mut Criterion) {
 /// Median of criterion's estimate for one benchmark, in nanoseconds.
 fn criterion_median_ns(group: &str, bench: &str) -> Option<f64> {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "../target".into());
+    // Criterion writes a group "a/b" into the directory "a_b".
+    let group = group.replace('/', "_");
     let path = format!("{target}/criterion/{group}/{bench}/new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
