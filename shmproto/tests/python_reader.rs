@@ -1041,8 +1041,10 @@ struct SyntheticDaemon {
 }
 
 fn spawn_synthetic_daemon(tag: &str) -> SyntheticDaemon {
-    let fixture =
-        test_support::daemon::DaemonFixture::new(tag, test_support::daemon::workspace_daemon_binary());
+    let fixture = test_support::daemon::DaemonFixture::new(
+        tag,
+        test_support::daemon::workspace_daemon_binary(),
+    );
     let child = fixture.spawn_synthetic(&[]);
     SyntheticDaemon {
         _daemon: test_support::daemon::DaemonGuard::spawned(child),
@@ -1084,7 +1086,14 @@ fn python_reader_verifies_synthetic_daemon_frames_waiting_in_the_futex() {
     // Forced to poll, it reads the same frames.
     let output = run_python_reader(
         &daemon.fixture.namespace,
-        &["--frames", "3", "--verify-synthetic", "--poll", "--timeout", "60"],
+        &[
+            "--frames",
+            "3",
+            "--verify-synthetic",
+            "--poll",
+            "--timeout",
+            "60",
+        ],
     );
     let result = summary(&output);
     assert_eq!(output.status.code(), Some(0), "{result}");
