@@ -104,12 +104,18 @@ fn central_depth_m(frame: &FrameView<'_>, box_px: [f32; 4]) -> Option<f32> {
         .filter_map(|(column, row)| frame.depth_units_at(column, row))
         .filter(|&units| units != 0)
         .collect();
-    if units.is_empty() {
+    Some(f32::from(median(&mut units)?) * frame.depth()?.depth_scale_m)
+}
+
+/// The median of `values` (the upper one of the two middle values for an even count),
+/// reordering them; `None` when empty. The one median of depth units every detector uses.
+pub fn median(values: &mut [u16]) -> Option<u16> {
+    if values.is_empty() {
         return None;
     }
-    let middle = units.len() / 2;
-    let (_, median, _) = units.select_nth_unstable(middle);
-    Some(f32::from(*median) * frame.depth()?.depth_scale_m)
+    let middle = values.len() / 2;
+    let (_, median, _) = values.select_nth_unstable(middle);
+    Some(*median)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! What one region is in pixels and in 3D: its pixel bounds, its points' centroid and
 //! axis-aligned bounds, and their mean height above the plane; then its median depth.
 
+pub use crate::position::median;
+
 /// Running sums over one region's pixels.
 #[derive(Debug, Clone, Copy)]
 pub struct RegionStats {
@@ -80,17 +82,6 @@ impl RegionStats {
             self.row_max as f32 + 1.0,
         ]
     }
-}
-
-/// The median of `values` (the upper one of the two middle values for an even count),
-/// reordering them; `None` when empty.
-pub fn median(values: &mut [u16]) -> Option<u16> {
-    if values.is_empty() {
-        return None;
-    }
-    let middle = values.len() / 2;
-    let (_, median, _) = values.select_nth_unstable(middle);
-    Some(*median)
 }
 
 #[cfg(test)]
