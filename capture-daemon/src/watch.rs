@@ -84,11 +84,15 @@ impl WatchSummary {
     }
 }
 
+/// The value at fraction `p` (0..=1) of sorted values, nearest rank; `None` when empty.
+pub(crate) fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    let last = sorted.len().checked_sub(1)?;
+    sorted.get((last as f64 * p).round() as usize).copied()
+}
+
+/// [`percentile`] of nanoseconds, in microseconds; 0 when there are none.
 fn percentile_us(sorted_ns: &[u64], p: f64) -> f64 {
-    if sorted_ns.is_empty() {
-        return 0.0;
-    }
-    sorted_ns[((sorted_ns.len() - 1) as f64 * p).round() as usize] as f64 / 1e3
+    percentile(sorted_ns, p).map_or(0.0, |ns| ns as f64 / 1e3)
 }
 
 /// A reader-side explanation of why the namespace cannot be watched.

@@ -106,11 +106,9 @@ impl FrameLog {
     }
 }
 
+/// [`watch::percentile`], 0 when there are none.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+    watch::percentile(sorted, p).unwrap_or(0.0)
 }
 
 /// Opens the detections segment, waiting while the namespace's daemon runs but has not
