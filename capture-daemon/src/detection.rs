@@ -179,12 +179,8 @@ impl Detection {
             None => None,
         };
         if let Some(threshold) = score_threshold {
-            if !(0.0..=1.0).contains(&threshold) {
-                return Err(CommandError::new(
-                    ErrorCode::OutOfRange,
-                    format!("score threshold {threshold} is outside 0..=1"),
-                ));
-            }
+            DetectSettings::check_score_threshold(threshold)
+                .map_err(|message| CommandError::new(ErrorCode::OutOfRange, message))?;
         }
         let (lock, wake) = &*self.shared;
         let mut shared = lock.lock();

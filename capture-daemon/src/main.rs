@@ -214,7 +214,7 @@ struct RunArgs {
     #[arg(long, value_name = "MODEL.onnx|depth", value_parser = str::parse::<DetectorChoice>)]
     detect: Option<DetectorChoice>,
     /// Keep detections scoring at least this (0..=1).
-    #[arg(long, default_value_t = DetectSettings::default().score_threshold, value_parser = parse_unit_interval)]
+    #[arg(long, default_value_t = DetectSettings::default().score_threshold, value_parser = parse_score_threshold)]
     detect_threshold: f32,
     /// The ONNX Runtime library (libonnxruntime.so.1.x / .dylib); default: $AAA_ONNXRUNTIME,
     /// then what scripts/setup-onnxruntime.sh installed.
@@ -254,15 +254,11 @@ fn parse_namespace(text: &str) -> Result<Namespace, String> {
     Namespace::new(text).map_err(|error| error.to_string())
 }
 
-fn parse_unit_interval(text: &str) -> Result<f32, String> {
+fn parse_score_threshold(text: &str) -> Result<f32, String> {
     let value: f32 = text
         .parse()
         .map_err(|_| format!("{text:?} is not a number"))?;
-    if (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!("{value} is outside 0..=1"))
-    }
+    DetectSettings::check_score_threshold(value)
 }
 
 fn parse_fps(text: &str) -> Result<f32, String> {

@@ -26,6 +26,18 @@ impl Default for DetectSettings {
     }
 }
 
+impl DetectSettings {
+    /// A score threshold as people give it (`--detect-threshold`, `ctl detect threshold`):
+    /// a number in 0..=1.
+    pub fn check_score_threshold(value: f32) -> Result<f32, String> {
+        if (0.0..=1.0).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!("score threshold {value} is outside 0..=1"))
+        }
+    }
+}
+
 /// Why detection failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
@@ -62,4 +74,19 @@ pub trait Detector: Send {
         frame: &FrameView<'_>,
         settings: &DetectSettings,
     ) -> Result<Vec<Detection>, DetectError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_thresholds_are_numbers_in_the_unit_interval() {
+        assert_eq!(DetectSettings::check_score_threshold(0.0), Ok(0.0));
+        assert_eq!(DetectSettings::check_score_threshold(1.0), Ok(1.0));
+        for bad in [-0.1, 1.5, f32::NAN] {
+            let error = DetectSettings::check_score_threshold(bad).unwrap_err();
+            assert!(error.contains("outside 0..=1"), "{error}");
+        }
+    }
 }
