@@ -81,6 +81,7 @@ mod frame;
 mod frame_view;
 mod geometry;
 mod heartbeat;
+mod held_frame;
 mod inspect;
 pub mod layout;
 mod liveness;
@@ -110,6 +111,7 @@ pub use frame_view::{FrameView, PlaneView};
 pub use geometry::{
     ColorFormat, DepthFormat, Geometry, GeometryError, MAX_DIMENSION_PX, MAX_FRAME_BYTES,
 };
+pub use held_frame::{HeldFrame, HeldPlane};
 pub use inspect::{
     inspect, remove_stale, DetectionsReport, NamespaceReport, SegmentReport, SegmentState,
     WriterReport,

@@ -1,12 +1,14 @@
 //! The reader (client) side: copies whole, consistent frames out of shared memory.
 
 use std::sync::atomic::{fence, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cursor::{Cursor, MAX_READ_ATTEMPTS};
 use crate::error::{OpenError, ReadError};
 use crate::frame::{FrameBuf, FrameHeader};
 use crate::frame_view::{FrameView, PlaneView};
+use crate::held_frame::HeldFrame;
 use crate::liveness::Liveness;
 use crate::ring::{self, Ring};
 use crate::segment;
@@ -22,7 +24,8 @@ pub fn probe(namespace: &Namespace) -> bool {
 /// A client of one namespace. Many readers (in any number of processes) can read at once;
 /// readers never write to shared memory.
 pub struct Reader {
-    session: Session,
+    /// Shared with the [`HeldFrame`]s handed out, which keep its mappings alive.
+    session: Arc<Session>,
     namespace: Namespace,
     /// The last frame returned, and when the writer was last checked.
     cursor: Cursor,
@@ -40,7 +43,7 @@ impl Reader {
             });
         }
         Ok(Reader {
-            session,
+            session: Arc::new(session),
             namespace: namespace.clone(),
             cursor: Cursor::default(),
         })
@@ -63,7 +66,7 @@ impl Reader {
     /// A reader over an already opened session, whatever its liveness (for inspection).
     pub(crate) fn from_session(session: Session, namespace: Namespace) -> Self {
         Reader {
-            session,
+            session: Arc::new(session),
             namespace,
             cursor: Cursor::default(),
         }
@@ -204,11 +207,63 @@ impl Reader {
         }
     }
 
+    /// Holds the newest frame where it lies in shared memory, if it is newer than the last one
+    /// this reader returned, for as long as the caller likes: the bindings' in-place read
+    /// (Python's numpy arrays over the slot), where the look at the frame cannot be one Rust
+    /// closure. Never blocks. `Ok(None)`: nothing newer (the writer is alive).
+    ///
+    /// The frame counts as returned at once. Nothing checks it until the caller asks
+    /// ([`HeldFrame::check`]), which it must do after its last look and before it trusts what
+    /// it made of the bytes (docs/protocol.md, section 8.1).
+    pub fn read_held(&mut self) -> Result<Option<HeldFrame>, ReadError> {
+        if let Some(held) = self.held_newer()? {
+            return Ok(Some(held));
+        }
+        if let Some(segment) = self.session.lost_segment() {
+            return Err(ReadError::SegmentLost {
+                segment: segment.to_owned(),
+            });
+        }
+        match self.liveness() {
+            Liveness::Live { .. } => Ok(None),
+            gone => Err(ReadError::WriterGone(gone)),
+        }
+    }
+
+    /// [`Reader::read_held`] after blocking (as [`Reader::wait_next`] does) until a frame
+    /// newer than the last one returned is published. `Ok(None)` when `timeout` passes first
+    /// with the writer still alive; `Err(ReadError::WriterGone)` as soon as the writer stops
+    /// or dies.
+    pub fn wait_next_held(&mut self, timeout: Duration) -> Result<Option<HeldFrame>, ReadError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if !self.wait_for_publish(remaining)? {
+                return Ok(None);
+            }
+            if let Some(held) = self.held_newer()? {
+                return Ok(Some(held));
+            }
+            // The slot was being written at every attempt: wait for the next frame.
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn held_newer(&mut self) -> Result<Option<HeldFrame>, ReadError> {
+        let session = &self.session;
+        self.cursor.read_newer(session.as_ref(), |publish_seq| {
+            Ok(begin_in_place(session, publish_seq)?
+                .map(|begun| HeldFrame::new(Arc::clone(session), begun)))
+        })
+    }
+
     /// Blocks until a frame newer than the last one returned is published, without copying
     /// it. `Ok(true)`: one is there (read it with [`Reader::read_latest`]); `Ok(false)`: the
     /// timeout passed; `Err(ReadError::WriterGone)`: the writer stopped or died.
     pub fn wait_for_publish(&self, timeout: Duration) -> Result<bool, ReadError> {
-        self.cursor.wait_for_publish(&self.session, timeout)
+        self.cursor.wait_for_publish(self.session.as_ref(), timeout)
     }
 
     /// The writer's status record, `None` if the writer never wrote one.
@@ -261,7 +316,7 @@ impl Reader {
         &mut self,
         look: &mut Option<F>,
     ) -> Result<Option<T>, ReadError> {
-        let session = &self.session;
+        let session: &Session = &self.session;
         self.cursor.read_newer(session, |publish_seq| {
             look_in_place(session, publish_seq, look)
         })
@@ -269,7 +324,7 @@ impl Reader {
 
     /// Reads the newest frame if it is newer than the last returned one.
     fn read_newer(&mut self, frame: &mut FrameBuf) -> Result<bool, ReadError> {
-        let session = &self.session;
+        let session: &Session = &self.session;
         let read = self.cursor.read_newer(session, |publish_seq| {
             try_read_slot(session, publish_seq, frame)
         })?;
@@ -335,18 +390,16 @@ fn try_read_slot(
     Ok(Some(()))
 }
 
-/// One in-place read of the slot holding `publish_seq`: `Ok(None)` (and `look` not called)
-/// when the slot is being written or holds another publish; otherwise `look` runs on the slot
-/// where it lies and its value counts only if the slot's sequence did not change meanwhile.
-fn look_in_place<T, F: FnOnce(&FrameView<'_>) -> T>(
+/// The first half of an in-place read of the slot holding `publish_seq`: `Ok(None)` when the
+/// slot is being written or holds another publish (try again); an error when the slot claims
+/// more metadata than it can hold and that claim is the writer's (the slot did not change).
+pub(crate) fn begin_in_place(
     session: &Session,
     publish_seq: u64,
-    look: &mut Option<F>,
-) -> Result<Option<T>, ReadError> {
+) -> Result<Option<ring::BegunRead>, ReadError> {
     let Some(begun) = ring::begin_read(session, publish_seq) else {
         return Ok(None);
     };
-    let slot = begun.slot;
     let capacity = session.header.metadata_capacity as usize;
     let metadata_len = begun.record.fields.json_len as usize;
     if metadata_len > capacity {
@@ -357,10 +410,27 @@ fn look_in_place<T, F: FnOnce(&FrameView<'_>) -> T>(
         return Err(ReadError::Corrupt {
             segment: session.control.name().to_owned(),
             problem: format!(
-                "slot {slot} metadata length {metadata_len} exceeds its capacity {capacity}"
+                "slot {} metadata length {metadata_len} exceeds its capacity {capacity}",
+                begun.slot
             ),
         });
     }
+    Ok(Some(begun))
+}
+
+/// One in-place read of the slot holding `publish_seq`: `Ok(None)` (and `look` not called)
+/// when the slot is being written or holds another publish; otherwise `look` runs on the slot
+/// where it lies and its value counts only if the slot's sequence did not change meanwhile.
+fn look_in_place<T, F: FnOnce(&FrameView<'_>) -> T>(
+    session: &Session,
+    publish_seq: u64,
+    look: &mut Option<F>,
+) -> Result<Option<T>, ReadError> {
+    let Some(begun) = begin_in_place(session, publish_seq)? else {
+        return Ok(None);
+    };
+    let slot = begun.slot;
+    let metadata_len = begun.record.fields.json_len as usize;
     let Some(look) = look.take() else {
         // Not reached: `look` is only taken on the attempt that ends the read.
         return Ok(None);

@@ -227,6 +227,19 @@ impl Segment {
     fn check_range(&self, offset: usize, len: usize) -> bool {
         offset.checked_add(len).is_some_and(|end| end <= self.len())
     }
+
+    /// The address of `len` bytes at `offset` in the mapping, `None` if that range is outside
+    /// it. Valid as long as `self` lives; the bytes may change at any time (another process
+    /// writes them), so no Rust reference may ever be formed over them (see
+    /// [`crate::HeldFrame`]).
+    pub(crate) fn address_of(&self, offset: usize, len: usize) -> Option<NonNull<u8>> {
+        if !self.check_range(offset, len) {
+            return None;
+        }
+        // SAFETY: `offset` is at most the mapping's length (checked just above), so the result
+        // points inside the mapping or one past its end, and is not null.
+        Some(unsafe { self.ptr.add(offset) })
+    }
     /// Copies `dst.len()` bytes at `offset` out of the segment. Returns false (and copies
     /// nothing) if the range is outside the mapping.
     ///
