@@ -8,9 +8,11 @@
     frame.depth_m()                      # H x W float32 metres, NaN: no measurement
     frame.deproject(u, v)                # (x, y, z) metres, or None
     for frame in cam: ...                # every new frame
+    with cam.wait_next_in_place() as f:  # no copy: read-only arrays over the daemon's memory,
+        f.rgb.mean()                     # checked when the block ends (FrameOverwritten)
 
 Errors: AaaCameraError, and its subclasses DaemonNotRunning, DaemonGone, ProtocolError,
-ControlError, each with the Rust side's message.
+ControlError, FrameOverwritten, each with the Rust side's message.
 """
 
 from ._native import (
@@ -20,6 +22,8 @@ from ._native import (
     DaemonGone,
     DaemonNotRunning,
     Frame,
+    FrameOverwritten,
+    InPlaceFrame,
     ProtocolError,
     monotonic_ns,
 )
@@ -31,6 +35,8 @@ __all__ = [
     "DaemonGone",
     "DaemonNotRunning",
     "Frame",
+    "FrameOverwritten",
+    "InPlaceFrame",
     "ProtocolError",
     "monotonic_ns",
 ]

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use shmproto::control::ControlClient;
 use shmproto::{DetectionsReader, FrameBuf, Liveness, Namespace, ReadError, Reader};
 
 use crate::errors::{client_error, daemon_not_running, open_error, read_error, AaaCameraError};
 use crate::frame::{BufPool, Frame};
+use crate::in_place::InPlaceFrame;
 
 /// How long a control command may take before it is an error.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,11 +40,6 @@ struct Readers {
     detections: Option<DetectionsReader>,
 }
 
-enum Waited {
-    Frame(FrameBuf),
-    TimedOut,
-}
-
 impl Camera {
     fn lock(&self) -> MutexGuard<'_, Readers> {
         // A panic while locked leaves only readers behind, which stay valid: go on with them.
@@ -52,10 +48,15 @@ impl Camera {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits for the next frame; runs without the GIL. Opens the namespace again when the
-    /// daemon went away before (waiting up to `timeout` for one to come up), and follows a
-    /// daemon that moved to new segments (a new geometry).
-    fn wait(&self, timeout: Duration) -> PyResult<Waited> {
+    /// Waits for the next frame with `read` (a reader's wait of some kind: `Ok(None)` when its
+    /// time passes first); runs without the GIL. Opens the namespace again when the daemon went
+    /// away before (waiting up to `timeout` for one to come up), and follows a daemon that
+    /// moved to new segments (a new geometry).
+    fn wait_with<T>(
+        &self,
+        timeout: Duration,
+        mut read: impl FnMut(&mut Reader, Duration) -> Result<Option<T>, ReadError>,
+    ) -> PyResult<Option<T>> {
         let deadline = Instant::now() + timeout;
         let mut readers = self.lock();
         loop {
@@ -64,15 +65,8 @@ impl Camera {
                 Some(reader) => reader,
                 empty => empty.insert(open_until(deadline, || Reader::open(&self.namespace))?),
             };
-            // A buffer per frame: the frame owns it, and its arrays view it; a reused one when
-            // an earlier frame is gone.
-            let mut buf = self.bufs.take();
-            match reader.wait_next(&mut buf, remaining) {
-                Ok(true) => return Ok(Waited::Frame(buf)),
-                Ok(false) => {
-                    self.bufs.give_back(buf);
-                    return Ok(Waited::TimedOut);
-                }
+            match read(reader, remaining) {
+                Ok(read) => return Ok(read),
                 Err(ReadError::WriterGone(liveness)) if liveness.is_replaced() => {
                     readers.frames = None;
                 }
@@ -83,6 +77,21 @@ impl Camera {
                 Err(error) => return Err(read_error(&error)),
             }
         }
+    }
+
+    /// Waits for the next frame and copies it into a buffer of its own; runs without the GIL.
+    fn wait(&self, timeout: Duration) -> PyResult<Option<FrameBuf>> {
+        // A buffer per frame: the frame owns it, and its arrays view it; a reused one when an
+        // earlier frame is gone.
+        let mut buf = self.bufs.take();
+        let copied = self.wait_with(timeout, |reader, remaining| {
+            Ok(reader.wait_next(&mut buf, remaining)?.then_some(()))
+        })?;
+        if copied.is_none() {
+            self.bufs.give_back(buf);
+            return Ok(None);
+        }
+        Ok(Some(buf))
     }
 
     fn control_client(&self) -> PyResult<ControlClient> {
@@ -189,11 +198,34 @@ impl Camera {
     fn wait_next(&self, py: Python<'_>, timeout: f64) -> PyResult<Option<Frame>> {
         let timeout = seconds(timeout)?;
         py.detach(|| -> PyResult<Option<Frame>> {
-            match self.wait(timeout)? {
-                Waited::Frame(buf) => Frame::new(buf, &self.bufs).map(Some),
-                Waited::TimedOut => Ok(None),
-            }
+            self.wait(timeout)?
+                .map(|buf| Frame::new(buf, &self.bufs))
+                .transpose()
         })
+    }
+
+    /// Waits up to `timeout` seconds for a frame newer than the last one returned and holds
+    /// it where it lies in shared memory, without copying it: for a `with` block,
+    ///
+    ///     with cam.wait_next_in_place(timeout=1.0) as frame:
+    ///         mean = frame.rgb.mean()      # read-only arrays over the daemon's memory
+    ///
+    /// On leaving the block the frame is checked: `FrameOverwritten` when the daemon reused
+    /// its memory meanwhile (what the block computed mixes two frames: throw it away; it
+    /// happens when a block takes longer than about three frame intervals). Use the arrays
+    /// inside the block only. Raises `TimeoutError` when no frame comes in time, and the
+    /// exceptions of `wait_next` otherwise.
+    #[pyo3(signature = (timeout=1.0))]
+    fn wait_next_in_place(&self, py: Python<'_>, timeout: f64) -> PyResult<InPlaceFrame> {
+        let timeout = seconds(timeout)?;
+        let held = py.detach(|| self.wait_with(timeout, Reader::wait_next_held))?;
+        let Some(held) = held else {
+            return Err(PyTimeoutError::new_err(format!(
+                "no frame within {} s",
+                timeout.as_secs_f64()
+            )));
+        };
+        Ok(InPlaceFrame::new(held, Arc::clone(&self.bufs)))
     }
 
     fn __iter__(this: PyRef<'_, Self>) -> PyRef<'_, Self> {

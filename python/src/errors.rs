@@ -33,6 +33,12 @@ create_exception!(
 );
 create_exception!(
     aaa_camera,
+    FrameOverwritten,
+    AaaCameraError,
+    "The daemon reused an in-place frame's memory while it was read: what was computed from it mixes frames and must be thrown away."
+);
+create_exception!(
+    aaa_camera,
     ControlError,
     AaaCameraError,
     "The daemon refused a control command (unknown control, value out of range)."
