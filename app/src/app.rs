@@ -278,4 +278,10 @@ impl eframe::App for AaaApp {
         let ctx = ui.ctx().clone();
         self.smoke_test_step(&ctx);
     }
+
+    fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
+        if let Some(gl) = gl {
+            self.viewer.cloud_renderer().destroy(gl);
+        }
+    }
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use app::app::{start_feeds, AaaApp, FallbackChoice, SmokeReport, SmokeTest};
 use app::launcher::DaemonSettings;
+use app::view::ViewMode;
+use app::view3d::camera::{OrbitAngles, OrbitCamera};
 use app::viewer::Viewer;
 use clap::Parser;
 use detect::{DetectorChoice, OpenOptions};
@@ -65,6 +67,13 @@ struct Args {
     /// /run/aaa-camera-daemon).
     #[arg(long, value_name = "DIR")]
     runtime_dir: Option<PathBuf>,
+    /// The view at launch: `2d` (colour and depth images) or `3d` (the depth as a point cloud).
+    #[arg(long, value_name = "2d|3d", default_value = "2d")]
+    view: ViewMode,
+    /// The 3D view's camera at launch (and after Reset): yaw and pitch in degrees around a
+    /// point 2 m in front of the camera; 0,0 looks out of the camera itself.
+    #[arg(long, value_name = "YAW,PITCH", allow_hyphen_values = true)]
+    orbit: Option<OrbitAngles>,
     /// The daemon executable to start (default: aaa-camera-daemon next to this program, else on
     /// PATH).
     #[arg(long, value_name = "PATH")]
@@ -123,7 +132,12 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let viewer = Viewer::new(supervisor, args.save_folder)
         .with_daemon(daemon, args.start_daemon)
-        .with_detector(args.model, detector_options);
+        .with_detector(args.model, detector_options)
+        .with_view(
+            args.view,
+            args.orbit
+                .map_or_else(OrbitCamera::default, OrbitCamera::with_angles),
+        );
     let report = Arc::new(Mutex::new(SmokeReport::default()));
     let app = AaaApp::new(viewer, smoke_test.clone(), Arc::clone(&report));
 
@@ -136,6 +150,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let options = eframe::NativeOptions {
         viewport,
+        // The 3D view's points and lines hide one another by depth.
+        depth_buffer: 24,
         ..Default::default()
     };
     // The app name is also the window's app id (Wayland) and class (X11), which the desktop

@@ -9,10 +9,38 @@ pub mod detection;
 pub mod health;
 pub mod hover;
 pub mod no_source;
+pub mod point_cloud;
 pub mod status_bar;
 pub mod toolbar;
 
 use egui::{Color32, Pos2, Rect, Sense, TextureId, Vec2};
+
+/// How the central panel shows the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ViewMode {
+    /// Colour and depth images side by side.
+    #[default]
+    Images,
+    /// The depth as a coloured point cloud, turned with the mouse.
+    PointCloud,
+}
+
+/// `--view`: `2d` or `3d`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected 2d or 3d, got {0:?}")]
+pub struct ViewModeParseError(String);
+
+impl std::str::FromStr for ViewMode {
+    type Err = ViewModeParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.to_ascii_lowercase().as_str() {
+            "2d" => Ok(ViewMode::Images),
+            "3d" => Ok(ViewMode::PointCloud),
+            _ => Err(ViewModeParseError(text.to_owned())),
+        }
+    }
+}
 
 /// The largest size of an image of `size_px` that fits `available`, same aspect ratio.
 pub fn fit_size(size_px: [u32; 2], available: Vec2) -> Vec2 {
@@ -70,6 +98,13 @@ pub fn image_ui(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn view_modes_parse_from_the_command_line() {
+        assert_eq!("2d".parse(), Ok(ViewMode::Images));
+        assert_eq!("3D".parse(), Ok(ViewMode::PointCloud));
+        assert!("4d".parse::<ViewMode>().is_err());
+    }
 
     #[test]
     fn fit_keeps_the_aspect_ratio() {

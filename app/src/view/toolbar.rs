@@ -1,6 +1,7 @@
 //! The toolbar: freeze for detection, save the frozen frame, depth range, and the switches of
 //! the side panels (detection, daemon controls, daemon health).
 
+use super::ViewMode;
 use crate::colormap::DepthRange;
 
 /// What the user asked for in the toolbar this pass.
@@ -12,6 +13,8 @@ pub enum ToolbarAction {
 
 /// The toolbar's editable state.
 pub struct Toolbar<'a> {
+    /// 2D images or the 3D point cloud.
+    pub view_mode: &'a mut ViewMode,
     pub frozen: bool,
     pub can_freeze: bool,
     pub save_folder: &'a mut String,
@@ -29,6 +32,11 @@ pub struct Toolbar<'a> {
 pub fn toolbar_ui(ui: &mut egui::Ui, toolbar: Toolbar<'_>) -> Option<ToolbarAction> {
     let mut action = None;
     ui.horizontal(|ui| {
+        ui.selectable_value(toolbar.view_mode, ViewMode::Images, "2D")
+            .on_hover_text("Colour and depth images side by side");
+        ui.selectable_value(toolbar.view_mode, ViewMode::PointCloud, "3D")
+            .on_hover_text("The depth as a point cloud in the colours of the image, turned with the mouse");
+        ui.separator();
         let freeze_label = if toolbar.frozen { "Unfreeze" } else { "Freeze" };
         let freeze = ui
             .add_enabled(

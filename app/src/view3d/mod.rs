@@ -2,9 +2,13 @@
 //!
 //! - `camera.rs`: the orbit camera and its matrices (pure maths);
 //! - `deprojection.rs`: the vertex shader's deprojection formula, its constants, and the same
-//!   formula on the CPU for tests.
+//!   formula on the CPU for tests;
+//! - `lines.rs`: the ground grid, the camera frustum and the detection markers as line vertices;
+//! - `renderer.rs`: the OpenGL side, through eframe's glow paint callback.
 //!
 //! The world of the 3D view is the depth camera's frame (metres; x right, y down, z forward).
 
 pub mod camera;
 pub mod deprojection;
+pub mod lines;
+pub mod renderer;

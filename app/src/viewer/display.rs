@@ -12,7 +12,10 @@ use crate::texture::{FrameTextures, TextureError};
 use crate::view::color::color_view_ui;
 use crate::view::depth::{depth_view_ui, LEGEND_HEIGHT};
 use crate::view::hover::{hover_readout_ui, HoverReadout};
+use crate::view::point_cloud::{PointCloudView, SETTINGS_HEIGHT};
 use crate::view::status_bar::LatencyKind;
+use crate::view::ViewMode;
+use crate::view3d::lines::Lines;
 
 /// Room for the "Colour"/"Depth" captions above the images.
 const CAPTION_HEIGHT: f32 = 20.0;
@@ -24,6 +27,8 @@ const READOUT_HEIGHT: f32 = 24.0;
 pub struct ImageRects {
     pub color: Option<Rect>,
     pub depth: Option<Rect>,
+    /// The 3D view's point cloud.
+    pub cloud: Option<Rect>,
 }
 
 /// The frame on screen and where it came from.
@@ -41,6 +46,10 @@ pub(super) struct FrameDisplay {
     shown: Option<ShownFrame>,
     frozen: Option<FrozenFrame>,
     textures: FrameTextures,
+    /// The shown frame is not in the 2D textures yet (it came while the 3D view was up).
+    textures_stale: bool,
+    view_mode: ViewMode,
+    cloud: PointCloudView,
     depth_range: DepthRange,
     /// Range the depth texture was coloured with.
     textured_range: DepthRange,
@@ -80,9 +89,27 @@ impl FrameDisplay {
         self.hover.as_ref()
     }
 
-    /// True once a frame with depth is on screen (the toolbar then offers the depth range).
+    /// True while a frame with depth is on screen (the toolbar then offers the depth range).
     pub(super) fn has_depth(&self) -> bool {
-        self.textures.depth().is_some()
+        self.shown
+            .as_ref()
+            .is_some_and(|shown| shown.frame.depth_units.is_some())
+    }
+
+    pub(super) fn view_mode_mut(&mut self) -> &mut ViewMode {
+        &mut self.view_mode
+    }
+
+    pub(super) fn view_mode(&self) -> ViewMode {
+        self.view_mode
+    }
+
+    pub(super) fn cloud(&self) -> &PointCloudView {
+        &self.cloud
+    }
+
+    pub(super) fn cloud_mut(&mut self) -> &mut PointCloudView {
+        &mut self.cloud
     }
 
     /// The range depth is coloured over; the toolbar edits it.
@@ -110,8 +137,15 @@ impl FrameDisplay {
         origin: Origin,
     ) -> Result<Option<f64>, TextureError> {
         tracing::trace!("showing frame {} from the {origin}", frame.frame_number);
-        self.textures.upload(ctx, &frame, self.depth_range)?;
-        self.textured_range = self.depth_range;
+        // The 3D view takes the planes as they are (on the GPU): the 2D textures wait until
+        // the images are shown again.
+        if self.view_mode == ViewMode::Images {
+            self.textures.upload(ctx, &frame, self.depth_range)?;
+            self.textured_range = self.depth_range;
+            self.textures_stale = false;
+        } else {
+            self.textures_stale = true;
+        }
         let now_ns = shmproto::monotonic_now_ns();
         let publish_latency_ms = match (origin, frame.publish_mono_ns) {
             (Origin::Daemon, Some(publish_ns)) => {
@@ -139,27 +173,67 @@ impl FrameDisplay {
         Ok(publish_latency_ms)
     }
 
-    /// Colours the depth texture again if the range changed since it was coloured.
-    pub(super) fn recolor_if_range_changed(
-        &mut self,
-        ctx: &egui::Context,
-    ) -> Result<(), TextureError> {
+    /// Brings the 2D textures up to date while the images are shown: the whole frame if it
+    /// came while the 3D view was up, else the depth colours if the range changed.
+    pub(super) fn refresh_textures(&mut self, ctx: &egui::Context) -> Result<(), TextureError> {
+        if self.view_mode != ViewMode::Images {
+            return Ok(());
+        }
+        let Some(shown) = &self.shown else {
+            return Ok(());
+        };
+        if self.textures_stale {
+            self.textures_stale = false;
+            self.textured_range = self.depth_range;
+            return self.textures.upload(ctx, &shown.frame, self.depth_range);
+        }
         if self.depth_range == self.textured_range {
             return Ok(());
         }
         self.textured_range = self.depth_range;
-        let Some(shown) = &self.shown else {
-            return Ok(());
-        };
         self.textures
             .upload_depth(ctx, &shown.frame, self.depth_range)
     }
 
-    /// Draws the colour and depth images side by side (colour alone when there is no depth),
-    /// each as large as fits, and the readout of the hovered pixel under them.
-    pub(super) fn frames_ui(&mut self, ui: &mut egui::Ui) {
+    /// Draws the shown frame as the view mode says, with the readout of the hovered pixel
+    /// under it; `lines` are the 3D view's extra drawings (markers).
+    pub(super) fn frames_ui(&mut self, ui: &mut egui::Ui, lines: Lines) {
         self.hover = None;
         self.image_rects = ImageRects::default();
+        match self.view_mode {
+            ViewMode::Images => self.images_ui(ui),
+            ViewMode::PointCloud => self.cloud_ui(ui, lines),
+        }
+    }
+
+    /// The point cloud as large as fits, its settings over it.
+    fn cloud_ui(&mut self, ui: &mut egui::Ui, mut lines: Lines) {
+        let Some(shown) = &self.shown else {
+            return;
+        };
+        let frame = Arc::clone(&shown.frame);
+        let source = shown.origin.to_string();
+        self.cloud.settings_ui(ui);
+        let size = ui.available_size() - Vec2::new(0.0, READOUT_HEIGHT.max(SETTINGS_HEIGHT - 2.0));
+        lines.add_grid();
+        if let Some(intrinsics) = &frame.metadata.intrinsics {
+            lines.add_camera(intrinsics);
+        }
+        let response = self
+            .cloud
+            .view_ui(ui, &frame, &source, self.depth_range, lines, size);
+        self.image_rects.cloud = response.rect;
+        if response.rect.is_some() {
+            self.hover = response
+                .hovered_pixel
+                .map(|pixel| HoverReadout::of(&frame, pixel));
+            hover_readout_ui(ui, self.hover.as_ref());
+        }
+    }
+
+    /// The colour and depth images side by side (colour alone when there is no depth), each as
+    /// large as fits.
+    fn images_ui(&mut self, ui: &mut egui::Ui) {
         let Some(shown) = &self.shown else {
             return;
         };
@@ -187,6 +261,7 @@ impl FrameDisplay {
             self.image_rects = ImageRects {
                 color: Some(color_view.rect),
                 depth: Some(depth_view.rect),
+                cloud: None,
             };
             color_view.hovered_pixel.or(depth_view.hovered_pixel)
         } else {

@@ -41,6 +41,9 @@ use crate::view::hover::HoverReadout;
 use crate::view::no_source::no_source_ui;
 use crate::view::status_bar::{status_bar_ui, StatusLine};
 use crate::view::toolbar::{self, Toolbar, ToolbarAction};
+use crate::view::ViewMode;
+use crate::view3d::camera::OrbitCamera;
+use crate::view3d::lines::Lines;
 use controls_panel::ControlsPanel;
 use daemon_start::DaemonStart;
 use detection_panel::DetectionPanel;
@@ -90,6 +93,34 @@ impl Viewer {
     pub fn with_detector(mut self, choice: DetectorChoice, options: OpenOptions) -> Self {
         self.detection.set_detector(choice, options);
         self
+    }
+
+    /// Starts in `mode`, the 3D view seen from `camera` (also where Reset puts it).
+    pub fn with_view(mut self, mode: ViewMode, camera: OrbitCamera) -> Self {
+        *self.display.view_mode_mut() = mode;
+        let cloud = self.display.cloud_mut();
+        cloud.camera = camera;
+        cloud.home = camera;
+        self
+    }
+
+    pub fn view_mode(&self) -> ViewMode {
+        self.display.view_mode()
+    }
+
+    /// The 3D view's camera, as the last pass drew with it.
+    pub fn cloud_camera(&self) -> OrbitCamera {
+        self.display.cloud().camera
+    }
+
+    /// The 3D view's renderer (its GPU state; freed with [`crate::view3d::renderer::CloudRenderer::destroy`]).
+    pub fn cloud_renderer(&self) -> &std::sync::Arc<crate::view3d::renderer::CloudRenderer> {
+        self.display.cloud().renderer()
+    }
+
+    /// The frame on screen (the frozen one while frozen).
+    pub fn shown_frame(&self) -> Option<&Arc<crate::frame::Frame>> {
+        self.display.shown().map(|shown| &shown.frame)
     }
 
     /// Lets the viewer control and start the daemon described by `settings`; with
@@ -219,7 +250,7 @@ impl Viewer {
         }
 
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
-        if let Err(err) = self.display.recolor_if_range_changed(&ctx) {
+        if let Err(err) = self.display.refresh_textures(&ctx) {
             self.messages.problem = Some(err.to_string());
         }
 
@@ -299,9 +330,11 @@ impl Viewer {
 
     fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
         let saving = self.saving.is_saving();
+        let mut view_mode = self.display.view_mode();
         let action = toolbar::toolbar_ui(
             ui,
             Toolbar {
+                view_mode: &mut view_mode,
                 frozen: self.display.is_frozen(),
                 can_freeze: self.display.shown().is_some(),
                 save_folder: self.saving.folder_mut(),
@@ -313,6 +346,7 @@ impl Viewer {
                 health_open: self.health.open_mut(),
             },
         );
+        *self.display.view_mode_mut() = view_mode;
         match action {
             Some(ToolbarAction::ToggleFreeze) => self.toggle_freeze(ui.ctx()),
             Some(ToolbarAction::Save) => self.save_frozen(ui.ctx()),
@@ -350,7 +384,7 @@ impl Viewer {
                 );
             }
         }
-        self.display.frames_ui(ui);
+        self.display.frames_ui(ui, Lines::default());
         if let Some(shown) = self.display.shown() {
             let size_px = [shown.frame.geometry.width, shown.frame.geometry.height];
             self.detection
@@ -363,3 +397,5 @@ impl Viewer {
 mod detection_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view3d_tests;
