@@ -97,6 +97,20 @@ pub struct SmokeDetection {
     pub labels: Vec<String>,
 }
 
+/// What the 3D view showed in the screenshot: where, from where, and the shown frame's ground
+/// truth (the synthetic scene's), so that a test can project it and look at the pixels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SmokeView3d {
+    pub frame_number: u64,
+    /// Where the point cloud was drawn, `[x1, y1, x2, y2]` in the screenshot's pixels.
+    pub view_px: [f32; 4],
+    pub target_m: [f32; 3],
+    pub yaw_deg: f32,
+    pub pitch_deg: f32,
+    pub distance_m: f32,
+    pub ground_truth: Vec<shmproto::GroundTruthObject>,
+}
+
 /// What a smoke test saw; filled in when the window closes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SmokeReport {
@@ -107,6 +121,8 @@ pub struct SmokeReport {
     pub screenshot: Option<Result<PathBuf, String>>,
     /// With `freeze_and_detect`: the boxes drawn, `None` if none were in time.
     pub detection: Option<SmokeDetection>,
+    /// The 3D view at the screenshot, when it was up.
+    pub view3d: Option<SmokeView3d>,
 }
 
 struct SmokeRun {
@@ -179,6 +195,8 @@ impl AaaApp {
         if let Some(path) = &smoke.screenshot {
             if !smoke.requested {
                 smoke.requested = true;
+                // The screenshot shows this pass.
+                smoke.report_mut().view3d = drawn_view3d(&self.viewer, ctx.pixels_per_point());
                 let captured = Arc::clone(&smoke.captured);
                 let repaint = ctx.clone();
                 ctx.request_screenshot(move |image| {
@@ -244,6 +262,22 @@ fn drawn_detection(viewer: &Viewer, pixels_per_point: f32) -> Option<SmokeDetect
             .iter()
             .map(|detection| detection.label.clone())
             .collect(),
+    })
+}
+
+/// The 3D view as this pass drew it, `None` when it is not up.
+fn drawn_view3d(viewer: &Viewer, pixels_per_point: f32) -> Option<SmokeView3d> {
+    let rect = viewer.image_rects().cloud? * pixels_per_point;
+    let frame = viewer.shown_frame()?;
+    let camera = viewer.cloud_camera();
+    Some(SmokeView3d {
+        frame_number: frame.frame_number,
+        view_px: [rect.min.x, rect.min.y, rect.max.x, rect.max.y],
+        target_m: camera.target_m,
+        yaw_deg: camera.yaw_deg,
+        pitch_deg: camera.pitch_deg,
+        distance_m: camera.distance_m,
+        ground_truth: frame.metadata.ground_truth.clone(),
     })
 }
 

@@ -177,6 +177,11 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     tracing::info!("{summary}");
     println!("{summary}");
+    if let Some(view3d) = &report.view3d {
+        // One line of JSON, for scripts and the 3D screenshot tests.
+        let line = serde_json::to_string(view3d).context("cannot encode the 3D view report")?;
+        println!("smoke test 3d: {line}");
+    }
     let mut detection_ok = true;
     if smoke_test.freeze_and_detect {
         match &report.detection {

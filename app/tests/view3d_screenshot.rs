@@ -1,0 +1,236 @@
+//! End-to-end under Xvfb (a real window, Mesa's llvmpipe): the real `aaa` binary shows the
+//! in-app synthetic scene in the 3D view (`--view 3d --orbit YAW,PITCH --smoke-test ...
+//! --screenshot`) and the tests look at the screenshot: the point cloud is drawn (not blank),
+//! it changes when orbited, and each sphere's ground-truth centre, projected through the
+//! orbit camera the app reports, lands on pixels of that sphere's colour (the GPU's
+//! deprojection and the CPU's camera agree).
+//!
+//! Needs `xvfb-run` (scripts/setup-runtime-deps.sh --test). Without it the tests say so and
+//! pass, unless `CI` or `AAA_REQUIRE_XVFB` is set, where a missing tool is a failure.
+
+use std::path::Path;
+use std::process::Command;
+
+use app::view3d::camera::OrbitCamera;
+use egui::{Pos2, Rect};
+use image::RgbImage;
+use serde_json::Value;
+
+fn xvfb_available() -> bool {
+    let available = Command::new("xvfb-run")
+        .arg("--help")
+        .output()
+        .is_ok_and(|output| output.status.success() || !output.stdout.is_empty());
+    if !available {
+        let required =
+            std::env::var_os("CI").is_some() || std::env::var_os("AAA_REQUIRE_XVFB").is_some();
+        assert!(
+            !required,
+            "xvfb-run is missing: bash scripts/setup-runtime-deps.sh --test"
+        );
+        eprintln!("skipped: xvfb-run is missing (bash scripts/setup-runtime-deps.sh --test)");
+    }
+    available
+}
+
+/// The 3D view as the app reported it, and its screenshot.
+struct Shot {
+    report: Value,
+    image: RgbImage,
+}
+
+impl Shot {
+    fn view_rect(&self) -> Rect {
+        let view: [f32; 4] = serde_json::from_value(self.report["view_px"].clone()).unwrap();
+        Rect::from_min_max(Pos2::new(view[0], view[1]), Pos2::new(view[2], view[3]))
+    }
+
+    fn camera(&self) -> OrbitCamera {
+        OrbitCamera {
+            target_m: serde_json::from_value(self.report["target_m"].clone()).unwrap(),
+            yaw_deg: self.report["yaw_deg"].as_f64().unwrap() as f32,
+            pitch_deg: self.report["pitch_deg"].as_f64().unwrap() as f32,
+            distance_m: self.report["distance_m"].as_f64().unwrap() as f32,
+        }
+    }
+
+    /// The view's pixels, row by row.
+    fn view_pixels(&self) -> Vec<[u8; 3]> {
+        let rect = self.view_rect();
+        let mut pixels = Vec::new();
+        for y in rect.min.y.ceil() as u32..rect.max.y.floor() as u32 {
+            for x in rect.min.x.ceil() as u32..rect.max.x.floor() as u32 {
+                pixels.push(self.image.get_pixel(x, y).0);
+            }
+        }
+        pixels
+    }
+}
+
+/// Runs `aaa --view 3d --orbit orbit` on the synthetic scene under Xvfb.
+fn run_app(work: &Path, orbit: &str) -> Shot {
+    let namespace = format!("v3dshot{}", std::process::id());
+    let screenshot = work.join(format!("3d-{}.png", orbit.replace(',', "_")));
+    let output = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1400x800x24"])
+        .arg(env!("CARGO_BIN_EXE_aaa"))
+        .args(["--namespace", &namespace, "--runtime-dir"])
+        .arg(work)
+        .args([
+            "--synthetic",
+            "--view",
+            "3d",
+            "--orbit",
+            orbit,
+            "--smoke-test",
+            "4",
+        ])
+        .arg("--screenshot")
+        .arg(&screenshot)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run xvfb-run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the app failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("smoke test 3d: "))
+        .unwrap_or_else(|| panic!("no 3D view report:\n{stdout}\n{stderr}"));
+    eprintln!("3D view report: {line}");
+    let report =
+        serde_json::from_str(line).unwrap_or_else(|err| panic!("bad report {line}: {err}"));
+    let image = image::open(&screenshot).unwrap().into_rgb8();
+    Shot { report, image }
+}
+
+/// The view's background (`point_cloud.rs`), where no point, grid line or frustum is drawn.
+fn is_background([r, g, b]: [u8; 3]) -> bool {
+    r == g && g == b && r <= 24
+}
+
+/// The scene's albedos (camera-sources' synthetic scene) by chromaticity: shading scales a
+/// colour, so `rgb / (r + g + b)` names the object.
+fn nearest_albedo([r, g, b]: [u8; 3]) -> (&'static str, f32) {
+    const ALBEDOS: [(&str, [f32; 3]); 4] = [
+        ("red sphere", [220.0, 50.0, 40.0]),
+        ("orange cube", [240.0, 150.0, 30.0]),
+        ("green sphere", [60.0, 190.0, 80.0]),
+        ("blue sphere", [60.0, 110.0, 230.0]),
+    ];
+    let chroma = |[r, g, b]: [f32; 3]| {
+        let sum = (r + g + b).max(1.0);
+        [r / sum, g / sum, b / sum]
+    };
+    let seen = chroma([f32::from(r), f32::from(g), f32::from(b)]);
+    ALBEDOS
+        .iter()
+        .map(|(name, albedo)| {
+            let albedo = chroma(*albedo);
+            let distance = (0..3)
+                .map(|i| (seen[i] - albedo[i]).powi(2))
+                .sum::<f32>()
+                .sqrt();
+            (*name, distance)
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap()
+}
+
+#[test]
+fn the_3d_view_draws_the_scene_and_changes_when_orbited() {
+    if !xvfb_available() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let front = run_app(work.path(), "0,0");
+    let turned = run_app(work.path(), "40,25");
+    assert_eq!(front.view_rect(), turned.view_rect());
+
+    for (name, shot) in [("front", &front), ("turned", &turned)] {
+        let pixels = shot.view_pixels();
+        assert!(
+            pixels.len() > 200_000,
+            "{name}: the view is {:?}",
+            shot.view_rect()
+        );
+        let drawn = pixels.iter().filter(|&&rgb| !is_background(rgb)).count();
+        let mut colours: Vec<[u8; 3]> = pixels.clone();
+        colours.sort_unstable();
+        colours.dedup();
+        eprintln!(
+            "{name}: {drawn} of {} pixels drawn, {} colours",
+            pixels.len(),
+            colours.len()
+        );
+        assert!(
+            drawn * 3 > pixels.len(),
+            "{name}: the point cloud covers a third of the view"
+        );
+        assert!(
+            colours.len() > 500,
+            "{name}: the scene's colours, not a flat fill"
+        );
+    }
+    let (a, b) = (front.view_pixels(), turned.view_pixels());
+    let changed = a.iter().zip(&b).filter(|(a, b)| a != b).count();
+    eprintln!("orbiting changed {changed} of {} pixels", a.len());
+    assert!(changed * 3 > a.len(), "orbiting changes the picture");
+}
+
+#[test]
+fn ground_truth_sphere_centres_project_onto_their_colour() {
+    if !xvfb_available() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    for orbit in ["0,0", "25,15", "-30,10"] {
+        let shot = run_app(work.path(), orbit);
+        let camera = shot.camera();
+        let view = shot.view_rect();
+        let truth = shot.report["ground_truth"].as_array().unwrap();
+        let mut checked = 0;
+        for object in truth {
+            let name = object["name"].as_str().unwrap();
+            if !name.contains("sphere") {
+                continue;
+            }
+            let centre_m: [f32; 3] = serde_json::from_value(object["center_m"].clone()).unwrap();
+            let Some(centre) = camera
+                .project(centre_m, view)
+                .filter(|pos| view.shrink(3.0).contains(*pos))
+            else {
+                eprintln!("{orbit}: {name} is out of the view");
+                continue;
+            };
+            // A 5x5 patch around the projected centre: the sphere's surface facing the depth
+            // camera, the points of its colour.
+            let (mut same, mut total) = (0, 0);
+            for dy in -2..=2 {
+                for dx in -2..=2 {
+                    let rgb = shot
+                        .image
+                        .get_pixel((centre.x + dx as f32) as u32, (centre.y + dy as f32) as u32)
+                        .0;
+                    let (nearest, distance) = nearest_albedo(rgb);
+                    total += 1;
+                    if nearest == name && distance < 0.05 {
+                        same += 1;
+                    }
+                }
+            }
+            eprintln!("{orbit}: {name} centre at {centre:?}: {same} of {total} pixels its colour");
+            assert!(
+                same * 10 >= total * 8,
+                "{orbit}: {name}'s centre projects to {centre:?}, where {same} of {total} pixels have its colour"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 2, "{orbit}: spheres in view: {truth:?}");
+    }
+}
