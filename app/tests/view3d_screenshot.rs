@@ -40,17 +40,22 @@ struct Shot {
 }
 
 impl Shot {
+    fn field<T: serde::de::DeserializeOwned>(&self, name: &str) -> T {
+        serde_json::from_value(self.report[name].clone())
+            .unwrap_or_else(|err| panic!("the report's {name}: {err}"))
+    }
+
     fn view_rect(&self) -> Rect {
-        let view: [f32; 4] = serde_json::from_value(self.report["view_px"].clone()).unwrap();
+        let view: [f32; 4] = self.field("view_px");
         Rect::from_min_max(Pos2::new(view[0], view[1]), Pos2::new(view[2], view[3]))
     }
 
     fn camera(&self) -> OrbitCamera {
         OrbitCamera {
-            target_m: serde_json::from_value(self.report["target_m"].clone()).unwrap(),
-            yaw_deg: self.report["yaw_deg"].as_f64().unwrap() as f32,
-            pitch_deg: self.report["pitch_deg"].as_f64().unwrap() as f32,
-            distance_m: self.report["distance_m"].as_f64().unwrap() as f32,
+            target_m: self.field("target_m"),
+            yaw_deg: self.field("yaw_deg"),
+            pitch_deg: self.field("pitch_deg"),
+            distance_m: self.field("distance_m"),
         }
     }
 
@@ -105,7 +110,9 @@ fn run_app(work: &Path, orbit: &str) -> Shot {
     eprintln!("3D view report: {line}");
     let report =
         serde_json::from_str(line).unwrap_or_else(|err| panic!("bad report {line}: {err}"));
-    let image = image::open(&screenshot).unwrap().into_rgb8();
+    let image = image::open(&screenshot)
+        .unwrap_or_else(|err| panic!("the screenshot {}: {err}", screenshot.display()))
+        .into_rgb8();
     Shot { report, image }
 }
 
@@ -139,7 +146,7 @@ fn nearest_albedo([r, g, b]: [u8; 3]) -> (&'static str, f32) {
             (*name, distance)
         })
         .min_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap()
+        .expect("four albedos")
 }
 
 #[test]
