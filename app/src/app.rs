@@ -88,11 +88,11 @@ pub struct SmokeDetection {
     /// From Freeze to the pass that drew the boxes.
     pub freeze_to_boxes_ms: f32,
     /// The boxes on screen, `[x1, y1, x2, y2]` in the screenshot's pixels, over the colour
-    /// image then over the depth image.
+    /// image then over the depth image; in the 3D view the screen rectangles of the markers.
     pub boxes_px: Vec<[f32; 4]>,
     /// Where each box's caption (label, score, distance) went, in the same order and pixels.
     pub captions_px: Vec<[f32; 4]>,
-    /// Where the colour and the depth images were drawn, in the same pixels.
+    /// Where the colour and the depth images (or the 3D view) were drawn, in the same pixels.
     pub images_px: Vec<[f32; 4]>,
     pub labels: Vec<String>,
 }
@@ -252,11 +252,15 @@ fn drawn_detection(viewer: &Viewer, pixels_per_point: f32) -> Option<SmokeDetect
             .iter()
             .map(|drawn| in_pixels(drawn.caption_rect))
             .collect(),
-        images_px: [viewer.image_rects().color, viewer.image_rects().depth]
-            .into_iter()
-            .flatten()
-            .map(in_pixels)
-            .collect(),
+        images_px: [
+            viewer.image_rects().color,
+            viewer.image_rects().depth,
+            viewer.image_rects().cloud,
+        ]
+        .into_iter()
+        .flatten()
+        .map(in_pixels)
+        .collect(),
         labels: shown
             .detections
             .iter()

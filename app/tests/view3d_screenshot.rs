@@ -72,8 +72,9 @@ impl Shot {
     }
 }
 
-/// Runs `aaa --view 3d --orbit orbit` on the synthetic scene under Xvfb.
-fn run_app(work: &Path, orbit: &str) -> Shot {
+/// Runs `aaa --view 3d --orbit orbit` on the synthetic scene under Xvfb, with `extra`
+/// arguments.
+fn run_app(work: &Path, orbit: &str, extra: &[&str]) -> Shot {
     let namespace = format!("v3dshot{}", std::process::id());
     let screenshot = work.join(format!("3d-{}.png", orbit.replace(',', "_")));
     let output = Command::new("xvfb-run")
@@ -81,15 +82,10 @@ fn run_app(work: &Path, orbit: &str) -> Shot {
         .arg(env!("CARGO_BIN_EXE_aaa"))
         .args(["--namespace", &namespace, "--runtime-dir"])
         .arg(work)
-        .args([
-            "--synthetic",
-            "--view",
-            "3d",
-            "--orbit",
-            orbit,
-            "--smoke-test",
-            "4",
-        ])
+        .args(["--synthetic", "--view", "3d", "--orbit", orbit])
+        // With --freeze-and-detect the screenshot is taken once the markers are drawn.
+        .args(["--smoke-test", if extra.is_empty() { "4" } else { "90" }])
+        .args(extra)
         .arg("--screenshot")
         .arg(&screenshot)
         .env("RUST_LOG", "info")
@@ -108,8 +104,16 @@ fn run_app(work: &Path, orbit: &str) -> Shot {
         .find_map(|line| line.strip_prefix("smoke test 3d: "))
         .unwrap_or_else(|| panic!("no 3D view report:\n{stdout}\n{stderr}"));
     eprintln!("3D view report: {line}");
-    let report =
+    let mut report: Value =
         serde_json::from_str(line).unwrap_or_else(|err| panic!("bad report {line}: {err}"));
+    if let Some(detection) = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("smoke test detection: "))
+    {
+        eprintln!("detection report: {detection}");
+        report["detection"] = serde_json::from_str(detection)
+            .unwrap_or_else(|err| panic!("bad report {detection}: {err}"));
+    }
     let image = image::open(&screenshot)
         .unwrap_or_else(|err| panic!("the screenshot {}: {err}", screenshot.display()))
         .into_rgb8();
@@ -155,8 +159,8 @@ fn the_3d_view_draws_the_scene_and_changes_when_orbited() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let front = run_app(work.path(), "0,0");
-    let turned = run_app(work.path(), "40,25");
+    let front = run_app(work.path(), "0,0", &[]);
+    let turned = run_app(work.path(), "40,25", &[]);
     assert_eq!(front.view_rect(), turned.view_rect());
 
     for (name, shot) in [("front", &front), ("turned", &turned)] {
@@ -197,7 +201,7 @@ fn ground_truth_sphere_centres_project_onto_their_colour() {
     }
     let work = tempfile::tempdir().unwrap();
     for orbit in ["0,0", "25,15", "-30,10"] {
-        let shot = run_app(work.path(), orbit);
+        let shot = run_app(work.path(), orbit, &[]);
         let camera = shot.camera();
         let view = shot.view_rect();
         let truth = shot.report["ground_truth"].as_array().unwrap();
@@ -240,4 +244,65 @@ fn ground_truth_sphere_centres_project_onto_their_colour() {
         }
         assert!(checked >= 2, "{orbit}: spheres in view: {truth:?}");
     }
+}
+
+/// The app's box colour (`app::view::boxes::APP_BOX_COLOR`, magenta), which neither the scene
+/// nor the grid and frustum contain.
+fn is_box_colour([r, g, b]: [u8; 3]) -> bool {
+    r >= 170 && g <= 110 && b >= 170
+}
+
+/// Freeze, detect with the depth-only detector, screenshot once the markers are drawn: every
+/// detection with a 3D position has a labelled marker, and the marker's lines (drawn by the
+/// GPU, hidden by nearer points) are in the box colour inside its place on screen.
+#[test]
+fn detections_are_drawn_as_labelled_markers() {
+    if !xvfb_available() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let shot = run_app(work.path(), "30,20", &["--freeze-and-detect"]);
+    let detection = &shot.report["detection"];
+    let detections = detection["detections"].as_u64().unwrap();
+    assert!(
+        detections >= 3,
+        "the scene's objects are found: {detection}"
+    );
+    let boxes: Vec<[f32; 4]> = serde_json::from_value(detection["boxes_px"].clone()).unwrap();
+    let captions: Vec<[f32; 4]> = serde_json::from_value(detection["captions_px"].clone()).unwrap();
+    assert_eq!(boxes.len(), captions.len());
+    assert!(
+        boxes.len() + 1 >= detections as usize,
+        "a marker per detection in view: {detection}"
+    );
+    let view = shot.view_rect();
+    let count_box_colour = |[x1, y1, x2, y2]: [f32; 4], leave_out: Option<[f32; 4]>| {
+        let mut count = 0;
+        for y in y1.max(view.min.y).ceil() as u32..y2.min(view.max.y).floor() as u32 {
+            for x in x1.max(view.min.x).ceil() as u32..x2.min(view.max.x).floor() as u32 {
+                let (xf, yf) = (x as f32 + 0.5, y as f32 + 0.5);
+                let in_left_out =
+                    leave_out.is_some_and(|[a, b, c, d]| xf >= a && xf < c && yf >= b && yf < d);
+                if !in_left_out && is_box_colour(shot.image.get_pixel(x, y).0) {
+                    count += 1;
+                }
+            }
+        }
+        count
+    };
+    let mut lined = 0;
+    for (marker, caption) in boxes.iter().zip(&captions) {
+        let caption_pixels = count_box_colour(*caption, None);
+        let caption_area = (caption[2] - caption[0]) * (caption[3] - caption[1]);
+        let line_pixels = count_box_colour(*marker, Some(*caption));
+        eprintln!("marker {marker:?}: {line_pixels} line pixels, caption {caption_pixels} of {caption_area:.0}");
+        assert!(
+            caption_pixels as f32 > 0.4 * caption_area,
+            "the label is drawn: {caption:?}"
+        );
+        if line_pixels >= 40 {
+            lined += 1;
+        }
+    }
+    assert!(lined + 1 >= boxes.len(), "the markers' lines are drawn");
 }

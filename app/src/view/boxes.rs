@@ -77,6 +77,38 @@ fn caption_rect(image_rect: Rect, box_rect: Rect, size: Vec2) -> Rect {
     Rect::from_min_size(Pos2::new(left, top), size)
 }
 
+/// The colour and stroke width of a box, highlighted or not.
+pub fn box_style(color: Color32, highlighted: bool) -> (Color32, f32) {
+    if highlighted {
+        (HIGHLIGHT_COLOR, HIGHLIGHT_WIDTH)
+    } else {
+        (color, BOX_WIDTH)
+    }
+}
+
+/// Draws a box's caption (label, score, distance) on `color` over `box_rect`; returns where.
+pub fn caption_ui(
+    painter: &egui::Painter,
+    image_rect: Rect,
+    box_rect: Rect,
+    detection: &Detection,
+    color: Color32,
+) -> Rect {
+    let galley = painter.layout_no_wrap(
+        box_caption(detection),
+        FontId::proportional(12.0),
+        Color32::BLACK,
+    );
+    let caption = caption_rect(image_rect, box_rect, galley.size() + Vec2::new(4.0, 0.0));
+    painter.rect_filled(caption, 0.0, color);
+    painter.galley(
+        caption.left_top() + Vec2::new(2.0, 0.0),
+        galley,
+        Color32::BLACK,
+    );
+    caption
+}
+
 /// Draws the boxes and their captions (clipped to the image).
 pub fn detection_boxes_ui(ui: &egui::Ui, boxes: &BoxesOverImage<'_>) -> BoxesDrawn {
     let painter = ui.painter_at(boxes.image_rect);
@@ -86,7 +118,6 @@ pub fn detection_boxes_ui(ui: &egui::Ui, boxes: &BoxesOverImage<'_>) -> BoxesDra
         .filter(|pos| boxes.image_rect.contains(*pos));
     let mut hovered: Option<(usize, f32)> = None;
     let mut drawn = Vec::with_capacity(boxes.detections.len());
-    let font = FontId::proportional(12.0);
     for (index, detection) in boxes.detections.iter().enumerate() {
         let box_rect = box_rect_in(boxes.image_rect, boxes.size_px, detection.box_px);
         if !box_rect.is_finite() {
@@ -98,25 +129,9 @@ pub fn detection_boxes_ui(ui: &egui::Ui, boxes: &BoxesOverImage<'_>) -> BoxesDra
                 hovered = Some((index, area));
             }
         }
-        let highlighted = boxes.highlighted == Some(index);
-        let (color, width) = if highlighted {
-            (HIGHLIGHT_COLOR, HIGHLIGHT_WIDTH)
-        } else {
-            (boxes.color, BOX_WIDTH)
-        };
+        let (color, width) = box_style(boxes.color, boxes.highlighted == Some(index));
         painter.rect_stroke(box_rect, 0.0, Stroke::new(width, color), StrokeKind::Inside);
-        let galley = painter.layout_no_wrap(box_caption(detection), font.clone(), Color32::BLACK);
-        let caption = caption_rect(
-            boxes.image_rect,
-            box_rect,
-            galley.size() + Vec2::new(4.0, 0.0),
-        );
-        painter.rect_filled(caption, 0.0, color);
-        painter.galley(
-            caption.left_top() + Vec2::new(2.0, 0.0),
-            galley,
-            Color32::BLACK,
-        );
+        let caption = caption_ui(&painter, boxes.image_rect, box_rect, detection, color);
         drawn.push(DrawnBox {
             box_rect,
             caption_rect: caption,

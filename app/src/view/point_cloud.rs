@@ -4,13 +4,16 @@
 
 use std::sync::Arc;
 
-use egui::{Color32, PointerButton, Rect, Sense, Vec2};
+use egui::{Color32, PointerButton, Rect, Sense, Stroke, StrokeKind, Vec2};
+use shmproto::Detection;
 
+use super::boxes::{box_style, caption_ui, BoxesDrawn, DrawnBox};
 use crate::colormap::DepthRange;
 use crate::frame::Frame;
 use crate::view3d::camera::OrbitCamera;
 use crate::view3d::deprojection::DeprojectionParams;
-use crate::view3d::lines::Lines;
+use crate::view3d::lines::{box_corners, Lines, MARKER_ARM_M};
+use crate::view3d::pick::pick_pixel;
 use crate::view3d::renderer::{CloudDraw, CloudRenderer, PointColors};
 
 /// Room for the settings row above the view.
@@ -148,9 +151,12 @@ impl PointCloudView {
             lines,
         };
         painter.add(self.renderer.paint_callback(rect, draw));
+        let hovered_pixel = response
+            .hover_pos()
+            .and_then(|pointer| pick_pixel(frame, &self.camera, rect, pointer, self.point_size));
         PointCloudResponse {
             rect: Some(rect),
-            hovered_pixel: None,
+            hovered_pixel,
         }
     }
 
@@ -180,4 +186,87 @@ impl PointCloudView {
             self.camera = self.home;
         }
     }
+}
+
+/// Detections to mark in the 3D view (their lines are in the view's [`Lines`]).
+pub struct MarkersIn3d<'a> {
+    /// Where the point cloud was drawn.
+    pub rect: Rect,
+    pub camera: &'a OrbitCamera,
+    pub detections: &'a [Detection],
+    pub color: Color32,
+    pub highlighted: Option<usize>,
+}
+
+/// The marker lines of `detections` in the colour they are drawn in (highlighted or not).
+pub fn marker_lines(
+    lines: &mut Lines,
+    detections: &[Detection],
+    color: Color32,
+    highlighted: Option<usize>,
+) {
+    for (index, detection) in detections.iter().enumerate() {
+        let (color, _) = box_style(color, highlighted == Some(index));
+        let rgb = [color.r(), color.g(), color.b()].map(|channel| f32::from(channel) / 255.0);
+        lines.add_marker(detection, rgb);
+    }
+}
+
+/// Labels each marker with its caption (label, score, distance) over the marker's place on
+/// screen, and finds the marker under the pointer. The "box" of a marker is the screen
+/// rectangle around its 3D extent (or its cross, without one).
+pub fn marker_labels_ui(ui: &egui::Ui, markers: &MarkersIn3d<'_>) -> BoxesDrawn {
+    let painter = ui.painter_at(markers.rect);
+    let pointer = ui
+        .ctx()
+        .pointer_hover_pos()
+        .filter(|pos| markers.rect.contains(*pos));
+    let mut drawn = BoxesDrawn::default();
+    let mut hovered: Option<(usize, f32)> = None;
+    for (index, detection) in markers.detections.iter().enumerate() {
+        let Some(position) = &detection.position else {
+            continue;
+        };
+        let corners = match position.extent_m {
+            Some(extent) => box_corners(extent),
+            None => box_corners([
+                position.point_m.map(|v| v - MARKER_ARM_M),
+                position.point_m.map(|v| v + MARKER_ARM_M),
+            ]),
+        };
+        let projected: Vec<_> = corners
+            .iter()
+            .filter_map(|&corner| markers.camera.project(corner, markers.rect))
+            .collect();
+        if projected.len() != corners.len() {
+            // Partly behind the eye: no place on screen to label.
+            continue;
+        }
+        let box_rect = Rect::from_points(&projected);
+        if !box_rect.is_finite() || !box_rect.intersects(markers.rect) {
+            continue;
+        }
+        if pointer.is_some_and(|pos| box_rect.contains(pos)) {
+            let area = box_rect.area();
+            if hovered.is_none_or(|(_, smallest)| area < smallest) {
+                hovered = Some((index, area));
+            }
+        }
+        let (color, width) = box_style(markers.color, markers.highlighted == Some(index));
+        if markers.highlighted == Some(index) {
+            painter.rect_stroke(
+                box_rect,
+                0.0,
+                Stroke::new(width, color),
+                StrokeKind::Outside,
+            );
+        }
+        let caption_rect = caption_ui(&painter, markers.rect, box_rect, detection, color);
+        drawn.boxes.push(DrawnBox {
+            box_rect,
+            caption_rect,
+        });
+    }
+    drawn.hovered = hovered.map(|(index, _)| index);
+    drawn
 }

@@ -31,7 +31,8 @@ pub const GRID_DEPTH_M: f32 = 10.0;
 pub const FRUSTUM_DEPTH_M: f32 = 0.3;
 /// Length of the drawn axes and of a marker's cross arms.
 const AXIS_LENGTH_M: f32 = 0.15;
-const MARKER_ARM_M: f32 = 0.06;
+/// Half the length of a marker's cross arms.
+pub const MARKER_ARM_M: f32 = 0.06;
 
 const GRID_RGB: [f32; 3] = [0.35, 0.35, 0.38];
 const GRID_AXIS_RGB: [f32; 3] = [0.55, 0.55, 0.6];

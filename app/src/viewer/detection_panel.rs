@@ -31,11 +31,14 @@ use crate::detection::worker::{
 };
 use crate::feed::Origin;
 use crate::frame::Frame;
-use crate::view::boxes::{detection_boxes_ui, BoxesOverImage, DrawnBox};
+use crate::view::boxes::{detection_boxes_ui, BoxesDrawn, BoxesOverImage, DrawnBox};
 use crate::view::detection::{
     detection_panel_ui, BoxSource, DetectionAction, DetectionPanelView, DetectorStatus,
     ShownDetections,
 };
+use crate::view::point_cloud::{marker_labels_ui, marker_lines, MarkersIn3d};
+use crate::view3d::camera::OrbitCamera;
+use crate::view3d::lines::Lines;
 
 /// How long the frozen frame's detection took, once its boxes were drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -475,12 +478,55 @@ impl DetectionPanel {
             hovered = hovered.or(drawn.hovered);
             self.drawn.extend(drawn.boxes);
         }
+        self.note_drawn(ui, hovered);
+    }
+
+    /// The 3D view's marker lines for the detections on screen.
+    pub(super) fn marker_lines(&self) -> Lines {
+        let mut lines = Lines::default();
+        if let Some(shown) = &self.shown {
+            marker_lines(
+                &mut lines,
+                &shown.detections,
+                shown.box_color(),
+                self.highlighted(),
+            );
+        }
+        lines
+    }
+
+    /// Labels the markers in the 3D view drawn in `rect` from `camera`.
+    pub(super) fn overlay_3d_ui(&mut self, ui: &egui::Ui, rect: egui::Rect, camera: &OrbitCamera) {
+        self.drawn.clear();
+        let Some(shown) = &self.shown else {
+            self.highlight_from_boxes = None;
+            return;
+        };
+        let markers = MarkersIn3d {
+            rect,
+            camera,
+            detections: &shown.detections,
+            color: shown.box_color(),
+            highlighted: self.highlighted(),
+        };
+        let BoxesDrawn { hovered, boxes } = marker_labels_ui(ui, &markers);
+        self.drawn = boxes;
+        self.note_drawn(ui, hovered);
+    }
+
+    /// After boxes or markers were drawn: the highlight from the pointer, and the frozen
+    /// detection's timing.
+    fn note_drawn(&mut self, ui: &egui::Ui, hovered: Option<usize>) {
+        let Some(shown) = &self.shown else {
+            return;
+        };
+        let source = shown.source;
         if hovered != self.highlight_from_boxes {
             self.highlight_from_boxes = hovered;
             // The list, drawn before the images, shows the new highlight next pass.
             ui.ctx().request_repaint();
         }
-        if shown.source == BoxSource::Frozen {
+        if source == BoxSource::Frozen {
             self.note_frozen_boxes_drawn();
         }
     }

@@ -384,6 +384,14 @@ impl Viewer {
                 );
             }
         }
+        if self.display.view_mode() == ViewMode::PointCloud {
+            self.display.frames_ui(ui, self.detection.marker_lines());
+            if let Some(rect) = self.display.image_rects().cloud {
+                let camera = self.display.cloud().camera;
+                self.detection.overlay_3d_ui(ui, rect, &camera);
+            }
+            return;
+        }
         self.display.frames_ui(ui, Lines::default());
         if let Some(shown) = self.display.shown() {
             let size_px = [shown.frame.geometry.width, shown.frame.geometry.height];

@@ -77,3 +77,29 @@ fn a_colour_only_source_says_the_3d_view_needs_depth() {
     harness.get_by_label_contains("The 3D view needs depth: the daemon delivers colour only");
     assert_eq!(harness.state().image_rects().cloud, None);
 }
+
+#[test]
+fn hovering_the_point_cloud_reads_out_the_point_under_the_pointer() {
+    let (mut harness, mut daemon_tx) = viewer_with_fed_daemon(Path::new("unused"));
+    send_frames(&mut daemon_tx, 1..=1);
+    harness.run();
+    harness.get_by_label("3D").click();
+    harness.run();
+    let cloud = harness.state().image_rects().cloud.unwrap();
+    // The default view looks out of the camera: the wall 1.5 m ahead fills the middle.
+    harness.hover_at(cloud.center());
+    harness.run();
+    let readout = harness.state().hover_readout().cloned().expect("a readout");
+    assert!((readout.depth_m.unwrap() - 1.5).abs() < 1e-5, "{readout:?}");
+    let [x, y] = readout.pixel;
+    assert!(
+        x.abs_diff(WIDTH / 2) <= 2 && y.abs_diff(HEIGHT / 2) <= 2,
+        "{readout:?}"
+    );
+    harness.get_by_label_contains("depth 1.500 m");
+
+    // Beside the wall there is no point.
+    harness.hover_at(cloud.min + egui::Vec2::new(3.0, 3.0));
+    harness.run();
+    assert_eq!(harness.state().hover_readout(), None);
+}
