@@ -12,7 +12,8 @@
 # already there are not fetched again; the wheel is rebuilt (cargo makes that a no-op when
 # nothing changed) and reinstalled.
 #
-# With --test it also installs pytest (pinned) and runs python/tests/ against the real daemon
+# With --test it also installs pytest, and the PyPI `mcap` and `mcap-ros2-support` packages (an
+# independent MCAP and ROS 2 CDR decoder for the recordings' tests), all pinned, and runs python/tests/ against the real daemon
 # binary (built with cargo by the tests' conftest.py unless AAA_DAEMON_BIN names one).
 #
 # Needs python3 >= 3.9 ($PYTHON to choose another interpreter) and PyPI the first time.
@@ -23,6 +24,8 @@ cd "$(dirname "$0")/.."
 
 maturin_version=1.16.0
 pytest_version=8.3.5
+mcap_version=1.6.0
+mcap_ros2_support_version=0.6.0
 
 usage() {
     echo "usage: scripts/setup-python.sh [--venv DIR] [--test]" >&2
@@ -75,7 +78,11 @@ pip_install_pinned() {
     fi
 }
 pip_install_pinned maturin "$maturin_version"
-((with_test)) && pip_install_pinned pytest "$pytest_version"
+if ((with_test)); then
+    pip_install_pinned pytest "$pytest_version"
+    pip_install_pinned mcap "$mcap_version"
+    pip_install_pinned mcap-ros2-support "$mcap_ros2_support_version"
+fi
 
 wheel_dir="${CARGO_TARGET_DIR:-target}/python-wheel"
 rm -rf "$wheel_dir"
