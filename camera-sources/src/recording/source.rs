@@ -4,8 +4,9 @@
 //! `/camera/color/image_raw` when the file has it, else the first `sensor_msgs/msg/Image`
 //! channel whose first message is `rgb8` or `bgr8`; depth likewise (`depth_topic`,
 //! `/camera/depth/image_rect_raw`, else the first Image channel in `16UC1`, `mono16` or
-//! `32FC1`). A colour message completes a frame: it takes the newest depth, camera info and
-//! `/aaa/metadata` seen before it (the recorder writes them first, with the same stamp).
+//! `32FC1`). A colour image makes a frame with the depth image of the same stamp (before or
+//! after it in the file), else with the newest depth before the next colour image; the camera
+//! info and `/aaa/metadata` are the newest before it (the recorder writes them first).
 //! Depth must be the colour image's size (aligned to colour).
 //!
 //! With `/aaa/metadata` (recordings made by `aaa-camera-daemon record`) the frames keep their
@@ -24,7 +25,7 @@ use ros_messages::frame_messages::{
 use ros_messages::{camera_info, image, string_message, CameraInfo, Image, StringMessage};
 use shmproto::{FrameMetadata, Geometry, SourceKind};
 
-use super::mcap_stream::{ChannelInfo, McapStream};
+use super::mcap_stream::{ChannelInfo, McapStream, MessageHeader};
 use super::{RecordingConfig, RecordingError};
 use crate::replay_pacing::ReplayPacer;
 use crate::{CapturedFrame, GroundTruth, Source, SourceError, SourceInfo};
@@ -62,6 +63,13 @@ enum MessageOutcome {
     End,
 }
 
+/// A colour image waiting for the depth of its stamp.
+#[derive(Debug, Clone, Copy)]
+struct PendingColor {
+    stamp_ns: u64,
+    recorded_ns: u64,
+}
+
 /// One frame put together from the file, ready to deliver.
 #[derive(Debug, Default)]
 struct Assembled {
@@ -91,6 +99,10 @@ pub struct McapSource {
     frames_skipped: u64,
     /// The message being read, reused.
     message: Vec<u8>,
+    /// The colour image in the frame being put together, waiting for its depth.
+    pending_color: Option<PendingColor>,
+    /// A message read but not taken yet (in `message`): it is taken next.
+    held: Option<MessageHeader>,
     /// The colour images' size, once known (the first frame's).
     size: Option<(u32, u32)>,
 }
@@ -129,10 +141,28 @@ impl McapSource {
             frames_read: 0,
             frames_skipped: 0,
             message: Vec::new(),
+            pending_color: None,
+            held: None,
             size: None,
             config,
         };
         let mut frame = CapturedFrame::default();
+        // A first pass over two frames' messages learns which channel is what (a depth
+        // channel may first speak after the first colour image); then from the start.
+        for _ in 0..2 {
+            match source.read_frame(&mut frame) {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(RecordingError::Truncated) => break,
+                Err(error) => return Err(bad(&source.config.path, error)),
+            }
+        }
+        source
+            .rewind()
+            .map_err(|error| bad(&source.config.path, error))?;
+        source.metadata = None;
+        source.camera_info = None;
+        source.frames_read = 0;
+        source.size = None;
         let assembled = match source.read_frame(&mut frame) {
             Ok(Some(assembled)) => assembled,
             Ok(None) => {
@@ -334,13 +364,31 @@ impl McapSource {
         frame: &mut CapturedFrame,
     ) -> Result<MessageOutcome, RecordingError> {
         {
-            let Some(header) = self.stream.next_message(data)? else {
-                return Ok(MessageOutcome::End);
+            let header = match self.held.take() {
+                Some(header) => header,
+                None => match self.stream.next_message(data)? {
+                    Some(header) => header,
+                    // The last colour image waited for its depth in vain.
+                    None => {
+                        return match self.pending_color.take() {
+                            Some(pending) => self
+                                .finish_frame(pending, frame)
+                                .map(|assembled| {
+                                    assembled.map_or(MessageOutcome::More, MessageOutcome::Frame)
+                                })
+                                .map_err(|reason| RecordingError::Message {
+                                    topic: self.topic(self.color_channel),
+                                    reason,
+                                }),
+                            None => Ok(MessageOutcome::End),
+                        }
+                    }
+                },
             };
-            let (channel_id, log_time_ns) = (header.channel_id, header.log_time_ns);
+            let channel_id = header.channel_id;
             let data = &data[..];
             let role = self.role(channel_id, data);
-            self.take_message(role, data, log_time_ns, frame)
+            self.take_message(role, data, header, frame)
                 .map_err(|reason| RecordingError::Message {
                     topic: self.topic(Some(channel_id)),
                     reason,
@@ -353,7 +401,7 @@ impl McapSource {
         &mut self,
         role: Role,
         data: &[u8],
-        log_time_ns: u64,
+        header: MessageHeader,
         frame: &mut CapturedFrame,
     ) -> Result<MessageOutcome, String> {
         {
@@ -382,12 +430,47 @@ impl McapSource {
                     if self.info.depth_scale_m.is_none() {
                         self.info.depth_scale_m = Some(scale_m);
                     }
-                    self.depth_size =
-                        Some((image.width, image.height, image.header.stamp.to_unix_ns()));
+                    let stamp_ns = image.header.stamp.to_unix_ns();
+                    self.depth_size = Some((image.width, image.height, stamp_ns));
+                    if let Some(pending) = self.pending_color {
+                        if pending.stamp_ns == stamp_ns {
+                            self.pending_color = None;
+                            if let Some(assembled) = self.finish_frame(pending, frame)? {
+                                return Ok(MessageOutcome::Frame(assembled));
+                            }
+                        }
+                    }
                 }
                 Role::Color => {
+                    if let Some(pending) = self.pending_color.take() {
+                        // Its depth never came: it plays with the newest depth, and this
+                        // message is read again for the next frame.
+                        self.held = Some(header);
+                        if let Some(assembled) = self.finish_frame(pending, frame)? {
+                            return Ok(MessageOutcome::Frame(assembled));
+                        }
+                        return Ok(MessageOutcome::More);
+                    }
                     let image = Image::decode(data).map_err(|e| e.to_string())?;
-                    if let Some(assembled) = self.assemble(&image, log_time_ns, frame)? {
+                    if !self.take_color(&image, frame)? {
+                        return Ok(MessageOutcome::More);
+                    }
+                    let stamp_ns = image.header.stamp.to_unix_ns();
+                    let pending = PendingColor {
+                        stamp_ns,
+                        recorded_ns: if stamp_ns > 0 {
+                            stamp_ns
+                        } else {
+                            header.log_time_ns
+                        },
+                    };
+                    let depth_stamp = self.depth_size.map(|(_, _, stamp)| stamp);
+                    if self.depth_channel.is_some() && depth_stamp != Some(stamp_ns) {
+                        // Its depth may follow: wait for it.
+                        self.pending_color = Some(pending);
+                        return Ok(MessageOutcome::More);
+                    }
+                    if let Some(assembled) = self.finish_frame(pending, frame)? {
                         return Ok(MessageOutcome::Frame(assembled));
                     }
                 }
@@ -396,13 +479,8 @@ impl McapSource {
         }
     }
 
-    /// Makes a frame of a colour image and the newest depth; `None` when it is skipped.
-    fn assemble(
-        &mut self,
-        image: &Image<'_>,
-        log_time_ns: u64,
-        frame: &mut CapturedFrame,
-    ) -> Result<Option<Assembled>, String> {
+    /// Takes a colour image into `frame` unless it is skipped (another size than the first).
+    fn take_color(&mut self, image: &Image<'_>, frame: &mut CapturedFrame) -> Result<bool, String> {
         let size = (image.width, image.height);
         match self.size {
             None => {
@@ -423,13 +501,25 @@ impl McapSource {
                         first.1
                     );
                 }
-                return Ok(None);
+                return Ok(false);
             }
             Some(_) => {}
         }
+        frame_messages::rgb8_from_image(image, &mut frame.rgb).map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+
+    /// Completes the frame whose colour is in `frame` with the newest depth; `None` when
+    /// there is no depth yet (the frame cannot be whole).
+    fn finish_frame(
+        &mut self,
+        color: PendingColor,
+        frame: &mut CapturedFrame,
+    ) -> Result<Option<Assembled>, String> {
+        frame.depth.clear();
         if self.depth_channel.is_some() {
+            let size = self.size.unwrap_or_default();
             match self.depth_size {
-                // No depth yet: the frame cannot be whole.
                 None => return Ok(None),
                 Some((width, height, _)) if (width, height) != size => {
                     return Err(format!(
@@ -439,23 +529,17 @@ impl McapSource {
                 }
                 Some(_) => {}
             }
-        }
-        frame_messages::rgb8_from_image(image, &mut frame.rgb).map_err(|e| e.to_string())?;
-        frame.depth.clear();
-        if self.depth_channel.is_some() {
             frame.depth.extend_from_slice(&self.depth_z16);
         }
         frame.contents_id = 0;
         frame.ground_truth = GroundTruth::default();
         self.frames_read += 1;
-        let stamp_ns = image.header.stamp.to_unix_ns();
-        let recorded_ns = if stamp_ns > 0 { stamp_ns } else { log_time_ns };
         let frame_number = match &self.metadata {
-            Some(metadata) if metadata.capture_wall_ns == stamp_ns => metadata.frame_number,
+            Some(metadata) if metadata.capture_wall_ns == color.stamp_ns => metadata.frame_number,
             _ => self.frames_read,
         };
         Ok(Some(Assembled {
-            recorded_ns,
+            recorded_ns: color.recorded_ns,
             frame_number,
         }))
     }
@@ -464,6 +548,8 @@ impl McapSource {
     fn rewind(&mut self) -> Result<(), RecordingError> {
         self.stream = McapStream::open(&self.config.path)?;
         self.depth_size = None;
+        self.pending_color = None;
+        self.held = None;
         Ok(())
     }
 
