@@ -170,11 +170,19 @@ fn mcap_from_other_tools_plays_with_named_topics() {
             "/right/image",
         ],
     );
-    let mut reader = Reader::open(&replay.namespace).unwrap();
+    // The daemon starts with segments of the default size and moves to the recording's.
     let mut frame = FrameBuf::new();
-    assert!(reader
-        .wait_next(&mut frame, Duration::from_secs(10))
-        .unwrap());
+    let mut reader = Reader::open(&replay.namespace).unwrap();
+    loop {
+        match reader.wait_next(&mut frame, Duration::from_secs(10)) {
+            Ok(true) => break,
+            Ok(false) => panic!("no frame within 10 s"),
+            Err(shmproto::ReadError::WriterGone(shmproto::Liveness::Replaced { .. })) => {
+                reader = Reader::open_waiting(&replay.namespace, Duration::from_secs(10)).unwrap();
+            }
+            Err(error) => panic!("{error}"),
+        }
+    }
     sigterm(&player);
     let _ = player.wait();
     let geometry = frame.geometry().unwrap();
