@@ -12,13 +12,20 @@
 # already there are not fetched again; the wheel is rebuilt (cargo makes that a no-op when
 # nothing changed) and reinstalled.
 #
-# With --test it also installs pytest, and the PyPI `mcap` and `mcap-ros2-support` packages (an
-# independent MCAP and ROS 2 CDR decoder for the recordings' tests), all pinned, and runs python/tests/ against the real daemon
-# binary (built with cargo by the tests' conftest.py unless AAA_DAEMON_BIN names one).
+# With --wheelhouse DIR it also puts the wheel and numpy's wheel for this Python into DIR: copy
+# DIR to a machine without network (same OS and architecture, CPython >= 3.9; numpy's wheel is
+# for this interpreter's version) and install there with
+#   python3 -m pip install --no-index --find-links DIR aaa_camera
+#
+# With --test it also installs pytest and the PyPI `mcap` and `mcap-ros2-support` packages (an
+# independent MCAP and ROS 2 CDR decoder for the recordings' tests), all pinned, runs
+# python/tests/ against the real daemon binary (built with cargo by the tests' conftest.py
+# unless AAA_DAEMON_BIN names one), and checks the offline install: a wheelhouse installed with
+# --no-index into a fresh environment.
 #
 # Needs python3 >= 3.9 ($PYTHON to choose another interpreter) and PyPI the first time.
 #
-# Usage: scripts/setup-python.sh [--venv DIR] [--test]
+# Usage: scripts/setup-python.sh [--venv DIR] [--wheelhouse DIR] [--test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,18 +35,24 @@ mcap_version=1.6.0
 mcap_ros2_support_version=0.6.0
 
 usage() {
-    echo "usage: scripts/setup-python.sh [--venv DIR] [--test]" >&2
+    echo "usage: scripts/setup-python.sh [--venv DIR] [--wheelhouse DIR] [--test]" >&2
     exit 2
 }
 
 with_test=0
 venv=""
+wheelhouse=""
 while (($#)); do
     case "$1" in
     --test) with_test=1 ;;
     --venv)
         (($# >= 2)) || usage
         venv=$2
+        shift
+        ;;
+    --wheelhouse)
+        (($# >= 2)) || usage
+        wheelhouse=$2
         shift
         ;;
     *) usage ;;
@@ -98,7 +111,28 @@ fi
 "$venv_python" -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall "${wheels[0]}"
 "$venv_python" -c 'import aaa_camera, numpy; print("setup-python: aaa_camera installed in '"$venv"' (numpy", numpy.__version__ + ")")'
 
+target_dir=${CARGO_TARGET_DIR:-target}
+if ((with_test)) && [[ -z "$wheelhouse" ]]; then
+    wheelhouse="$target_dir/python-wheelhouse"
+fi
+if [[ -n "$wheelhouse" ]]; then
+    mkdir -p "$wheelhouse"
+    rm -f "$wheelhouse"/aaa_camera-*.whl
+    cp "${wheels[0]}" "$wheelhouse/"
+    numpy_version=$("$venv_python" -c 'import numpy; print(numpy.__version__)')
+    "$venv_python" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
+        --dest "$wheelhouse" "numpy==$numpy_version"
+    echo "setup-python: wheelhouse $wheelhouse (install offline: python3 -m pip install --no-index --find-links $wheelhouse aaa_camera)"
+fi
+
 if ((with_test)); then
+    echo "setup-python: checking the offline install (--no-index) into a fresh environment"
+    offline_venv=$(mktemp -d)
+    trap 'rm -rf "$offline_venv"' EXIT
+    "$python" -m venv "$offline_venv"
+    "$offline_venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-index \
+        --find-links "$wheelhouse" aaa_camera
+    "$offline_venv/bin/python" -c 'import aaa_camera, numpy; assert aaa_camera.Camera and numpy.zeros(1).size == 1'
     echo "setup-python: running python/tests"
     "$venv_python" -m pytest -q -p no:cacheprovider python/tests
 fi

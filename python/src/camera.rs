@@ -207,8 +207,10 @@ impl Camera {
     /// Waits up to `timeout` seconds for a frame newer than the last one returned and holds
     /// it where it lies in shared memory, without copying it: for a `with` block,
     ///
-    ///     with cam.wait_next_in_place(timeout=1.0) as frame:
-    ///         mean = frame.rgb.mean()      # read-only arrays over the daemon's memory
+    /// ```python
+    /// with cam.wait_next_in_place(timeout=1.0) as frame:
+    ///     mean = frame.rgb.mean()      # read-only arrays over the daemon's memory
+    /// ```
     ///
     /// On leaving the block the frame is checked: `FrameOverwritten` when the daemon reused
     /// its memory meanwhile (what the block computed mixes two frames: throw it away; it
