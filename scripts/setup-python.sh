@@ -17,9 +17,11 @@
 # for this interpreter's version) and install there with
 #   python3 -m pip install --no-index --find-links DIR aaa_camera
 #
-# With --test it also installs pytest (pinned), runs python/tests/ against the real daemon
-# binary (built with cargo by the tests' conftest.py unless AAA_DAEMON_BIN names one), and
-# checks the offline install: a wheelhouse installed with --no-index into a fresh environment.
+# With --test it also installs pytest and the PyPI `mcap` and `mcap-ros2-support` packages (an
+# independent MCAP and ROS 2 CDR decoder for the recordings' tests), all pinned, runs
+# python/tests/ against the real daemon binary (built with cargo by the tests' conftest.py
+# unless AAA_DAEMON_BIN names one), and checks the offline install: a wheelhouse installed with
+# --no-index into a fresh environment.
 #
 # Needs python3 >= 3.9 ($PYTHON to choose another interpreter) and PyPI the first time.
 #
@@ -29,6 +31,8 @@ cd "$(dirname "$0")/.."
 
 maturin_version=1.16.0
 pytest_version=8.3.5
+mcap_version=1.6.0
+mcap_ros2_support_version=0.6.0
 
 usage() {
     echo "usage: scripts/setup-python.sh [--venv DIR] [--wheelhouse DIR] [--test]" >&2
@@ -87,7 +91,11 @@ pip_install_pinned() {
     fi
 }
 pip_install_pinned maturin "$maturin_version"
-((with_test)) && pip_install_pinned pytest "$pytest_version"
+if ((with_test)); then
+    pip_install_pinned pytest "$pytest_version"
+    pip_install_pinned mcap "$mcap_version"
+    pip_install_pinned mcap-ros2-support "$mcap_ros2_support_version"
+fi
 
 wheel_dir="${CARGO_TARGET_DIR:-target}/python-wheel"
 rm -rf "$wheel_dir"

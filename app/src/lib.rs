@@ -20,6 +20,7 @@ pub mod frame;
 pub mod health;
 pub mod icon;
 pub mod launcher;
+pub mod recorder;
 pub mod save;
 pub mod supervisor;
 pub mod texture;

@@ -4,6 +4,7 @@ use shmproto::control::{CommandError, ErrorCode};
 use shmproto::{Geometry, SourceKind};
 
 use super::realsense::{open_realsense, RealsenseConfig};
+use super::recording::{open_recording, McapSource, RecordingConfig};
 use super::synthetic::{SyntheticConfig, SyntheticSource};
 use super::webcam::{open_webcam, WebcamConfig};
 use super::{Source, SourceError};
@@ -14,6 +15,8 @@ pub enum SourceChoice {
     Synthetic(SyntheticConfig),
     Realsense(RealsenseConfig),
     Webcam(WebcamConfig),
+    /// An MCAP recording (RealSense `.bag`/`.db3` ones are [`SourceChoice::Realsense`]).
+    Recording(RecordingConfig),
 }
 
 impl SourceChoice {
@@ -22,6 +25,8 @@ impl SourceChoice {
             SourceChoice::Synthetic(_) => SourceKind::Synthetic,
             SourceChoice::Realsense(_) => SourceKind::Realsense,
             SourceChoice::Webcam(_) => SourceKind::Webcam,
+            // The frames say what was recorded; the choice itself needs no device.
+            SourceChoice::Recording(_) => SourceKind::Other,
         }
     }
 
@@ -32,6 +37,8 @@ impl SourceChoice {
             SourceChoice::Synthetic(config) => Geometry::rgbd(config.width, config.height),
             SourceChoice::Realsense(config) => Geometry::rgbd(config.width, config.height),
             SourceChoice::Webcam(config) => Geometry::rgb_only(config.width, config.height),
+            // Its own size, learnt when opened.
+            SourceChoice::Recording(_) => Geometry::default(),
         }
     }
 
@@ -41,15 +48,28 @@ impl SourceChoice {
             SourceChoice::Synthetic(config) => f64::from(config.fps),
             SourceChoice::Realsense(config) => f64::from(config.fps),
             SourceChoice::Webcam(config) => f64::from(config.fps),
+            // Paced by the recording's own times.
+            SourceChoice::Recording(_) => 0.0,
         }
     }
 
     /// Checks what can be checked without the hardware (the synthetic scene's size, rate,
-    /// brightness and speed), so a bad configuration fails at once instead of being retried.
+    /// brightness and speed; that a recording exists and plays up to its first frame), so a
+    /// bad configuration fails at once instead of being retried.
     pub fn validate(&self) -> Result<(), SourceError> {
         match self {
             SourceChoice::Synthetic(config) => SyntheticSource::new(*config).map(drop),
-            SourceChoice::Realsense(_) | SourceChoice::Webcam(_) => Ok(()),
+            SourceChoice::Recording(config) => McapSource::open(config.clone()).map(drop),
+            SourceChoice::Realsense(config) => match &config.input {
+                super::realsense::RealsenseInput::Recording(path) => std::fs::File::open(path)
+                    .map(drop)
+                    .map_err(|error| SourceError::BadRecording {
+                        path: path.clone(),
+                        reason: error.to_string(),
+                    }),
+                _ => Ok(()),
+            },
+            SourceChoice::Webcam(_) => Ok(()),
         }
     }
 
@@ -58,6 +78,7 @@ impl SourceChoice {
             SourceChoice::Synthetic(config) => Ok(Box::new(SyntheticSource::new(*config)?)),
             SourceChoice::Realsense(config) => open_realsense(config),
             SourceChoice::Webcam(config) => open_webcam(config),
+            SourceChoice::Recording(config) => open_recording(config),
         }
     }
 }
@@ -109,6 +130,12 @@ impl SourceChoice {
                 config.width = width;
                 config.height = height;
             }
+            SourceChoice::Recording(_) => {
+                return Err(CommandError::new(
+                    ErrorCode::Unsupported,
+                    "a recording plays at the size and rate it was recorded at",
+                ));
+            }
         }
         Ok(())
     }
@@ -119,6 +146,10 @@ impl SourceChoice {
             SourceChoice::Synthetic(config) => (config.width, config.height, config.fps),
             SourceChoice::Realsense(config) => (config.width, config.height, config.fps as f32),
             SourceChoice::Webcam(config) => (config.width, config.height, config.fps as f32),
+            SourceChoice::Recording(_) => {
+                let geometry = self.requested_geometry();
+                (geometry.width, geometry.height, 0.0)
+            }
         }
     }
 }

@@ -6,6 +6,8 @@ use shmproto::{FrameMetadata, Geometry, GroundTruthObject, Intrinsics, SourceKin
 pub mod access;
 pub mod choice;
 pub mod realsense;
+pub mod recording;
+pub mod replay_pacing;
 pub mod synthetic;
 pub mod webcam;
 
@@ -191,6 +193,13 @@ pub enum SourceError {
     /// The source was open but a frame could not be read (unplugged, USB error, read error).
     #[error("the {kind} source failed: {reason}")]
     Capture { kind: SourceKind, reason: String },
+    /// A recording cannot be played (missing, unreadable, not a recording, nothing to play):
+    /// retrying will not help.
+    #[error("cannot play recording {}: {reason}", path.display())]
+    BadRecording {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     /// A recording reached its end (and does not loop).
     #[error("the recording ended")]
     EndOfStream,
@@ -202,6 +211,17 @@ pub enum SourceError {
         kind: SourceKind,
         feature: &'static str,
     },
+}
+
+impl SourceError {
+    /// Whether opening again can never help (not built in, a recording that cannot be
+    /// played): the daemon stops instead of retrying.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            SourceError::NotBuilt { .. } | SourceError::BadRecording { .. }
+        )
+    }
 }
 
 /// A camera, recording or generator that produces frames of a fixed geometry.

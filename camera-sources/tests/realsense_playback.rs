@@ -243,7 +243,7 @@ fn a_recording_plays_with_its_intrinsics_depth_scale_and_pixels() {
 }
 
 #[test]
-fn a_looping_recording_does_not_end_and_its_frame_numbers_keep_rising() {
+fn a_looping_recording_does_not_end_its_frame_numbers_keep_rising_and_it_keeps_its_timing() {
     let dir = tempfile::tempdir().expect("no temp dir");
     let (path, _) = make_recording(dir.path(), 5);
     let config = RealsenseConfig {
@@ -253,10 +253,12 @@ fn a_looping_recording_does_not_end_and_its_frame_numbers_keep_rising() {
     let mut source = open_realsense(&config).expect("cannot open the recording");
     let mut frame = CapturedFrame::default();
     let mut last_frame_number = None;
+    let mut first_at = None;
     for delivered in 0..12 {
         if let Err(error) = source.next_frame(&mut frame) {
             panic!("frame {delivered} of a looping recording: {error}");
         }
+        first_at.get_or_insert_with(std::time::Instant::now);
         if let Some(last) = last_frame_number {
             assert!(
                 frame.frame_number > last,
@@ -266,6 +268,13 @@ fn a_looping_recording_does_not_end_and_its_frame_numbers_keep_rising() {
         }
         last_frame_number = Some(frame.frame_number);
     }
+    // 11 intervals of the 10 fps recording, loop after loop: never faster (librealsense alone
+    // hands a looping recording over as fast as it reads it). A busy machine only adds.
+    let elapsed = first_at.expect("frames").elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1045),
+        "11 frame intervals of a 10 fps recording in {elapsed:?}"
+    );
 }
 
 #[test]

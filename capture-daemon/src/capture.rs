@@ -153,7 +153,7 @@ impl CaptureThread {
         loop {
             let mut source = match self.factory.open() {
                 Ok(source) => source,
-                Err(error @ SourceError::NotBuilt { .. }) => {
+                Err(error) if error.is_fatal() => {
                     self.finish(error.to_string(), true);
                     return;
                 }

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod detection;
 pub mod metrics;
 pub mod pidfile;
+pub mod record;
 pub mod runtime;
 pub mod signals;
 pub mod status;

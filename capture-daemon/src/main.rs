@@ -7,13 +7,14 @@ use std::time::Duration;
 use anyhow::Context;
 use camera_sources::choice::SourceChoice;
 use camera_sources::realsense::{RealsenseConfig, RealsenseInput};
+use camera_sources::recording::RecordingConfig;
 use camera_sources::synthetic::SyntheticConfig;
 use camera_sources::webcam::WebcamConfig;
 use capture_daemon::daemon::{self, DaemonConfig};
 use capture_daemon::detection::DetectionConfig;
 use capture_daemon::runtime;
 use capture_daemon::watch::WatchLimit;
-use capture_daemon::{cleanup, ctl, status, stop, watch, watch_detections};
+use capture_daemon::{cleanup, ctl, record, status, stop, watch, watch_detections};
 use clap::{Args, Parser, Subcommand};
 use detect::{DetectSettings, DetectorChoice, OpenOptions};
 use shmproto::{Namespace, SegmentOwner, SourceKind, MAX_DIMENSION_PX};
@@ -87,6 +88,10 @@ enum Command {
     /// Where the namespace's files are, as KEY=VALUE lines for scripts: runtime_dir, pid_file,
     /// socket, log (where `make daemon-start` and the app write the daemon's output).
     Paths,
+    /// Record the daemon's frames into an MCAP file (ROS 2 messages: colour, depth, camera
+    /// info, metadata, detections) that Foxglove, Lichtblick, rerun and `ros2 bag` open.
+    /// No root needed; SIGINT/SIGTERM finish the file. Follows mode changes and restarts.
+    Record(RecordArgs),
     /// Read frames like a client: fps, latency, gaps, stamp verification of synthetic frames.
     /// Exit status non-zero when the daemon is missing or gone, or frames fail verification.
     Watch(WatchArgs),
@@ -183,16 +188,27 @@ impl CtlAction {
 #[derive(Debug, Clone, Args)]
 struct RunArgs {
     /// Where frames come from: realsense (an Intel RealSense camera, or a recording with
-    /// --recording), webcam (a USB webcam, colour only) or synthetic (a moving 3D scene
-    /// rendered with depth; no hardware).
-    #[arg(long, default_value = "realsense", value_parser = str::parse::<SourceKind>)]
-    source: SourceKind,
-    /// Play this RealSense recording (.bag or .db3) instead of a camera.
+    /// --recording), webcam (a USB webcam, colour only), synthetic (a moving 3D scene
+    /// rendered with depth; no hardware) or recording (the file --recording names).
+    #[arg(long, default_value = "realsense", value_parser = parse_source)]
+    source: SourceArg,
+    /// Play this recording instead of a camera: an MCAP file (what `record` writes, or any
+    /// MCAP with sensor_msgs/msg/Image rgb8/bgr8 and 16UC1/32FC1 channels), or a RealSense
+    /// .bag/.db3 (played by librealsense). Told apart by content.
     #[arg(long)]
     recording: Option<PathBuf>,
     /// Start the recording again when it ends.
     #[arg(long = "loop", requires = "recording")]
     loop_recording: bool,
+    /// Play the recording this many times faster than it was recorded (MCAP recordings).
+    #[arg(long, default_value_t = 1.0, requires = "recording", value_parser = parse_rate)]
+    rate: f64,
+    /// The MCAP recording's colour image topic, when it has several image topics.
+    #[arg(long, requires = "recording")]
+    color_topic: Option<String>,
+    /// The MCAP recording's depth image topic, when it has several.
+    #[arg(long, requires = "recording")]
+    depth_topic: Option<String>,
     /// Frame width in pixels.
     #[arg(long, default_value_t = 640, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_DIMENSION_PX)))]
     width: u32,
@@ -226,6 +242,25 @@ struct RunArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+struct RecordArgs {
+    /// The MCAP file to write (replaced if it exists).
+    #[arg(long, value_name = "FILE.mcap")]
+    output: PathBuf,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Stop after this many frames.
+    #[arg(long)]
+    frames: Option<u64>,
+    /// How chunks are compressed.
+    #[arg(long, value_enum, default_value_t = record::RecordCompression::Lz4)]
+    compression: record::RecordCompression,
+    /// One JSON object at the end instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 struct WatchArgs {
     /// Stop after this many frames (with --detections: results).
     #[arg(long, conflicts_with = "seconds")]
@@ -248,6 +283,29 @@ struct WatchArgs {
     /// latency is then publish to frame usable, and verification copies only the stamp rows.
     #[arg(long, conflicts_with = "detections")]
     in_place: bool,
+}
+
+/// What `--source` names: a kind of camera, or a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceArg {
+    Kind(SourceKind),
+    Recording,
+}
+
+fn parse_source(text: &str) -> Result<SourceArg, String> {
+    if text == "recording" {
+        return Ok(SourceArg::Recording);
+    }
+    text.parse::<SourceKind>()
+        .map(SourceArg::Kind)
+        .map_err(|error| format!("{error}, recording"))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1000.0 => Ok(rate),
+        _ => Err(format!("{text:?} is not a rate between 0 and 1000")),
+    }
 }
 
 fn parse_namespace(text: &str) -> Result<Namespace, String> {
@@ -300,7 +358,47 @@ impl RunArgs {
             }
             Ok(self.fps as u32)
         };
-        Ok(match self.source {
+        let mcap_recording = match &self.recording {
+            Some(path) => camera_sources::recording::is_mcap_file(path)
+                .with_context(|| format!("cannot read recording {}", path.display()))?,
+            None => false,
+        };
+        let recording_choice = |path: &PathBuf| {
+            SourceChoice::Recording(RecordingConfig {
+                path: path.clone(),
+                loop_playback: self.loop_recording,
+                rate: self.rate,
+                color_topic: self.color_topic.clone(),
+                depth_topic: self.depth_topic.clone(),
+            })
+        };
+        let kind = match self.source {
+            SourceArg::Kind(kind) => kind,
+            SourceArg::Recording => match &self.recording {
+                None => anyhow::bail!("--source recording needs --recording FILE"),
+                Some(path) if mcap_recording => return Ok(recording_choice(path)),
+                // .bag and .db3: RealSense recordings, played by librealsense.
+                Some(path)
+                    if path
+                        .extension()
+                        .is_some_and(|extension| extension == "bag" || extension == "db3") =>
+                {
+                    SourceKind::Realsense
+                }
+                Some(path) => anyhow::bail!(
+                    "recording {} is neither an MCAP file nor a RealSense recording (.bag, .db3)",
+                    path.display()
+                ),
+            },
+        };
+        if self.rate != 1.0 && !mcap_recording {
+            anyhow::bail!("--rate applies to MCAP recordings only");
+        }
+        Ok(match kind {
+            SourceKind::Realsense if mcap_recording => match &self.recording {
+                Some(path) => recording_choice(path),
+                None => anyhow::bail!("--recording is missing"),
+            },
             SourceKind::Synthetic => {
                 if self.recording.is_some() || self.device.is_some() {
                     anyhow::bail!("--recording and --device do not apply to the synthetic source");
@@ -502,6 +600,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )?
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Record(args)) => {
+            init_logging(cli.log_file.as_ref(), None, "warn")?;
+            let duration = match args.seconds {
+                None => None,
+                Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
+                    Some(Duration::from_secs_f64(seconds))
+                }
+                Some(seconds) => anyhow::bail!("--seconds must be positive, got {seconds}"),
+            };
+            let config = record::RecordConfig {
+                output: args.output,
+                namespace,
+                runtime_dir,
+                compression: args.compression,
+                limit: record::RecordLimit {
+                    frames: args.frames,
+                    duration,
+                },
+            };
+            let json = args.json;
+            let summary = record::record(&config, |line| {
+                if !json {
+                    println!("{line}");
+                }
+            })?;
+            if json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else {
+                println!("{}", record::render(&summary));
+            }
+            Ok(if summary.error.is_none() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Some(Command::Watch(args)) => {
             init_logging(cli.log_file.as_ref(), None, "warn")?;

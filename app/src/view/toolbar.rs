@@ -1,5 +1,7 @@
-//! The toolbar: freeze for detection, save the frozen frame, depth range, and the switches of
-//! the side panels (detection, daemon controls, daemon health).
+//! The toolbar: freeze for detection, save the frozen frame, record the daemon's frames, depth
+//! range, and the switches of the side panels (detection, daemon controls, daemon health).
+
+use std::time::Duration;
 
 use super::ViewMode;
 use crate::colormap::DepthRange;
@@ -9,6 +11,18 @@ use crate::colormap::DepthRange;
 pub enum ToolbarAction {
     ToggleFreeze,
     Save,
+    StartRecording,
+    StopRecording,
+}
+
+/// A recording under way, as the toolbar shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingStatus {
+    pub file_name: String,
+    pub elapsed: Duration,
+    pub bytes: u64,
+    /// Stop was asked; the recorder is finishing the file.
+    pub stopping: bool,
 }
 
 /// The toolbar's editable state.
@@ -27,6 +41,36 @@ pub struct Toolbar<'a> {
     pub controls_open: &'a mut bool,
     /// Whether the health panel is open.
     pub health_open: &'a mut bool,
+    /// Whether a recording can start (a daemon is connected and its settings known).
+    pub can_record: bool,
+    pub recording: Option<RecordingStatus>,
+}
+
+/// The Record / Stop button and, while recording, file name, elapsed time and size.
+fn recording_ui(
+    ui: &mut egui::Ui,
+    can_record: bool,
+    recording: Option<&RecordingStatus>,
+) -> Option<ToolbarAction> {
+    let Some(status) = recording else {
+        let record = ui
+            .add_enabled(can_record, egui::Button::new("Record"))
+            .on_hover_text("Record the daemon's frames into an MCAP file in the save folder (opens in Foxglove, Lichtblick, rerun)")
+            .on_disabled_hover_text("Recording needs a running daemon");
+        return record.clicked().then_some(ToolbarAction::StartRecording);
+    };
+    let stop = ui
+        .add_enabled(!status.stopping, egui::Button::new("Stop recording"))
+        .on_hover_text("Finish the recording file");
+    let seconds = status.elapsed.as_secs();
+    ui.label(format!(
+        "Recording {} {}:{:02} {:.1} MB",
+        status.file_name,
+        seconds / 60,
+        seconds % 60,
+        status.bytes as f64 / 1e6
+    ));
+    stop.clicked().then_some(ToolbarAction::StopRecording)
 }
 
 pub fn toolbar_ui(ui: &mut egui::Ui, toolbar: Toolbar<'_>) -> Option<ToolbarAction> {
@@ -58,6 +102,10 @@ pub fn toolbar_ui(ui: &mut egui::Ui, toolbar: Toolbar<'_>) -> Option<ToolbarActi
             );
         if save.clicked() {
             action = Some(ToolbarAction::Save);
+        }
+        ui.separator();
+        if let Some(recording) = recording_ui(ui, toolbar.can_record, toolbar.recording.as_ref()) {
+            action = Some(recording);
         }
         ui.separator();
         ui.toggle_value(toolbar.detection_open, "Detection")

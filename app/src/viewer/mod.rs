@@ -6,6 +6,7 @@
 //!   images and the hovered pixel;
 //! - `stats.rs`: the frames the feeds delivered and the shown feed's rate;
 //! - `saving.rs`: writing the frozen frame (and its detections) on a thread of its own;
+//! - `recording.rs`: the **Record** button's recorder process (`aaa-camera-daemon record`);
 //! - `detection_panel.rs`: detection on the frozen frame and on live frames, the daemon's
 //!   detections, the boxes over the images and the detection panel;
 //! - `daemon_start.rs`: the "Start daemon" button and `--start-daemon`;
@@ -21,6 +22,7 @@ mod daemon_start;
 mod detection_panel;
 mod display;
 mod health_panel;
+mod recording;
 mod saving;
 mod stats;
 mod status;
@@ -35,6 +37,7 @@ use egui::Key;
 use crate::control_link::DaemonControls;
 use crate::frame::FrozenFrame;
 use crate::launcher::{DaemonLauncher, DaemonSettings};
+use crate::recorder::RecordingEnd;
 use crate::save::SavedFiles;
 use crate::supervisor::Supervisor;
 use crate::view::hover::HoverReadout;
@@ -49,6 +52,7 @@ use daemon_start::DaemonStart;
 use detection_panel::DetectionPanel;
 use display::FrameDisplay;
 use health_panel::HealthPanel;
+use recording::Recording;
 use saving::Saving;
 use stats::FeedStats;
 use status::Messages;
@@ -71,6 +75,7 @@ pub struct Viewer {
     controls: ControlsPanel,
     health: HealthPanel,
     detection: DetectionPanel,
+    recording: Recording,
 }
 
 impl Viewer {
@@ -85,6 +90,7 @@ impl Viewer {
             controls: ControlsPanel::default(),
             health: HealthPanel::default(),
             detection: DetectionPanel::new(DetectorChoice::Depth, OpenOptions::default()),
+            recording: Recording::default(),
         }
     }
 
@@ -182,6 +188,16 @@ impl Viewer {
         self.saving.is_saving()
     }
 
+    /// The MCAP file of the recording running or last started from the Record button.
+    pub fn recording_file(&self) -> Option<&std::path::Path> {
+        self.recording.last_file()
+    }
+
+    /// Whether a recording is running.
+    pub fn is_recording(&self) -> bool {
+        self.recording.status().is_some()
+    }
+
     /// The detections drawn over the shown frame in the last pass.
     pub fn shown_detections(&self) -> Option<&ShownDetections> {
         self.detection.shown()
@@ -228,6 +244,7 @@ impl Viewer {
     pub fn update(&mut self, ctx: &egui::Context) {
         self.supervisor.poll(ctx);
         self.poll_save();
+        self.poll_recording(ctx);
         self.daemon_start.poll(&self.supervisor, ctx);
         self.controls
             .follow(&self.supervisor, self.daemon_start.launcher(), ctx);
@@ -328,9 +345,39 @@ impl Viewer {
         }
     }
 
+    fn poll_recording(&mut self, ctx: &egui::Context) {
+        match self.recording.poll(ctx) {
+            None => {}
+            Some(RecordingEnd::Finished { path, summary }) => {
+                self.messages.notice = Some(format!("recorded {}: {summary}", path.display()));
+                self.messages.problem = None;
+            }
+            Some(RecordingEnd::Failed { path, error }) => {
+                tracing::error!("recording {} failed: {error}", path.display());
+                self.messages.problem = Some(format!("recording failed: {error}"));
+            }
+        }
+    }
+
+    fn start_recording(&mut self) {
+        let Some(launcher) = self.daemon_start.launcher() else {
+            return;
+        };
+        let folder = PathBuf::from(self.saving.folder_mut().trim());
+        match self.recording.start(launcher.settings(), &folder) {
+            Ok(()) => self.messages.problem = None,
+            Err(error) => self.messages.problem = Some(format!("cannot record: {error}")),
+        }
+    }
+
     fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
         let saving = self.saving.is_saving();
         let mut view_mode = self.display.view_mode();
+        let can_record = self.daemon_start.launcher().is_some()
+            && self
+                .supervisor
+                .daemon_connection()
+                .is_some_and(|connection| connection.is_connected());
         let action = toolbar::toolbar_ui(
             ui,
             Toolbar {
@@ -344,12 +391,16 @@ impl Viewer {
                 detection_open: self.detection.open_mut(),
                 controls_open: self.controls.open_mut(),
                 health_open: self.health.open_mut(),
+                can_record,
+                recording: self.recording.status(),
             },
         );
         *self.display.view_mode_mut() = view_mode;
         match action {
             Some(ToolbarAction::ToggleFreeze) => self.toggle_freeze(ui.ctx()),
             Some(ToolbarAction::Save) => self.save_frozen(ui.ctx()),
+            Some(ToolbarAction::StartRecording) => self.start_recording(),
+            Some(ToolbarAction::StopRecording) => self.recording.stop(),
             None => {}
         }
     }

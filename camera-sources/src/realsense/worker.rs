@@ -17,6 +17,7 @@ use shmproto::Geometry;
 
 use super::planes::{copy_color, copy_depth};
 use super::{capture_error, open_error, RealsenseConfig, RealsenseInput};
+use crate::replay_pacing::ReplayPacer;
 use crate::{CapturedFrame, SourceError};
 
 /// The source's end of the capture thread: receives frames, hands buffers back, and stops and
@@ -55,6 +56,10 @@ impl CaptureThread {
             stop: Arc::clone(&stop),
             frame_number_offset: 0,
             last_raw_frame_number: None,
+            // librealsense plays a recording in real time (dropping framesets when behind),
+            // but hands a looping one's frames over as fast as it reads them: keep the
+            // recording's timing ourselves then, loop after loop.
+            pacer: (playback && config.loop_playback).then(|| ReplayPacer::new(1.0)),
         };
         let worker = std::thread::Builder::new()
             .name("realsense".to_owned())
@@ -138,6 +143,8 @@ struct Worker {
     /// recording restarts its numbers).
     frame_number_offset: u64,
     last_raw_frame_number: Option<u64>,
+    /// A recording's timing, by its frames' timestamps; `None` for cameras.
+    pacer: Option<ReplayPacer>,
 }
 
 impl Worker {
@@ -176,8 +183,8 @@ impl Worker {
         align: &mut Align,
         frames: CompositeFrame,
     ) -> Result<CapturedFrame, SourceError> {
-        let arrival_wall_ns = shmproto::wall_now_ns();
-        let arrival_mono_ns = shmproto::monotonic_now_ns();
+        let mut arrival_wall_ns = shmproto::wall_now_ns();
+        let mut arrival_mono_ns = shmproto::monotonic_now_ns();
         align
             .queue(frames)
             .map_err(|error| capture_error(format!("align failed: {error}")))?;
@@ -196,6 +203,13 @@ impl Worker {
         copy_color(&color, self.geometry, &mut captured.rgb)?;
         copy_depth(&depth, self.geometry, &mut captured.depth)?;
         captured.frame_number = self.frame_number(color.frame_number());
+        if let Some(pacer) = &mut self.pacer {
+            // The recording's own clock, milliseconds.
+            pacer.wait_for((color.timestamp().max(0.0) * 1e6) as u64);
+            // A replayed frame is captured when it is due.
+            arrival_wall_ns = shmproto::wall_now_ns();
+            arrival_mono_ns = shmproto::monotonic_now_ns();
+        }
         (captured.capture_wall_ns, captured.capture_mono_ns) =
             self.capture_time(&color, arrival_wall_ns, arrival_mono_ns);
         tracing::trace!(frame_number = captured.frame_number, "RealSense frame");
