@@ -134,11 +134,9 @@ pub fn watch_remote(
                 continue;
             }
         };
-        latencies_ns.push(
-            frame
-                .received_wall_ns
-                .saturating_sub(frame.metadata.capture_wall_ns),
-        );
+        // Receipt is when watch has the decoded frame in hand (a slow consumer's frames are
+        // as old as what it is given, not as what arrived).
+        latencies_ns.push(shmproto::wall_now_ns().saturating_sub(frame.metadata.capture_wall_ns));
         first_frame_at.get_or_insert_with(Instant::now);
         summary.frames_received += 1;
         wire_bytes += frame.wire_bytes as u64;
