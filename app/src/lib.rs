@@ -24,4 +24,5 @@ pub mod save;
 pub mod supervisor;
 pub mod texture;
 pub mod view;
+pub mod view3d;
 pub mod viewer;
