@@ -3,7 +3,8 @@
 #   1. system packages the build and tests need (apt-get when root, else the exact command):
 #      build dependencies, the app's run-time libraries, Xvfb and python3 for the end-to-end tests;
 #      ONNX Runtime and the Python onnx package for the detect crate's model tests (PyPI wheels)
-#   2. every crate's unit, integration and end-to-end tests (cargo-nextest), plus doc tests
+#   2. every crate's unit, integration and end-to-end tests (cargo-nextest), plus doc tests, with
+#      the Zenoh bridge built in (the cargo feature `zenoh` of capture-daemon and app)
 #   3. the end-to-end smoke test: the real daemon and the real app under Xvfb, a crash and a
 #      reconnection, a screenshot checked not to be blank (scripts/smoke_test.sh)
 #   4. the Makefile's targets as people use them (scripts/check_make_targets.sh)
@@ -16,11 +17,13 @@ bash scripts/setup-build-deps.sh
 bash scripts/setup-runtime-deps.sh --test
 bash scripts/setup-onnxruntime.sh --test
 
+# The Zenoh bridge (`bridge`, `watch --remote`, `aaa --remote`) is a cargo feature: tested here.
+features=capture-daemon/zenoh
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --no-fail-fast
+    cargo nextest run --workspace --features "$features" --no-fail-fast
 else
     echo "test.sh: cargo-nextest not found, using cargo test (install: cargo install cargo-nextest)"
-    cargo test --workspace --no-fail-fast --lib --bins --tests
+    cargo test --workspace --features "$features" --no-fail-fast --lib --bins --tests
 fi
 cargo test --workspace --doc
 

@@ -3,6 +3,7 @@
 //!
 //! The binary `aaa-camera-daemon` (src/main.rs) is a thin command-line edge over this.
 
+pub mod bridge;
 pub mod capture;
 pub mod cleanup;
 pub mod control_server;
@@ -18,3 +19,4 @@ pub mod status;
 pub mod stop;
 pub mod watch;
 pub mod watch_detections;
+pub mod watch_remote;

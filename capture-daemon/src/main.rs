@@ -14,7 +14,9 @@ use capture_daemon::daemon::{self, DaemonConfig};
 use capture_daemon::detection::DetectionConfig;
 use capture_daemon::runtime;
 use capture_daemon::watch::WatchLimit;
-use capture_daemon::{cleanup, ctl, record, status, stop, watch, watch_detections};
+use capture_daemon::{
+    bridge, cleanup, ctl, record, status, stop, watch, watch_detections, watch_remote,
+};
 use clap::{Args, Parser, Subcommand};
 use detect::{DetectSettings, DetectorChoice, OpenOptions};
 use shmproto::{Namespace, SegmentOwner, SourceKind, MAX_DIMENSION_PX};
@@ -95,6 +97,31 @@ enum Command {
     /// Read frames like a client: fps, latency, gaps, stamp verification of synthetic frames.
     /// Exit status non-zero when the daemon is missing or gone, or frames fail verification.
     Watch(WatchArgs),
+    /// Publish the namespace's frames on Zenoh for remote viewers, Python and ROS 2 tools (an
+    /// unprivileged reader of the segments; publishes only while someone subscribes). Listens
+    /// on tcp/127.0.0.1:7447 (this host only) unless told otherwise: see docs/operations.md
+    /// before exposing a camera to a network.
+    Bridge(BridgeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct BridgeArgs {
+    /// Accept connections on this Zenoh endpoint (default tcp/127.0.0.1:7447).
+    #[arg(long, value_name = "ENDPOINT", conflicts_with = "connect")]
+    listen: Option<String>,
+    /// Connect to this Zenoh endpoint (a router, or a subscriber that listens) instead.
+    #[arg(long, value_name = "ENDPOINT")]
+    connect: Option<String>,
+    /// Key prefix of the messages (default aaa/<host>/<namespace>).
+    #[arg(long, value_name = "PREFIX")]
+    key: Option<String>,
+    /// How depth is sent: rvl (lossless, ROS compressedDepth), zstd (lossless, ROS
+    /// zstd_image_transport) or none (raw 16UC1 Image).
+    #[arg(long, value_name = "CODEC", default_value = "rvl")]
+    depth_codec: String,
+    /// A Zenoh configuration file (JSON5): TLS, mTLS, access control, other endpoints.
+    #[arg(long, value_name = "FILE")]
+    zenoh_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +310,20 @@ struct WatchArgs {
     /// latency is then publish to frame usable, and verification copies only the stamp rows.
     #[arg(long, conflicts_with = "detections")]
     in_place: bool,
+    /// Watch frames from a bridge over Zenoh instead of shared memory: connect to this
+    /// endpoint (tcp/HOST:PORT). The latency is then capture to receipt.
+    #[arg(long, value_name = "ENDPOINT", conflicts_with_all = ["detections", "in_place"])]
+    remote: Option<String>,
+    /// With --remote: the key prefix (default aaa/<this host>/<namespace>).
+    #[arg(long, value_name = "PREFIX")]
+    key: Option<String>,
+    /// With --remote: a Zenoh configuration file (TLS, mTLS, ...); with it --remote may be
+    /// left out.
+    #[arg(long, value_name = "FILE")]
+    zenoh_config: Option<PathBuf>,
+    /// With --remote: pause this long after each frame, as a slow consumer would.
+    #[arg(long, value_name = "MS")]
+    slow_ms: Option<u64>,
 }
 
 /// What `--source` names: a kind of camera, or a recording.
@@ -676,6 +717,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 });
             }
             let json = args.json;
+            if args.remote.is_some() || args.zenoh_config.is_some() {
+                let options = bridge::ZenohOptions {
+                    listen: None,
+                    connect: args.remote.clone(),
+                    key: args.key.clone(),
+                    zenoh_config: args.zenoh_config.clone(),
+                };
+                let slow = args.slow_ms.map(Duration::from_millis);
+                let summary =
+                    watch_remote::watch_remote(&namespace, &options, limit, slow, |line| {
+                        if !json {
+                            println!("{line}");
+                        }
+                    })?;
+                return finish_watch(&summary, json);
+            }
             let mode = if args.in_place {
                 watch::ReadMode::InPlace
             } else {
@@ -686,21 +743,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("{line}");
                 }
             })?;
-            if json {
-                println!("{}", serde_json::to_string(&summary)?);
-            } else {
-                println!("{}", watch::render(&summary));
-            }
-            if let Some(error) = &summary.error {
-                eprintln!("aaa-camera-daemon: {error}");
-            }
-            Ok(if summary.succeeded() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            finish_watch(&summary, json)
+        }
+        Some(Command::Bridge(args)) => {
+            // The bridge's own news at info; Zenoh's only when something is wrong.
+            init_logging(
+                cli.log_file.as_ref(),
+                None,
+                "warn,aaa_camera_daemon=info,capture_daemon=info,zenoh_bridge=info",
+            )?;
+            let options = bridge::ZenohOptions {
+                listen: args.listen,
+                connect: args.connect,
+                key: args.key,
+                zenoh_config: args.zenoh_config,
+            };
+            bridge::run(&namespace, &options, &args.depth_codec)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Prints a watch summary (JSON or text) and turns it into the exit status.
+fn finish_watch(summary: &watch::WatchSummary, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string(summary)?);
+    } else {
+        println!("{}", watch::render(summary));
+    }
+    if let Some(error) = &summary.error {
+        eprintln!("aaa-camera-daemon: {error}");
+    }
+    Ok(if summary.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn main() -> ExitCode {

@@ -49,7 +49,8 @@ pub struct WatchSummary {
     pub frames_received: u64,
     pub seconds: f64,
     pub fps: f64,
-    /// How frames were taken; it decides what the latency measures.
+    /// How frames were taken; it decides what the latency measures (capture to receipt for
+    /// `watch --remote`, which has `remote`).
     pub read_mode: ReadMode,
     /// Publish to frame in hand: copied out (`copy`), or usable in place, when the look at the
     /// slot starts (`in_place`).
@@ -76,6 +77,9 @@ pub struct WatchSummary {
     pub source_kind: Option<String>,
     /// Why watching ended early (daemon gone, segments invalid), if it did.
     pub error: Option<String>,
+    /// `watch --remote` only: the link, the camera info, bandwidth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<crate::watch_remote::RemoteSummary>,
 }
 
 impl WatchSummary {
@@ -91,7 +95,7 @@ pub(crate) fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
 }
 
 /// [`percentile`] of nanoseconds, in microseconds; 0 when there are none.
-fn percentile_us(sorted_ns: &[u64], p: f64) -> f64 {
+pub(crate) fn percentile_us(sorted_ns: &[u64], p: f64) -> f64 {
     percentile(sorted_ns, p).map_or(0.0, |ns| ns as f64 / 1e3)
 }
 
@@ -375,7 +379,7 @@ fn check_frame(frame: &FrameBuf, summary: &mut WatchSummary) {
 }
 
 /// [`check_frame`] on a frame's parts: `rgb` and `depth` need hold only the stamp rows.
-fn check_parts(
+pub(crate) fn check_parts(
     metadata: Result<FrameMetadata, ReadError>,
     frame_number: u64,
     geometry: Geometry,
@@ -430,6 +434,25 @@ pub fn render(summary: &WatchSummary) -> String {
             summary.validated_latency_us_p99.unwrap_or(0.0),
             summary.overwritten
         ));
+    }
+    if let Some(remote) = &summary.remote {
+        out.push_str(&format!(
+            "\nremote ({}, key {}): latency is capture to receipt; depth {}; camera info {}; {:.1} MB/s; {} reconnections; {} frames replaced unread; {} rejected",
+            remote.endpoint,
+            remote.key,
+            remote.depth_format.as_deref().unwrap_or("none"),
+            match remote.camera_info_size {
+                Some([width, height]) => format!("{width}x{height}"),
+                None => "missing".to_owned(),
+            },
+            remote.megabytes_per_second,
+            remote.reconnections,
+            remote.frames_replaced,
+            remote.rejected,
+        ));
+        if let Some(rejection) = &remote.last_rejection {
+            out.push_str(&format!(" (last: {rejection})"));
+        }
     }
     if let Some(error) = &summary.error {
         out.push_str(&format!("\nerror: {error}"));
