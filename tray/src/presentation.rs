@@ -155,7 +155,8 @@ pub fn present(
             picture.push(format!("{width} x {height}"));
         }
         if let Some(fps) = snapshot.fps.filter(|_| *state == DaemonState::Live) {
-            picture.push(format!("{fps:.1} fps"));
+            // Whole frames a second: the tooltip does not change with every metrics window.
+            picture.push(format!("{fps:.0} fps"));
         }
         if !picture.is_empty() {
             lines.push(picture.join(", "));
@@ -221,16 +222,17 @@ pub fn present(
     }
 }
 
-/// `3725` → `1 h 02 min`; `42` → `42 s`.
+/// `3725` → `1 h 02 min`, `125` → `2 min`, `42` → `less than a minute`: to the minute, so
+/// that the tooltip (and what the tray sends the host) changes at most once a minute.
 fn uptime_text(uptime_s: f64) -> String {
-    let total_s = uptime_s.max(0.0) as u64;
-    let (hours, minutes, seconds) = (total_s / 3600, total_s / 60 % 60, total_s % 60);
+    let total_min = uptime_s.max(0.0) as u64 / 60;
+    let (hours, minutes) = (total_min / 60, total_min % 60);
     if hours > 0 {
         format!("{hours} h {minutes:02} min")
     } else if minutes > 0 {
-        format!("{minutes} min {seconds:02} s")
+        format!("{minutes} min")
     } else {
-        format!("{seconds} s")
+        "less than a minute".to_owned()
     }
 }
 
@@ -256,7 +258,7 @@ mod tests {
         assert_eq!(view.title, "Camera daemon: live");
         assert_eq!(
             view.tooltip,
-            "synthetic: Synthetic scene\n640 x 480, 30.0 fps\nup 1 h 02 min\npid 4242"
+            "synthetic: Synthetic scene\n640 x 480, 30 fps\nup 1 h 02 min\npid 4242"
         );
         assert!(!view.needs_attention);
         assert_eq!(
@@ -410,9 +412,9 @@ mod tests {
 
     #[test]
     fn uptime_reads_in_the_largest_units() {
-        assert_eq!(uptime_text(42.9), "42 s");
-        assert_eq!(uptime_text(125.0), "2 min 05 s");
+        assert_eq!(uptime_text(42.9), "less than a minute");
+        assert_eq!(uptime_text(125.0), "2 min");
         assert_eq!(uptime_text(3725.0), "1 h 02 min");
-        assert_eq!(uptime_text(-1.0), "0 s");
+        assert_eq!(uptime_text(-1.0), "less than a minute");
     }
 }
