@@ -149,15 +149,26 @@ impl Frame {
     pub fn point_in_camera_at(&self, pixel: [u32; 2]) -> Option<[f32; 3]> {
         let depth_m = self.depth_m_at(pixel)?;
         let intrinsics = self.metadata.intrinsics?;
-        // librealsense's pixel coordinates: integer coordinates are pixel centres.
-        let pixel_centre = [pixel[0] as f32, pixel[1] as f32];
-        Some(intrinsics.deproject(pixel_centre, depth_m))
+        Some(intrinsics.deproject(pixel_centre_in_image(pixel), depth_m))
     }
 
     fn pixel_index(&self, [x, y]: [u32; 2]) -> Option<usize> {
         (x < self.geometry.width && y < self.geometry.height)
             .then(|| y as usize * self.geometry.width as usize + x as usize)
     }
+}
+
+/// Where the centre of pixel (column, row) lies in the continuous pixel coordinates that
+/// [`shmproto::Intrinsics`] take: librealsense's, in which integer coordinates are pixel
+/// centres, so the offset is 0. The 3D view's vertex shader is built with the same constant.
+pub const PIXEL_CENTRE_OFFSET_PX: f32 = 0.0;
+
+/// The coordinates of pixel (column, row)'s centre, for [`shmproto::Intrinsics::deproject`].
+pub fn pixel_centre_in_image([column, row]: [u32; 2]) -> [f32; 2] {
+    [
+        column as f32 + PIXEL_CENTRE_OFFSET_PX,
+        row as f32 + PIXEL_CENTRE_OFFSET_PX,
+    ]
 }
 
 /// Little-endian Z16 bytes to depth units.

@@ -24,6 +24,7 @@ pub mod save;
 pub mod supervisor;
 pub mod texture;
 pub mod view;
+pub mod view3d;
 pub mod viewer;
 
 pub use daemon_launcher as launcher;
