@@ -28,7 +28,7 @@ export APP_FEATURES USE_SUDO STOP_TIMEOUT START_TIMEOUT LOG_MAX_BYTES
 CONTROL := bash scripts/daemon_control.sh
 
 .PHONY: help demo test bench run run-with-daemon daemon-start daemon-stop daemon-restart \
-	daemon-status clean-shm install-service uninstall-service
+	daemon-status clean-shm install-service uninstall-service install-tray uninstall-tray
 
 help:
 	@echo "make demo               the viewer on the synthetic 3D scene (no camera needed)"
@@ -43,6 +43,8 @@ help:
 	@echo "make bench              the benchmarks (protocol, synthetic scene, GUI frame preparation)"
 	@echo "make install-service    the daemon as a system service (systemd or launchd); DESKTOP_USER=<login>"
 	@echo "make uninstall-service  remove that service"
+	@echo "make install-tray       aaa-tray (the daemon's state in the system tray) in your desktop session's autostart"
+	@echo "make uninstall-tray     remove it from the autostart"
 	@echo
 	@echo "Variables: SOURCE=$(SOURCE) NAMESPACE=$(NAMESPACE) RUNTIME_DIR=$(RUNTIME_DIR) LOG=$(LOG)"
 	@echo "           PROFILE=$(PROFILE) DAEMON_ARGS APP_ARGS APP_FEATURES USE_SUDO DESKTOP_USER"
@@ -85,3 +87,9 @@ install-service:
 
 uninstall-service:
 	@$(CONTROL) uninstall-service
+
+install-tray:
+	@$(CONTROL) install-tray
+
+uninstall-tray:
+	@$(CONTROL) uninstall-tray

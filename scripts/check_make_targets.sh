@@ -8,6 +8,8 @@
 #   - a killed daemon shows as stale in daemon-status, and clean-shm removes its leftovers
 #   - run-with-daemon with the app's smoke-test flag exits 0 under Xvfb and stops the daemon it
 #     started; with a daemon already running it leaves that daemon running
+#   - install-tray writes the tray's XDG autostart entry (for this namespace, running the built
+#     aaa-tray), uninstall-tray removes it, and a second uninstall-tray is a no-op
 #   - the systemd unit passes systemd-analyze verify, the plist passes plutil -lint (each
 #     skipped with a message where the tool is missing)
 # Prints `N passed, M failed` last; exit status non-zero on any failure.
@@ -159,6 +161,25 @@ code=0
 env -u DISPLAY -u WAYLAND_DISPLAY make --no-print-directory run >"$out" 2>&1 || code=$?
 check "run without a display fails" test "$code" != 0
 check "run without a display says how to use Xvfb" output_has "xvfb-run -a make run"
+
+# --- install-tray / uninstall-tray -------------------------------------------------------
+config_home="$RUNTIME_DIR/config"
+entry="$config_home/autostart/aaa-tray.desktop"
+run_make_in_config() { XDG_CONFIG_HOME="$config_home" run_make "$@"; }
+check "install-tray exits 0" run_make_in_config install-tray
+check "install-tray: the autostart entry $entry exists" test -s "$entry"
+check "install-tray: the entry runs the built aaa-tray for this namespace and runtime directory" \
+    grep -qxF "Exec=$target_dir/debug/aaa-tray --daemon-source synthetic --namespace $NAMESPACE --runtime-dir $RUNTIME_DIR" "$entry"
+check "install-tray: the aaa-tray it names runs" "$target_dir/debug/aaa-tray" --version
+if command -v desktop-file-validate >/dev/null 2>&1; then
+    check "desktop-file-validate $entry" desktop-file-validate "$entry"
+else
+    echo "skip: desktop-file-validate not installed (apt-get install desktop-file-utils); $entry not validated"
+fi
+check "uninstall-tray exits 0" run_make_in_config uninstall-tray
+check "uninstall-tray removed the entry" test ! -e "$entry"
+check "uninstall-tray when not installed is a no-op" run_make_in_config uninstall-tray
+check "uninstall-tray when not installed says so" output_has "not installed"
 
 # --- service files -----------------------------------------------------------------------
 unit=deploy/systemd/aaa-camera-daemon.service

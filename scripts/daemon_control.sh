@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the capture daemon and the app for people: what the Makefile's targets call.
 #   scripts/daemon_control.sh start|stop|restart|status|clean-shm|run|run-with-daemon|demo
-#   scripts/daemon_control.sh install-service|uninstall-service
+#   scripts/daemon_control.sh install-service|uninstall-service|install-tray|uninstall-tray
 # Settings come from the environment (the Makefile exports and documents them). The rules live
 # in the daemon binary, called here: where its files are (`paths`), whether a source needs root
 # (`needs-root`), stopping (`stop`), state and pid (`status`). This script keeps what only a
@@ -294,6 +294,15 @@ cmd_install_service() {
     bash scripts/install-service.sh install "$daemon_bin" "$target_dir/release/aaa" "$owner" "$SOURCE" "${DAEMON_ARGS:-}"
 }
 
+# The tray in the desktop session's autostart, with the daemon and viewer it starts beside it.
+cmd_install_tray() {
+    build_daemon
+    build_app webcam
+    build_tray
+    heading "Adding aaa-tray to your desktop session's autostart (source $SOURCE, namespace $namespace_label)"
+    bash scripts/install-tray.sh install "$target_dir/$PROFILE/aaa-tray" "$SOURCE" "$NAMESPACE" "$RUNTIME_DIR"
+}
+
 case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
@@ -310,5 +319,7 @@ demo) # its own namespace: a camera daemon in the default one is left alone
     ;;
 install-service) cmd_install_service ;;
 uninstall-service) heading "Removing the camera daemon service" && bash scripts/install-service.sh uninstall ;;
+install-tray) cmd_install_tray ;;
+uninstall-tray) heading "Removing aaa-tray from your desktop session's autostart" && bash scripts/install-tray.sh uninstall ;;
 *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' && exit 2 ;;
 esac

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the app `aaa` needs to open its window (eframe with glow: OpenGL
 # through Mesa, X11 or Wayland), listed in scripts/app-runtime-deps.txt; with --test also what
-# the end-to-end tests need: Xvfb (xvfb-run, xauth), python3 (the screenshot check) and strace
-# (the hardening tests).
+# the end-to-end tests need: Xvfb (xvfb-run, xauth), python3 (the screenshot check), strace
+# (the hardening tests) and dbus-daemon (the tray's tests run a private session bus).
 #
 # Idempotent: when everything is installed it only checks (well under a second) and touches no
 # network. As root it runs apt-get (update first); otherwise it prints the exact command and
@@ -37,8 +37,9 @@ done <scripts/app-runtime-deps.txt
 
 if ((with_test)); then
     # xvfb-run needs xauth; the screenshot check needs a python3 (any, only its standard library);
-    # the hardening tests trace the daemon's system calls with strace.
-    packages+=(xvfb xauth strace)
+    # the hardening tests trace the daemon's system calls with strace; the tray's end-to-end
+    # test plays the tray host on a session bus of its own (dbus-daemon --session).
+    packages+=(xvfb xauth strace dbus-daemon)
     command -v python3 >/dev/null 2>&1 || packages+=(python3-minimal)
 fi
 

@@ -19,8 +19,9 @@ use crate::view::status_bar::LinkState;
 
 /// A source that delivered nothing for this long is shown as stale.
 pub const STALE_AFTER: Duration = Duration::from_secs(1);
-/// A live daemon that published nothing for this long is "alive but not publishing".
-pub const NOT_PUBLISHING_AFTER: Duration = Duration::from_secs(2);
+/// A live daemon that published nothing for this long is "alive but not publishing" (the
+/// protocol's rule, which the tray follows too).
+pub use shmproto::NOT_PUBLISHING_AFTER;
 /// How much history the plot shows.
 pub const HISTORY: Duration = Duration::from_secs(60);
 

@@ -9,7 +9,8 @@
 //!
 //! Next to the frames, the app talks to the daemon: [`control_link`] drives its controls over
 //! the command socket, [`health`] judges whether it delivers and keeps the last minute of its
-//! metrics, and [`launcher`] starts it when none runs.
+//! metrics, and [`launcher`] (the `daemon-launcher` crate, shared with the tray `aaa-tray`)
+//! starts it when none runs.
 
 pub mod app;
 pub mod colormap;
@@ -19,7 +20,6 @@ pub mod feed;
 pub mod frame;
 pub mod health;
 pub mod icon;
-pub mod launcher;
 pub mod recorder;
 pub mod save;
 pub mod supervisor;
@@ -27,3 +27,5 @@ pub mod texture;
 pub mod view;
 pub mod view3d;
 pub mod viewer;
+
+pub use daemon_launcher as launcher;

@@ -12,6 +12,19 @@ pub enum Os {
     Other,
 }
 
+impl Os {
+    /// The system this program was built for.
+    pub fn current() -> Self {
+        if cfg!(target_os = "linux") {
+            Os::Linux
+        } else if cfg!(target_os = "macos") {
+            Os::MacOs
+        } else {
+            Os::Other
+        }
+    }
+}
+
 /// What [`root_reason`] looks at, gathered by [`Platform::current`] (tests make their own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
@@ -79,13 +92,7 @@ impl Platform {
     pub fn current() -> Self {
         // SAFETY: geteuid cannot fail and has no preconditions.
         let euid = unsafe { libc::geteuid() };
-        let os = if cfg!(target_os = "linux") {
-            Os::Linux
-        } else if cfg!(target_os = "macos") {
-            Os::MacOs
-        } else {
-            Os::Other
-        };
+        let os = Os::current();
         let (realsense_nodes, video_nodes) = if os == Os::Linux {
             (realsense_nodes(), video_nodes())
         } else {

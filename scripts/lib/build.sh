@@ -32,3 +32,9 @@ build_app() {
     info "building aaa ($PROFILE${features:+, features: $features})"
     cargo build --quiet ${profile_flag[@]+"${profile_flag[@]}"} -p app ${feature_flags[@]+"${feature_flags[@]}"}
 }
+
+build_tray() {
+    bash scripts/setup-build-deps.sh >/dev/null
+    info "building aaa-tray ($PROFILE)"
+    cargo build --quiet ${profile_flag[@]+"${profile_flag[@]}"} -p tray
+}

@@ -117,7 +117,9 @@ pub use inspect::{
     WriterReport,
 };
 pub use layout::LayoutError;
-pub use liveness::{process_exists, Liveness, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT};
+pub use liveness::{
+    process_exists, Liveness, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, NOT_PUBLISHING_AFTER,
+};
 pub use metadata::{DistortionModel, FrameMetadata, GroundTruthObject, Intrinsics, SourceKind};
 pub use names::{Namespace, NamespaceError, MAX_NAMESPACE_LEN, NAMESPACE_ENV};
 pub use reader::{probe, Reader};

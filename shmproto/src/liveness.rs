@@ -15,6 +15,9 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(20);
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(200);
 /// Longest time a blocked reader sleeps before it re-checks liveness.
 pub const LIVENESS_CHECK_INTERVAL: Duration = Duration::from_millis(25);
+/// A live writer that published nothing for this long is "alive but not publishing" (a hung
+/// camera, a source that failed): the verdict of the viewer's health view and of the tray.
+pub const NOT_PUBLISHING_AFTER: Duration = Duration::from_secs(2);
 
 /// The state of the writer behind a namespace, as a reader sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

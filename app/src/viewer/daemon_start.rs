@@ -50,7 +50,8 @@ impl DaemonStart {
 
     pub(super) fn start(&mut self, ctx: &egui::Context) {
         if let Some(launcher) = &mut self.launcher {
-            launcher.start(ctx);
+            let repaint = ctx.clone();
+            launcher.start(move || repaint.request_repaint());
         }
     }
 

@@ -2,6 +2,7 @@
 //! /dev/null, output appended to the log), then waited for on the launch thread, which says how
 //! it ended in words (with the last line of the log when it failed).
 
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -39,7 +40,6 @@ pub(super) fn run_and_wait(plan: &LaunchPlan, log_path: &Path, report: impl Fn(L
 }
 
 fn spawn_detached(plan: &LaunchPlan, log_path: &Path) -> Result<std::process::Child, LaunchError> {
-    use std::os::unix::process::CommandExt;
     let log_error = |source| LaunchError::Log {
         path: log_path.to_path_buf(),
         source,
@@ -63,9 +63,8 @@ fn spawn_detached(plan: &LaunchPlan, log_path: &Path) -> Result<std::process::Ch
     )
     .map_err(log_error)?;
     let stderr = log.try_clone().map_err(log_error)?;
-    let mut command = Command::new(&plan.program);
+    let mut command = detached_command(&plan.program, &plan.args);
     command
-        .args(&plan.args)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(stderr))
@@ -73,9 +72,21 @@ fn spawn_detached(plan: &LaunchPlan, log_path: &Path) -> Result<std::process::Ch
     if std::env::var_os("RUST_LOG").is_none() {
         command.env("RUST_LOG", "info");
     }
+    command.spawn().map_err(|source| LaunchError::Spawn {
+        program: plan.program.to_string_lossy().into_owned(),
+        source,
+    })
+}
+
+/// `program args` in a session of its own: no terminal signal (Ctrl-C, hang-up) meant for the
+/// program that starts it reaches it, and it outlives that program. The caller chooses its
+/// standard streams and waits for it (or a thread does).
+pub fn detached_command(program: &OsStr, args: &[OsString]) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(program);
+    command.args(args);
     // SAFETY: the closure runs in the forked child before exec and only calls setsid, which is
-    // async-signal-safe. Its own session: no terminal signal (Ctrl-C, hang-up) meant for the
-    // app reaches the daemon, and the daemon outlives the app.
+    // async-signal-safe.
     unsafe {
         command.pre_exec(|| {
             if libc::setsid() == -1 {
@@ -84,10 +95,7 @@ fn spawn_detached(plan: &LaunchPlan, log_path: &Path) -> Result<std::process::Ch
             Ok(())
         });
     }
-    command.spawn().map_err(|source| LaunchError::Spawn {
-        program: plan.program.to_string_lossy().into_owned(),
-        source,
-    })
+    command
 }
 
 /// How the started process ended, in words.

@@ -1,5 +1,6 @@
-//! The launcher as the GUI sees it: [`DaemonLauncher`] starts the daemon on a thread of its
-//! own and follows it, and [`LaunchState`] is what the no-source screen shows of it.
+//! The launcher as a desktop program sees it: [`DaemonLauncher`] starts the daemon on a thread
+//! of its own and follows it, and [`LaunchState`] is what the viewer's no-source screen and the
+//! tray show of it.
 
 use std::path::{Path, PathBuf};
 
@@ -80,7 +81,9 @@ impl DaemonLauncher {
     }
 
     /// Starts the daemon with the current settings; the result comes through [`Self::poll`].
-    pub fn start(&mut self, ctx: &egui::Context) {
+    /// `news` runs on the launch thread after each event (the viewer asks for a repaint, the
+    /// tray wakes its state thread), so nobody needs to poll while a start is under way.
+    pub fn start(&mut self, news: impl Fn() + Send + 'static) {
         let binary = match find_daemon_binary(self.settings.binary.as_deref()) {
             Ok(binary) => binary,
             Err(err) => {
@@ -115,15 +118,14 @@ impl DaemonLauncher {
         }
         let (events_tx, events) = crossbeam_channel::unbounded();
         let log = self.log.clone();
-        let repaint = ctx.clone();
         let elevation = plan.elevation;
         let spawned = std::thread::Builder::new()
             .name("daemon launcher".to_owned())
             .spawn(move || {
                 run_and_wait(&plan, &log, |event| {
-                    // The GUI may be gone; then nobody needs to know.
+                    // The program may be gone; then nobody needs to know.
                     let _ = events_tx.send(event);
-                    repaint.request_repaint();
+                    news();
                 });
             });
         match spawned {

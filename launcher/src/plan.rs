@@ -45,15 +45,9 @@ pub fn plan_launch(
         (Some(_), _) => Elevation::Pkexec,
     };
     // Flags rather than environment: pkexec and the administrator prompt clear the environment.
-    let mut daemon_args: Vec<OsString> = Vec::new();
-    if !settings.namespace.is_default() {
-        daemon_args.extend(["--namespace".into(), settings.namespace.as_str().into()]);
-    }
     // Without a chosen directory the daemon picks its own: the system directory as root, the
     // user's otherwise; the app finds it in either.
-    if let Some(dir) = &settings.runtime_dir {
-        daemon_args.extend(["--runtime-dir".into(), dir.clone().into_os_string()]);
-    }
+    let mut daemon_args = global_args(settings, settings.runtime_dir.as_deref());
     if elevation == Elevation::AdministratorPrompt {
         // Root's shell must not open a log in the user's directories: the daemon writes its
         // own, in root's /var/log, and hands it to the user.
@@ -72,7 +66,67 @@ pub fn plan_launch(
             format!("{}:{}", desktop_user.uid, desktop_user.gid).into(),
         ]);
     }
-    let (program, args) = match elevation {
+    // Backgrounded, writing its log itself (--log-file above): `do shell script` returns once
+    // the shell does, and the daemon lives on.
+    let (program, args) = elevate(binary, daemon_args, elevation, |command| {
+        format!("NO_COLOR=1 nohup {command} </dev/null >/dev/null 2>&1 &")
+    });
+    LaunchPlan {
+        elevation,
+        root_reason,
+        program,
+        args,
+    }
+}
+
+/// How to stop the daemon of `settings` whose files are in `runtime_dir` (`aaa-camera-daemon
+/// stop`, the one stop rule): as this user, or through the platform's prompt when the daemon
+/// runs as another user (root), whom only root may signal.
+pub fn plan_stop(
+    binary: &Path,
+    settings: &DaemonSettings,
+    runtime_dir: &Path,
+    daemon_is_another_users: bool,
+    os: Os,
+) -> LaunchPlan {
+    let elevation = match (daemon_is_another_users, os) {
+        (false, _) => Elevation::Direct,
+        (true, Os::MacOs) => Elevation::AdministratorPrompt,
+        (true, _) => Elevation::Pkexec,
+    };
+    let mut daemon_args = global_args(settings, Some(runtime_dir));
+    daemon_args.push("stop".into());
+    let (program, args) = elevate(binary, daemon_args, elevation, |command| command);
+    LaunchPlan {
+        elevation,
+        root_reason: daemon_is_another_users
+            .then(|| "the daemon runs as another user (root)".to_owned()),
+        program,
+        args,
+    }
+}
+
+/// The daemon's options before its command: namespace and runtime directory.
+fn global_args(settings: &DaemonSettings, runtime_dir: Option<&Path>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = Vec::new();
+    if !settings.namespace.is_default() {
+        args.extend(["--namespace".into(), settings.namespace.as_str().into()]);
+    }
+    if let Some(dir) = runtime_dir {
+        args.extend(["--runtime-dir".into(), dir.as_os_str().to_owned()]);
+    }
+    args
+}
+
+/// The program and arguments that run `binary daemon_args` with `elevation`; `shell_command`
+/// wraps the quoted command line for the administrator prompt's shell.
+fn elevate(
+    binary: &Path,
+    daemon_args: Vec<OsString>,
+    elevation: Elevation,
+    shell_command: impl FnOnce(String) -> String,
+) -> (OsString, Vec<OsString>) {
+    match elevation {
         Elevation::Direct => (binary.as_os_str().to_owned(), daemon_args),
         Elevation::Pkexec => {
             let mut args = vec![binary.as_os_str().to_owned()];
@@ -86,24 +140,12 @@ pub fn plan_launch(
                     .iter()
                     .map(|arg| shell_quote(&arg.to_string_lossy())),
             );
-            // Backgrounded, writing its log itself (--log-file above): `do shell script`
-            // returns once the shell does, and the daemon lives on.
-            let command = format!(
-                "NO_COLOR=1 nohup {} </dev/null >/dev/null 2>&1 &",
-                words.join(" ")
-            );
             let script = format!(
                 "do shell script {} with administrator privileges",
-                applescript_string(&command)
+                applescript_string(&shell_command(words.join(" ")))
             );
             ("osascript".into(), vec!["-e".into(), script.into()])
         }
-    };
-    LaunchPlan {
-        elevation,
-        root_reason,
-        program,
-        args,
     }
 }
 
@@ -208,6 +250,44 @@ mod tests {
             "{script}"
         );
         assert!(script.contains("'--owner' '1000:1000'"), "{script}");
+    }
+
+    #[test]
+    fn stopping_goes_through_the_prompt_only_for_another_users_daemon() {
+        let binary = Path::new("/opt/aaa/aaa-camera-daemon");
+        let settings = settings(SourceKind::Realsense);
+        let runtime_dir = Path::new("/run/aaa-camera-daemon");
+        let words = |plan: &LaunchPlan| -> Vec<String> {
+            plan.args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        let own = plan_stop(binary, &settings, runtime_dir, false, Os::Linux);
+        assert_eq!(own.elevation, Elevation::Direct);
+        assert_eq!(own.program, binary.as_os_str());
+        assert_eq!(
+            words(&own),
+            [
+                "--namespace",
+                "cam2",
+                "--runtime-dir",
+                "/run/aaa-camera-daemon",
+                "stop"
+            ]
+        );
+        let root = plan_stop(binary, &settings, runtime_dir, true, Os::Linux);
+        assert_eq!(root.elevation, Elevation::Pkexec);
+        assert_eq!(root.program, "pkexec");
+        assert_eq!(words(&root)[0], "/opt/aaa/aaa-camera-daemon");
+        assert_eq!(words(&root).last().map(String::as_str), Some("stop"));
+        let mac = plan_stop(binary, &settings, runtime_dir, true, Os::MacOs);
+        assert_eq!(mac.elevation, Elevation::AdministratorPrompt);
+        assert_eq!(
+            words(&mac)[1],
+            "do shell script \"'/opt/aaa/aaa-camera-daemon' '--namespace' 'cam2' '--runtime-dir' '/run/aaa-camera-daemon' 'stop'\" with administrator privileges",
+            "it waits for the stop: not backgrounded"
+        );
     }
 
     #[test]
