@@ -18,7 +18,11 @@ bash scripts/setup-runtime-deps.sh --test
 bash scripts/setup-onnxruntime.sh --test
 
 # The Zenoh bridge (`bridge`, `watch --remote`, `aaa --remote`) is a cargo feature: tested here.
-features=capture-daemon/zenoh
+features=capture-daemon/zenoh,app/zenoh
+# Tests of other crates run the daemon binary too; left to themselves they would rebuild it
+# without the feature while the bridge's tests run it. Build it once, with it, and name it.
+cargo build -p capture-daemon --features zenoh --bin aaa-camera-daemon
+export AAA_DAEMON_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/aaa-camera-daemon"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --features "$features" --no-fail-fast
 else

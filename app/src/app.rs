@@ -51,6 +51,20 @@ pub fn start_feeds(namespace: Namespace, fallback: FallbackChoice) -> std::io::R
     Ok(Supervisor::new(Some(Box::new(daemon)), fallback))
 }
 
+/// Shows the camera a Zenoh bridge publishes under `prefix` (`aaa --remote`), in the daemon's
+/// place and with no fallback. A bad endpoint or configuration file is an error here.
+#[cfg(feature = "zenoh")]
+pub fn start_remote_feed(
+    settings: &zenoh_bridge::SessionSettings,
+    prefix: &zenoh_bridge::KeyPrefix,
+) -> Result<Supervisor, zenoh_bridge::BridgeError> {
+    let remote = crate::feed::remote::RemoteFeed::spawn(settings, prefix)?;
+    Ok(Supervisor::new(
+        Some(Box::new(remote)),
+        Fallback::Unavailable("not used while showing a remote camera".to_owned()),
+    ))
+}
+
 /// A fallback that runs a fresh worker over the same device each time the daemon is gone.
 fn local_fallback(kind: SourceKind, make_opener: fn() -> SourceOpener) -> Fallback {
     let lease = DeviceLease::default();

@@ -74,6 +74,19 @@ struct Args {
     /// point 2 m in front of the camera; 0,0 looks out of the camera itself.
     #[arg(long, value_name = "YAW,PITCH", allow_hyphen_values = true)]
     orbit: Option<OrbitAngles>,
+    /// Show a camera on another machine: connect to the Zenoh bridge at this endpoint
+    /// (`tcp/HOST:PORT`, as `aaa-camera-daemon bridge --listen` gives it) instead of
+    /// watching a local daemon. Needs the cargo feature `zenoh`.
+    #[arg(long, value_name = "ENDPOINT", conflicts_with_all = ["synthetic", "start_daemon"])]
+    remote: Option<String>,
+    /// With --remote: the bridge's key prefix (default aaa/<this host>/<namespace>; a
+    /// bridge on another host publishes under aaa/<its host>/<namespace>).
+    #[arg(long, value_name = "PREFIX")]
+    key: Option<String>,
+    /// With --remote: a Zenoh configuration file (TLS, mTLS, access control); with it
+    /// --remote may be left out (the file's connect endpoints are used).
+    #[arg(long, value_name = "FILE")]
+    zenoh_config: Option<PathBuf>,
     /// The daemon executable to start (default: aaa-camera-daemon next to this program, else on
     /// PATH).
     #[arg(long, value_name = "PATH")]
@@ -96,6 +109,39 @@ fn main() -> ExitCode {
     }
 }
 
+/// The remote camera's feed (`--remote`), in the daemon's place.
+#[cfg(feature = "zenoh")]
+fn start_remote(
+    namespace: &shmproto::Namespace,
+    endpoint: Option<String>,
+    key: Option<String>,
+    zenoh_config: Option<PathBuf>,
+) -> anyhow::Result<app::supervisor::Supervisor> {
+    use zenoh_bridge::{Endpoint, KeyPrefix, SessionSettings};
+    let prefix = match key {
+        Some(key) => key.parse()?,
+        None => KeyPrefix::default_for(namespace)?,
+    };
+    let settings = SessionSettings {
+        endpoint: endpoint.map(Endpoint::Connect),
+        config_file: zenoh_config,
+    };
+    tracing::info!("starting; remote camera {} key {prefix}", settings.describe());
+    Ok(app::app::start_remote_feed(&settings, &prefix)?)
+}
+
+#[cfg(not(feature = "zenoh"))]
+fn start_remote(
+    _namespace: &shmproto::Namespace,
+    _endpoint: Option<String>,
+    _key: Option<String>,
+    _zenoh_config: Option<PathBuf>,
+) -> anyhow::Result<app::supervisor::Supervisor> {
+    anyhow::bail!(
+        "this aaa was built without remote cameras (rebuild with `cargo build --release -p app --features zenoh`)"
+    )
+}
+
 fn run(args: Args) -> anyhow::Result<ExitCode> {
     let namespace = shmproto::Namespace::from_flag_or_env(args.namespace.as_deref())?;
     let fallback = if args.no_webcam {
@@ -116,22 +162,34 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    tracing::info!("starting; daemon namespace {namespace}");
+    let remote = args.remote.is_some() || args.zenoh_config.is_some();
+    if !remote && args.key.is_some() {
+        anyhow::bail!("--key names a remote camera's key prefix: it needs --remote");
+    }
     let daemon = DaemonSettings {
         namespace: namespace.clone(),
         runtime_dir: shmproto::runtime_dir::explicit_runtime_dir(args.runtime_dir.as_deref()),
         source: args.daemon_source,
         binary: args.daemon_binary,
     };
-    let supervisor = start_feeds(namespace, fallback).context("cannot start the source threads")?;
+    let supervisor = if remote {
+        start_remote(&namespace, args.remote, args.key, args.zenoh_config)?
+    } else {
+        tracing::info!("starting; daemon namespace {namespace}");
+        start_feeds(namespace, fallback).context("cannot start the source threads")?
+    };
     let detector_options = OpenOptions {
         onnxruntime: args.onnxruntime,
         labels: args.labels,
         // The viewer may use every core for a frozen frame's detection: it waits for nothing.
         threads: None,
     };
-    let viewer = Viewer::new(supervisor, args.save_folder)
-        .with_daemon(daemon, args.start_daemon)
+    let mut viewer = Viewer::new(supervisor, args.save_folder);
+    if !remote {
+        // A remote camera's daemon is started and driven on its own machine.
+        viewer = viewer.with_daemon(daemon, args.start_daemon);
+    }
+    let viewer = viewer
         .with_detector(args.model, detector_options)
         .with_view(
             args.view,

@@ -1,5 +1,6 @@
 //! Chooses which feed the viewer shows: the daemon when it is connected, else the fallback
-//! (the webcam), else none.
+//! (the webcam), else none. With `aaa --remote` a remote camera takes the daemon's place (and
+//! there is no fallback).
 //!
 //! The daemon feed watches for the daemon by itself (it probes `aaa_rgb_frame` on its worker
 //! thread and reconnects), so this type only reacts to the events the feeds send; it never
@@ -202,6 +203,12 @@ impl Supervisor {
             .iter()
             .chain(self.running_fallback.iter())
             .map(|watched| watched.feed.as_ref())
+    }
+
+    /// Where the watched primary feed's frames come from: the daemon, or a remote camera
+    /// (`aaa --remote` puts its feed where the daemon's would be).
+    pub fn primary_origin(&self) -> Option<Origin> {
+        self.daemon.as_ref().map(|daemon| daemon.feed.origin())
     }
 
     /// The daemon's connection, `None` when no daemon is watched.

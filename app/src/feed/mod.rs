@@ -1,6 +1,7 @@
 //! What feeds frames to the viewer: the [`FrameFeed`] trait and its implementations, the
 //! daemon ([`daemon`], through `shmproto`), a camera `Source` run inside the app ([`local`]),
-//! and a feed the caller fills by hand ([`ChannelFeed`]).
+//! a camera on another machine through a Zenoh bridge (`remote`, cargo feature `zenoh`), and a
+//! feed the caller fills by hand ([`ChannelFeed`]).
 //!
 //! (A camera is a `camera_sources::Source`; a feed is the viewer's side of whatever delivers
 //! frames to it, one of which runs such a `Source`.)
@@ -14,6 +15,8 @@
 pub mod daemon;
 pub mod link;
 pub mod local;
+#[cfg(feature = "zenoh")]
+pub mod remote;
 
 use std::fmt;
 
@@ -29,6 +32,8 @@ pub enum Origin {
     /// A `camera_sources::Source` run inside the app (the webcam fallback, or the
     /// synthetic scene).
     InApp(SourceKind),
+    /// A camera on another machine, through a Zenoh bridge (`aaa --remote`).
+    Remote,
 }
 
 impl fmt::Display for Origin {
@@ -37,6 +42,7 @@ impl fmt::Display for Origin {
             Origin::Daemon => f.write_str("daemon"),
             Origin::InApp(SourceKind::Webcam) => f.write_str("webcam"),
             Origin::InApp(kind) => write!(f, "{kind} (in-app)"),
+            Origin::Remote => f.write_str("remote"),
         }
     }
 }
@@ -59,6 +65,12 @@ pub enum FeedEvent {
 pub trait FrameFeed {
     /// What the status bar calls this feed's source.
     fn origin(&self) -> Origin;
+
+    /// What the status bar says the source is: the origin, or more where there is more to say
+    /// (a remote feed names its endpoint and key).
+    fn describe(&self) -> String {
+        self.origin().to_string()
+    }
 
     /// The channels the worker feeds.
     fn link(&self) -> &FrameLink;

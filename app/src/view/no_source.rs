@@ -8,6 +8,8 @@ use shmproto::SourceKind;
 /// Why there is no picture, in words the user can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoSourceInfo {
+    /// What the first line names: "Daemon", or "Remote camera" for `aaa --remote`.
+    pub primary: &'static str,
     /// What the daemon side reports ("aaa_rgb_frame does not exist", an open error, a loss).
     pub daemon: String,
     /// What the fallback reports ("no webcam: ...", "not built", "disabled").
@@ -41,7 +43,7 @@ pub fn no_source_ui(
             ui.heading("No camera");
         }
         ui.add_space(12.0);
-        ui.label(format!("Daemon: {}", info.daemon));
+        ui.label(format!("{}: {}", info.primary, info.daemon));
         ui.label(format!("Webcam: {}", info.fallback));
         ui.add_space(12.0);
         if info.waiting_for_first_frame {

@@ -35,6 +35,7 @@ use detect::{DetectorChoice, DetectorInfo, OpenOptions};
 use egui::Key;
 
 use crate::control_link::DaemonControls;
+use crate::feed::Origin;
 use crate::frame::FrozenFrame;
 use crate::launcher::{DaemonLauncher, DaemonSettings};
 use crate::recorder::RecordingEnd;
@@ -430,7 +431,11 @@ impl Viewer {
                 ui.colored_label(
                     egui::Color32::from_rgb(220, 60, 60),
                     format!(
-                        "Daemon gone ({reason}); reconnecting. Showing the last frame from the {shown_origin}."
+                        "{} gone ({reason}); reconnecting. Showing the last frame from the {shown_origin}.",
+                        match self.supervisor.primary_origin() {
+                            Some(Origin::Remote) => "Remote camera",
+                            _ => "Daemon",
+                        }
                     ),
                 );
             }

@@ -39,7 +39,7 @@ impl Viewer {
                 let fps = (state == LinkState::Live)
                     .then(|| self.stats.fps())
                     .flatten();
-                (feed.origin().to_string(), state, fps, stats.dropped)
+                (feed.describe(), state, fps, stats.dropped)
             }
             None => {
                 let state = match self.supervisor.daemon_loss() {
@@ -105,6 +105,10 @@ impl Viewer {
             Err(reason) => reason.to_owned(),
         };
         NoSourceInfo {
+            primary: match self.supervisor.primary_origin() {
+                Some(Origin::Remote) => "Remote camera",
+                _ => "Daemon",
+            },
             daemon,
             fallback,
             waiting_for_first_frame: self.supervisor.shown_feed().is_some(),
@@ -118,6 +122,10 @@ pub(super) fn unavailable_text(what: &str, shown_origin: Option<Origin>, daemon:
     match shown_origin {
         Some(Origin::Daemon) => format!(
             "{what} need the daemon's command socket, which this viewer was not told about."
+        ),
+        Some(Origin::Remote) => format!(
+            "The shown source is a remote camera: its daemon's {} are on its own machine.",
+            what.to_lowercase()
         ),
         Some(origin) => format!(
             "The shown source is the {origin}, run inside the app: it has no {}. Start the capture daemon to use them.",
