@@ -126,7 +126,10 @@ fn start_remote(
         endpoint: endpoint.map(Endpoint::Connect),
         config_file: zenoh_config,
     };
-    tracing::info!("starting; remote camera {} key {prefix}", settings.describe());
+    tracing::info!(
+        "starting; remote camera {} key {prefix}",
+        settings.describe()
+    );
     Ok(app::app::start_remote_feed(&settings, &prefix)?)
 }
 

@@ -103,7 +103,11 @@ fn run_worker(feed: &BridgeFeed, mut sender: FrameSender, stop: &AtomicBool) {
     let should_stop =
         |sender: &FrameSender| stop.load(Ordering::Relaxed) || sender.is_viewer_gone();
     sender.send_event(FeedEvent::Searching {
-        detail: format!("a bridge ({}), key {}", feed.endpoint(), feed.prefix().as_str()),
+        detail: format!(
+            "a bridge ({}), key {}",
+            feed.endpoint(),
+            feed.prefix().as_str()
+        ),
     });
     let mut flow = Flow::Waiting;
     let mut bad_frames = 0u64;
