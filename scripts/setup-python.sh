@@ -17,11 +17,12 @@
 # for this interpreter's version) and install there with
 #   python3 -m pip install --no-index --find-links DIR aaa_camera
 #
-# With --test it also installs pytest and the PyPI `mcap` and `mcap-ros2-support` packages (an
-# independent MCAP and ROS 2 CDR decoder for the recordings' tests), all pinned, runs
-# python/tests/ against the real daemon binary (built with cargo by the tests' conftest.py
-# unless AAA_DAEMON_BIN names one), and checks the offline install: a wheelhouse installed with
-# --no-index into a fresh environment.
+# With --test it also installs pytest, the PyPI `mcap` and `mcap-ros2-support` packages (an
+# independent MCAP and ROS 2 CDR decoder for the recordings' tests), and `eclipse-zenoh` with
+# `zstandard` (for tools/python/aaa_zenoh_receiver.py against the bridge), all pinned, runs
+# python/tests/ against the real daemon binary (built with cargo, with the Zenoh bridge, by the
+# tests' conftest.py unless AAA_DAEMON_BIN names one), and checks the offline install: a
+# wheelhouse installed with --no-index into a fresh environment.
 #
 # Needs python3 >= 3.9 ($PYTHON to choose another interpreter) and PyPI the first time.
 #
@@ -33,6 +34,8 @@ maturin_version=1.16.0
 pytest_version=8.3.5
 mcap_version=1.6.0
 mcap_ros2_support_version=0.6.0
+eclipse_zenoh_version=1.10.2
+zstandard_version=0.25.0
 
 usage() {
     echo "usage: scripts/setup-python.sh [--venv DIR] [--wheelhouse DIR] [--test]" >&2
@@ -95,6 +98,8 @@ if ((with_test)); then
     pip_install_pinned pytest "$pytest_version"
     pip_install_pinned mcap "$mcap_version"
     pip_install_pinned mcap-ros2-support "$mcap_ros2_support_version"
+    pip_install_pinned eclipse-zenoh "$eclipse_zenoh_version"
+    pip_install_pinned zstandard "$zstandard_version"
 fi
 
 wheel_dir="${CARGO_TARGET_DIR:-target}/python-wheel"

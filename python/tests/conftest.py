@@ -1,8 +1,8 @@
 """The real daemon binary in a namespace and runtime directory of each test's own.
 
-The binary: $AAA_DAEMON_BIN if set, else built with `cargo build -p capture-daemon` into the
-workspace's target directory (a no-op when it is up to date), as test-support does for the Rust
-tests.
+The binary: $AAA_DAEMON_BIN if set, else built with `cargo build -p capture-daemon --features
+zenoh` (the bridge, for the Zenoh receiver's tests) into the workspace's target directory (a
+no-op when it is up to date).
 """
 
 import itertools
@@ -30,7 +30,11 @@ def _daemon_binary() -> Path:
     explicit = os.environ.get("AAA_DAEMON_BIN")
     if explicit:
         return Path(explicit)
-    subprocess.run(["cargo", "build", "--quiet", "-p", "capture-daemon"], cwd=REPO, check=True)
+    subprocess.run(
+        ["cargo", "build", "--quiet", "-p", "capture-daemon", "--features", "zenoh"],
+        cwd=REPO,
+        check=True,
+    )
     metadata = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--no-deps"],
         cwd=REPO,
