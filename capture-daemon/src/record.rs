@@ -25,7 +25,7 @@ use mcap::records::{MessageHeader, Metadata};
 use mcap::{Compression, WriteOptions};
 use serde::Serialize;
 use shmproto::{
-    DetectionResult, DetectionsReader, FrameBuf, FrameMetadata, Geometry, Liveness, Namespace,
+    DetectionResult, DetectionsFollower, FrameBuf, FrameMetadata, Geometry, Liveness, Namespace,
     ReadError, Reader,
 };
 
@@ -298,9 +298,7 @@ struct Session {
     summary: RecordSummary,
     gap_list: Vec<(u64, u64)>,
     last_frame_number: Option<u64>,
-    detections: Option<DetectionsReader>,
-    detections_tried: Option<Instant>,
-    last_detection_seq: u64,
+    detections: DetectionsFollower,
 }
 
 impl Session {
@@ -344,9 +342,7 @@ pub fn record(
         },
         gap_list: Vec::new(),
         last_frame_number: None,
-        detections: None,
-        detections_tried: None,
-        last_detection_seq: 0,
+        detections: DetectionsFollower::new(namespace.clone()),
     };
     let started = Instant::now();
     let outcome = record_into(
@@ -394,8 +390,7 @@ fn start_session(
 ) -> anyhow::Result<()> {
     session.summary.sessions += 1;
     session.last_frame_number = None;
-    session.detections = None;
-    session.detections_tried = None;
+    session.detections.reset();
     let geometry = reader.geometry();
     if why != SessionStart::Start {
         tracing::info!(
@@ -419,39 +414,14 @@ fn start_session(
     Ok(())
 }
 
-/// How often the recorder looks for a detections segment that is not there (yet).
-const DETECTIONS_RETRY: Duration = Duration::from_secs(1);
-
 /// Records the daemon's newest detection result if it is new.
 fn record_detections(
     recorder: &mut McapRecorder<impl Write + Seek>,
     session: &mut Session,
-    namespace: &Namespace,
 ) -> anyhow::Result<()> {
-    if session.detections.is_none() {
-        if session
-            .detections_tried
-            .is_some_and(|tried| tried.elapsed() < DETECTIONS_RETRY)
-        {
-            return Ok(());
-        }
-        session.detections_tried = Some(Instant::now());
-        session.detections = DetectionsReader::open(namespace).ok();
-    }
-    let Some(reader) = &mut session.detections else {
-        return Ok(());
-    };
-    match reader.read_latest() {
-        Ok(Some(published)) if published.publish_seq != session.last_detection_seq => {
-            session.last_detection_seq = published.publish_seq;
-            recorder.write_detections(&published.result, shmproto::wall_now_ns())?;
-            session.summary.detections_written += 1;
-        }
-        Ok(_) => {}
-        Err(error) => {
-            tracing::debug!("detections not read: {error}");
-            session.detections = None;
-        }
+    if let Some(published) = session.detections.poll() {
+        recorder.write_detections(&published.result, shmproto::wall_now_ns())?;
+        session.summary.detections_written += 1;
     }
     Ok(())
 }
@@ -504,7 +474,7 @@ fn record_into(
                     .write_frame(parts, &metadata)
                     .with_context(|| format!("cannot write {}", config.output.display()))?;
                 session.summary.frames_written += 1;
-                record_detections(recorder, session, &config.namespace)?;
+                record_detections(recorder, session)?;
             }
             Ok(false) => {}
             Err(

@@ -87,6 +87,33 @@ def test_the_receiver_gets_the_daemons_frames_bit_for_bit(daemon, codec, depth_f
     assert compared >= 10, (compared, sorted(published)[-5:], frames[-1])
 
 
+def test_the_daemons_detections_arrive_with_the_frames(daemon):
+    daemon.start("--detect", "depth")
+    endpoint = f"tcp/127.0.0.1:{free_port()}"
+    bridge = subprocess.Popen(
+        daemon.command("bridge", "--listen", endpoint, "--key", "test/py/detect"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(RECEIVER), "--connect", endpoint, "--key", "test/py/detect",
+             "--frames", "30", "--seconds", "60", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        bridge.terminate()
+        bridge.wait(timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout.splitlines()[-1])
+    assert summary["detection_results"] > 0, summary
+    latest = summary["latest_detections"]
+    # The synthetic scene's objects, found by the daemon's depth-only detector.
+    assert latest["count"] >= 1 and latest["frame_number"] > 0, summary
+
+
 def rvl_encode(depth) -> bytes:
     """A straightforward RVL encoder, written from the format's description, to round-trip
     the receiver's vectorised decoder on awkward images."""

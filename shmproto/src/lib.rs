@@ -73,6 +73,7 @@ mod clock;
 pub mod control;
 mod cursor;
 mod detections;
+mod detections_follower;
 mod detections_reader;
 mod detections_session;
 mod detections_writer;
@@ -103,6 +104,7 @@ pub use clock::{monotonic_now_ns, wall_now_ns};
 pub use detections::{
     Detection, DetectionResult, DetectionState, DetectionStatus, DetectorInfo, ObjectPosition,
 };
+pub use detections_follower::{DetectionsFollower, DETECTIONS_RETRY};
 pub use detections_reader::{DetectionsReader, PublishedDetections};
 pub use detections_writer::{DetectionsWriter, DetectionsWriterConfig, SourceFrame};
 pub use error::{CreateError, OpenError, PublishError, ReadError};

@@ -360,3 +360,37 @@ fn status_and_cleanup_know_the_detections_segment() {
     assert_eq!(removed, expected);
     assert!(!shmproto::inspect(&namespace).any_segment_exists());
 }
+
+#[test]
+fn a_follower_hands_each_result_once_and_finds_the_next_writer() {
+    let namespace = unique_namespace("fol");
+    let mut follower = shmproto::DetectionsFollower::new(namespace.clone());
+    assert!(follower.poll().is_none(), "no segment yet");
+
+    let mut first = writer(&namespace);
+    follower.reset();
+    assert!(follower.poll().is_none(), "nothing published yet");
+    first
+        .publish(&test_pattern::detection_result(1))
+        .expect("publish");
+    let got = follower.poll().expect("the new result");
+    assert_eq!(got.result.frame_number, 1);
+    assert!(
+        follower.poll().is_none(),
+        "the same result is not handed twice"
+    );
+    first
+        .publish(&test_pattern::detection_result(2))
+        .expect("publish");
+    assert_eq!(follower.poll().expect("next").result.frame_number, 2);
+
+    // A new writer (a restarted daemon) starts its sequence again: its first result is new.
+    drop(first);
+    assert!(follower.poll().is_none(), "the writer is gone");
+    let mut second = writer(&namespace);
+    second
+        .publish(&test_pattern::detection_result(7))
+        .expect("publish");
+    follower.reset();
+    assert_eq!(follower.poll().expect("found again").result.frame_number, 7);
+}

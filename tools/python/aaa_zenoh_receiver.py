@@ -49,6 +49,8 @@ except ImportError:  # pragma: no cover - the message says what to do
 
 #: The kinds of message below a key prefix.
 COLOR, DEPTH, CAMERA_INFO, METADATA = "color", "depth", "camera_info", "metadata"
+#: The daemon's detection results (std_msgs/msg/String JSON), when it detects.
+DETECTIONS = "detections"
 #: `CompressedImage.format` of lossless RVL depth (ROS's compressed_depth_image_transport).
 RVL_FORMAT = "16UC1; compressedDepth rvl"
 #: `CompressedImage.format` of zstd depth (ROS 2's zstd_image_transport layout).
@@ -330,7 +332,8 @@ class Receiver:
         self._complete: tuple[dict, int] | None = None
         self._newest_complete = -1
         self.camera_info_bytes: bytes | None = None
-        self.stats = dict(completed=0, replaced=0, rejected=0, discarded=0)
+        self.detections: dict | None = None
+        self.stats = dict(completed=0, replaced=0, rejected=0, discarded=0, detection_results=0)
         self.last_rejection: str | None = None
         self._session = zenoh.open(config)
         self._subscriber = self._session.declare_subscriber(f"{self.key}/*", self._on_sample)
@@ -353,6 +356,12 @@ class Receiver:
                     self.camera_info_bytes = reply.ok.payload.to_bytes()
         return decode_camera_info(self.camera_info_bytes) if self.camera_info_bytes else None
 
+    def latest_detections(self) -> dict | None:
+        """The daemon's newest detection result (frame_number, detections with label, score,
+        box and 3D position), when it detects; None before the first."""
+        with self._lock:
+            return self.detections
+
     def _on_sample(self, sample) -> None:
         """Zenoh's callback: sorts a message into its capture; never decodes pixels."""
         kind = str(sample.key_expr)[len(self.key) + 1 :]
@@ -361,13 +370,19 @@ class Receiver:
             if kind == CAMERA_INFO:
                 self.camera_info_bytes = payload
                 return
+            if kind == DETECTIONS:
+                result = json.loads(decode_string(payload))
+                with self._lock:
+                    self.detections = result
+                    self.stats["detection_results"] += 1
+                return
             if kind in (COLOR, DEPTH):
                 stamp_ns = stamp_of(payload)
             elif kind == METADATA:
                 metadata = json.loads(decode_string(payload))
                 stamp_ns = int(metadata["capture_wall_ns"])
             else:
-                return  # detections and whatever else shares the prefix
+                return  # whatever else shares the prefix
         except (DecodeError, ValueError, KeyError, TypeError) as error:
             with self._lock:
                 self.stats["rejected"] += 1
@@ -461,6 +476,7 @@ def main(argv: list | None = None) -> int:
                 print(f"frame {frame.frame_number}: {line['width']}x{line['height']}, depth "
                       f"{frame.depth_format}, {latency_ms:.1f} ms after capture", flush=True)
         info = receiver.camera_info()
+        detections = receiver.latest_detections()
         elapsed = time.monotonic() - started
         summary = dict(summary=True, frames=received, decode_failures=failures,
                        seconds=round(elapsed, 3), fps=round(received / elapsed, 2),
@@ -469,6 +485,9 @@ def main(argv: list | None = None) -> int:
                        camera_info=None if info is None else
                        dict(width=info["width"], height=info["height"],
                             distortion_model=info["distortion_model"], k=info["k"]),
+                       latest_detections=None if detections is None else
+                       dict(frame_number=detections.get("frame_number"),
+                            count=len(detections.get("detections", []))),
                        **receiver.stats)
     print(json.dumps(summary) if args.json else
           f"{received} frames in {elapsed:.1f} s ({summary['fps']} fps), latency p50 "

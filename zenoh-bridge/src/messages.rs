@@ -167,6 +167,13 @@ impl FrameEncoder {
         frame_messages::camera_info(metadata).map(|info| info.encode())
     }
 
+    /// A detection result as `std_msgs/msg/String` JSON (as the MCAP recorder writes it).
+    pub fn detections(&self, result: &shmproto::DetectionResult) -> Result<Vec<u8>, BridgeError> {
+        let data = serde_json::to_string(result)
+            .map_err(|error| BridgeError::Local(format!("a detection result: {error}")))?;
+        Ok(StringMessage { data }.encode())
+    }
+
     /// The frame's metadata JSON, exactly as the daemon wrote it.
     pub fn metadata(&self, frame: &FrameBuf) -> Vec<u8> {
         frame_messages::metadata_message(frame.metadata_json()).encode()

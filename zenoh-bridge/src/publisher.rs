@@ -19,7 +19,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use shmproto::{FrameBuf, Namespace, OpenError, ReadError, Reader, SegmentError};
+use shmproto::{
+    DetectionsFollower, FrameBuf, Namespace, OpenError, ReadError, Reader, SegmentError,
+};
 use zenoh::pubsub::Publisher;
 use zenoh::qos::{CongestionControl, Priority};
 use zenoh::query::Queryable;
@@ -78,6 +80,9 @@ pub struct Bridge {
     depth: Publisher<'static>,
     camera_info: Publisher<'static>,
     metadata: Publisher<'static>,
+    detections: Publisher<'static>,
+    /// The daemon's detection results, when it detects.
+    detection_results: DetectionsFollower,
     _camera_info_queryable: Queryable<()>,
     latest_camera_info: Arc<Mutex<Option<Vec<u8>>>>,
     encoder: FrameEncoder,
@@ -114,6 +119,7 @@ impl Bridge {
         };
         let camera_info = small(keys::CAMERA_INFO, ros_messages::camera_info::SCHEMA_NAME)?;
         let metadata = small(keys::METADATA, ros_messages::string_message::SCHEMA_NAME)?;
+        let detections = small(keys::DETECTIONS, ros_messages::string_message::SCHEMA_NAME)?;
 
         let latest_camera_info: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
         let answer = Arc::clone(&latest_camera_info);
@@ -139,11 +145,13 @@ impl Bridge {
             .map_err(BridgeError::zenoh)?;
         Ok(Bridge {
             encoder: FrameEncoder::new(settings.depth_encoding),
+            detection_results: DetectionsFollower::new(settings.namespace.clone()),
             settings,
             color,
             depth,
             camera_info,
             metadata,
+            detections,
             _camera_info_queryable: queryable,
             latest_camera_info,
             stats: BridgeStats::default(),
@@ -180,6 +188,7 @@ impl Bridge {
                 }
             };
             missing_said = false;
+            self.detection_results.reset();
             event(BridgeEvent::DaemonFound {
                 detail: format!(
                     "namespace {}, writer pid {}, {}x{}",
@@ -217,7 +226,19 @@ impl Bridge {
             depth: matching(&self.depth)?,
             camera_info: matching(&self.camera_info)?,
             metadata: matching(&self.metadata)?,
+            detections: matching(&self.detections)?,
         };
+        // Every new result is taken, so that a subscriber arriving later gets new ones only.
+        if let Some(published) = self.detection_results.poll() {
+            if wanted.detections {
+                let bytes = self.encoder.detections(&published.result)?;
+                self.stats.bytes_published += bytes.len() as u64;
+                self.detections
+                    .put(bytes)
+                    .wait()
+                    .map_err(BridgeError::zenoh)?;
+            }
+        }
         let watched = wanted.any();
         if watched != self.watched {
             self.watched = watched;
@@ -286,9 +307,11 @@ struct Wanted {
     depth: bool,
     camera_info: bool,
     metadata: bool,
+    detections: bool,
 }
 
 impl Wanted {
+    /// Whether anyone wants the frames (detections alone do not need them).
     fn any(&self) -> bool {
         self.color || self.depth || self.camera_info || self.metadata
     }
