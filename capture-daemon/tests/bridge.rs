@@ -328,3 +328,136 @@ fn bad_configuration_is_a_clear_error() {
         stderr(&bad_remote)
     );
 }
+
+/// A certificate authority, and certificates it signs, as PEM files in `dir`.
+struct TestCa {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl TestCa {
+    fn new(name: &str) -> Self {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let key = rcgen::KeyPair::generate().unwrap();
+        TestCa {
+            issuer: rcgen::CertifiedIssuer::self_signed(params, key).unwrap(),
+        }
+    }
+
+    /// Writes `<stem>-cert.pem` and `<stem>-key.pem` for `names`; returns their paths.
+    fn issue(&self, dir: &std::path::Path, stem: &str, names: &[&str]) -> (String, String) {
+        let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+        let params = rcgen::CertificateParams::new(names).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let cert_path = dir.join(format!("{stem}-cert.pem"));
+        let key_path = dir.join(format!("{stem}-key.pem"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (
+            cert_path.to_str().unwrap().to_owned(),
+            key_path.to_str().unwrap().to_owned(),
+        )
+    }
+
+    fn write(&self, dir: &std::path::Path, stem: &str) -> String {
+        let path = dir.join(format!("{stem}.pem"));
+        std::fs::write(&path, self.issuer.pem()).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+}
+
+#[test]
+fn tls_with_client_certificates_serves_trusted_viewers_only() {
+    let fixture = fixture("ztls");
+    let daemon = DaemonGuard::spawned(fixture.spawn_synthetic(&[]));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("aaa test CA");
+    let ca_pem = ca.write(dir.path(), "ca");
+    let (bridge_cert, bridge_key) = ca.issue(dir.path(), "bridge", &["localhost"]);
+    let (viewer_cert, viewer_key) = ca.issue(dir.path(), "viewer", &["viewer"]);
+    let stranger_ca = TestCa::new("someone else");
+    let (stranger_cert, stranger_key) = stranger_ca.issue(dir.path(), "stranger", &["stranger"]);
+
+    let port = free_port();
+    let bridge_config = dir.path().join("bridge.json5");
+    std::fs::write(
+        &bridge_config,
+        format!(
+            r#"{{
+  listen: {{ endpoints: ["tls/127.0.0.1:{port}"] }},
+  transport: {{ link: {{ tls: {{
+    listen_private_key: "{bridge_key}",
+    listen_certificate: "{bridge_cert}",
+    root_ca_certificate: "{ca_pem}",
+    enable_mtls: true,
+  }} }} }},
+}}"#
+        ),
+    )
+    .unwrap();
+    let viewer_config = |stem: &str, cert: &str, key: &str| {
+        let path = dir.path().join(format!("{stem}.json5"));
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{
+  connect: {{ endpoints: ["tls/localhost:{port}"] }},
+  transport: {{ link: {{ tls: {{
+    root_ca_certificate: "{ca_pem}",
+    connect_private_key: "{key}",
+    connect_certificate: "{cert}",
+    enable_mtls: true,
+  }} }} }},
+}}"#
+            ),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let trusted = viewer_config("trusted", &viewer_cert, &viewer_key);
+    let stranger = viewer_config("stranger", &stranger_cert, &stranger_key);
+
+    let key = "test/tls";
+    let bridge = fixture
+        .command(&[
+            "bridge",
+            "--zenoh-config",
+            bridge_config.to_str().unwrap(),
+            "--key",
+            key,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let watch_with = |config: &str| {
+        let output = fixture.output(&[
+            "watch",
+            "--zenoh-config",
+            config,
+            "--key",
+            key,
+            "--seconds",
+            "6",
+            "--json",
+        ]);
+        json(&output)
+    };
+    let trusted_summary = watch_with(&trusted);
+    let stranger_summary = watch_with(&stranger);
+    let log = stop_and_log(bridge);
+    drop(daemon);
+    assert!(
+        trusted_summary["frames_received"].as_u64().unwrap() > 0,
+        "a viewer with a certificate of the bridge's CA gets frames: {trusted_summary}\n{log}"
+    );
+    assert_eq!(trusted_summary["verify_failures"], 0, "{trusted_summary}");
+    assert_eq!(
+        stranger_summary["frames_received"], 0,
+        "a viewer with a certificate of another CA gets nothing: {stranger_summary}"
+    );
+}

@@ -45,7 +45,7 @@ impl Endpoint {
         let endpoint = EndPoint::from_str(locator).map_err(|error| invalid(error.to_string()))?;
         let address = endpoint.address();
         let address = address.as_str();
-        if endpoint.protocol().as_str() == "tcp" {
+        if matches!(endpoint.protocol().as_str(), "tcp" | "tls") {
             // Zenoh resolves names later; catch the plain typos (no port, bad port) now.
             let Some((_, port)) = address.rsplit_once(':') else {
                 return Err(invalid("no port".to_owned()));
