@@ -19,10 +19,15 @@ bash scripts/setup-onnxruntime.sh --test
 
 # The Zenoh bridge (`bridge`, `watch --remote`, `aaa --remote`) is a cargo feature: tested here.
 features=capture-daemon/zenoh,app/zenoh
-# Tests of other crates run the daemon binary too; left to themselves they would rebuild it
-# without the feature while the bridge's tests run it. Build it once, with it, and name it.
+# Tests of other crates and the Python tests run the daemon binary too; left to themselves they
+# would rebuild it without the feature while the bridge's tests run it, and the smoke test and
+# the make targets rebuild target/debug/aaa-camera-daemon without it before the Python tests.
+# Build it once with the feature, keep a copy of its own, and name that.
 cargo build -p capture-daemon --features zenoh --bin aaa-camera-daemon
-export AAA_DAEMON_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/aaa-camera-daemon"
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+mkdir -p "$target_dir/test-bin"
+cp "$target_dir/debug/aaa-camera-daemon" "$target_dir/test-bin/aaa-camera-daemon"
+export AAA_DAEMON_BIN="$target_dir/test-bin/aaa-camera-daemon"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --features "$features" --no-fail-fast
 else

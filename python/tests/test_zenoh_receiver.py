@@ -30,18 +30,37 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def start_bridge(daemon, log_path, *args):
+    """`bridge ARGS...` with its log in `log_path`; fails at once if it did not start."""
+    log = open(log_path, "w")
+    bridge = subprocess.Popen(
+        daemon.command("bridge", *args), stdout=subprocess.DEVNULL, stderr=log
+    )
+    log.close()
+    try:
+        bridge.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:
+        return bridge
+    pytest.fail(f"the bridge exited at start: {Path(log_path).read_text()}")
+
+
+def stop_bridge(bridge, log_path) -> str:
+    bridge.terminate()
+    bridge.wait(timeout=30)
+    return Path(log_path).read_text()
+
+
 @pytest.mark.parametrize(
     "codec, depth_format",
     [("rvl", "16UC1; compressedDepth rvl"), ("zstd", "zstd"), ("none", "16UC1")],
 )
-def test_the_receiver_gets_the_daemons_frames_bit_for_bit(daemon, codec, depth_format):
+def test_the_receiver_gets_the_daemons_frames_bit_for_bit(daemon, codec, depth_format, tmp_path):
     daemon.start()
     endpoint = f"tcp/127.0.0.1:{free_port()}"
     key = f"test/py/{codec}"
-    bridge = subprocess.Popen(
-        daemon.command("bridge", "--listen", endpoint, "--key", key, "--depth-codec", codec),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    log_path = tmp_path / "bridge.log"
+    bridge = start_bridge(
+        daemon, log_path, "--listen", endpoint, "--key", key, "--depth-codec", codec
     )
     published = {}
     stop = threading.Event()
@@ -66,9 +85,8 @@ def test_the_receiver_gets_the_daemons_frames_bit_for_bit(daemon, codec, depth_f
     finally:
         stop.set()
         reader.join()
-        bridge.terminate()
-        bridge.wait(timeout=30)
-    assert done.returncode == 0, done.stdout + done.stderr
+        log = stop_bridge(bridge, log_path)
+    assert done.returncode == 0, done.stdout + done.stderr + log
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     frames, summary = lines[:-1], lines[-1]
     assert summary["summary"] and summary["frames"] == 20, summary
@@ -87,14 +105,11 @@ def test_the_receiver_gets_the_daemons_frames_bit_for_bit(daemon, codec, depth_f
     assert compared >= 10, (compared, sorted(published)[-5:], frames[-1])
 
 
-def test_the_daemons_detections_arrive_with_the_frames(daemon):
+def test_the_daemons_detections_arrive_with_the_frames(daemon, tmp_path):
     daemon.start("--detect", "depth")
     endpoint = f"tcp/127.0.0.1:{free_port()}"
-    bridge = subprocess.Popen(
-        daemon.command("bridge", "--listen", endpoint, "--key", "test/py/detect"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log_path = tmp_path / "bridge.log"
+    bridge = start_bridge(daemon, log_path, "--listen", endpoint, "--key", "test/py/detect")
     try:
         done = subprocess.run(
             [sys.executable, str(RECEIVER), "--connect", endpoint, "--key", "test/py/detect",
@@ -104,9 +119,8 @@ def test_the_daemons_detections_arrive_with_the_frames(daemon):
             timeout=120,
         )
     finally:
-        bridge.terminate()
-        bridge.wait(timeout=30)
-    assert done.returncode == 0, done.stdout + done.stderr
+        log = stop_bridge(bridge, log_path)
+    assert done.returncode == 0, done.stdout + done.stderr + log
     summary = json.loads(done.stdout.splitlines()[-1])
     assert summary["detection_results"] > 0, summary
     latest = summary["latest_detections"]
