@@ -19,11 +19,11 @@ APP_ARGS ?=
 # install-service: who uses the app (the segments are handed to them).
 DESKTOP_USER ?=
 # Not defined here on purpose, so that the script's defaults apply when they are not given:
-# APP_FEATURES (cargo features of the app), USE_SUDO (auto|yes|no), STOP_TIMEOUT,
-# START_TIMEOUT, LOG_MAX_BYTES.
+# APP_FEATURES (cargo features of the app), DAEMON_FEATURES (more of the daemon's, e.g. zenoh),
+# USE_SUDO (auto|yes|no), STOP_TIMEOUT, START_TIMEOUT, LOG_MAX_BYTES.
 
 export SOURCE NAMESPACE RUNTIME_DIR LOG PROFILE DAEMON_ARGS APP_ARGS DESKTOP_USER
-export APP_FEATURES USE_SUDO STOP_TIMEOUT START_TIMEOUT LOG_MAX_BYTES
+export APP_FEATURES DAEMON_FEATURES USE_SUDO STOP_TIMEOUT START_TIMEOUT LOG_MAX_BYTES
 
 CONTROL := bash scripts/daemon_control.sh
 
@@ -47,7 +47,8 @@ help:
 	@echo "make uninstall-tray     remove it from the autostart"
 	@echo
 	@echo "Variables: SOURCE=$(SOURCE) NAMESPACE=$(NAMESPACE) RUNTIME_DIR=$(RUNTIME_DIR) LOG=$(LOG)"
-	@echo "           PROFILE=$(PROFILE) DAEMON_ARGS APP_ARGS APP_FEATURES USE_SUDO DESKTOP_USER"
+	@echo "           PROFILE=$(PROFILE) DAEMON_ARGS APP_ARGS APP_FEATURES DAEMON_FEATURES"
+	@echo "           USE_SUDO DESKTOP_USER"
 	@echo "More: README.md, docs/operations.md"
 
 demo:

@@ -1,5 +1,5 @@
 # Building the binaries for scripts/daemon_control.sh (sourced; uses its settings: SOURCE,
-# PROFILE's profile_flag, APP_FEATURES, os, and its info/die).
+# PROFILE's profile_flag, APP_FEATURES, DAEMON_FEATURES, os, and its info/die).
 
 daemon_built=0
 build_daemon() {
@@ -8,6 +8,8 @@ build_daemon() {
     bash scripts/setup-build-deps.sh >/dev/null
     local features=""
     [[ "$SOURCE" == synthetic ]] || features="$SOURCE"
+    # More of the daemon's features, e.g. zenoh (the bridge to other machines).
+    [[ -z "${DAEMON_FEATURES:-}" ]] || features="${features:+$features,}$DAEMON_FEATURES"
     if [[ "$SOURCE" == realsense ]] && ! pkg-config --exists realsense2 2>/dev/null; then
         [[ "$os" != Darwin ]] || die "librealsense2 not found by pkg-config: brew install librealsense pkg-config"
         info "librealsense2 from the pyrealsense2 wheel (scripts/setup-realsense.sh)"
