@@ -185,3 +185,33 @@ fn a_bad_endpoint_is_a_clear_error_at_start() {
     assert!(!output.status.success());
     assert!(stderr.contains("invalid Zenoh endpoint"), "{stderr}");
 }
+
+#[test]
+fn the_remote_daemons_detections_come_with_its_frames() {
+    let fixture = DaemonFixture::new("zdet", workspace_daemon_binary());
+    let daemon = DaemonGuard::spawned(fixture.spawn_synthetic(&["--detect", "depth"]));
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let key = "test/detections";
+    let _bridge = ChildGuard(spawn_bridge(&fixture, &endpoint, key));
+    let feed = RemoteFeed::spawn(
+        &SessionSettings::connect(&endpoint),
+        &key.parse::<KeyPrefix>().unwrap(),
+    )
+    .unwrap();
+    let deadline = Instant::now() + WITHIN;
+    let result = loop {
+        // Frames keep flowing (the GUI would take them); results come beside them.
+        let _ = feed.link().take_newest_frame();
+        if let Some(result) = feed.take_detections().pop() {
+            break result;
+        }
+        assert!(Instant::now() < deadline, "no detection result came");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(daemon);
+    assert!(result.frame_number > 0);
+    assert_eq!(result.detector.format, "depth");
+    // The synthetic scene's objects, with their 3D positions (the frames have depth).
+    assert!(!result.detections.is_empty(), "{result:?}");
+    assert!(result.detections.iter().all(|d| d.position.is_some()));
+}

@@ -175,9 +175,11 @@ impl Drop for DaemonGuard {
 
 /// The daemon binary for tests of crates other than capture-daemon (`CARGO_BIN_EXE_*` names
 /// only the binaries of the package under test): `$AAA_DAEMON_BIN` if set, else built with
-/// `cargo build -p capture-daemon` into the target directory the test runs from (cargo holds no
-/// lock while tests run; the build is a no-op when the binary is up to date). Built once per
-/// test process.
+/// `cargo build -p capture-daemon --features zenoh` into the target directory the test runs
+/// from (cargo holds no lock while tests run; the build is a no-op when the binary is up to
+/// date). Always with the Zenoh bridge, which the remote viewer's tests need: every caller
+/// asks for the same build, so concurrent tests never rebuild it under one another. Built once
+/// per test process.
 pub fn workspace_daemon_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(build_daemon_binary).clone()
@@ -208,6 +210,8 @@ fn build_daemon_binary() -> PathBuf {
             "capture-daemon",
             "--bin",
             "aaa-camera-daemon",
+            "--features",
+            "zenoh",
         ])
         .arg("--manifest-path")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))

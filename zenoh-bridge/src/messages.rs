@@ -196,6 +196,12 @@ pub fn decode_metadata(bytes: &[u8]) -> Result<FrameMetadata, BridgeError> {
     frame_messages::metadata_from_message(&message).map_err(decode_error)
 }
 
+/// A detection result (`detections`): the daemon's result JSON in a String.
+pub fn decode_detections(bytes: &[u8]) -> Result<shmproto::DetectionResult, BridgeError> {
+    let message = StringMessage::decode(bytes).map_err(decode_error)?;
+    serde_json::from_str(&message.data).map_err(decode_error)
+}
+
 pub fn decode_camera_info(bytes: &[u8]) -> Result<CameraInfo, BridgeError> {
     CameraInfo::decode(bytes).map_err(decode_error)
 }

@@ -9,10 +9,11 @@
 //! Zenoh reconnects by itself (peer mode, with the endpoint to connect to): a bridge that
 //! restarts is found again within a second, and frames flow again without anything done here.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use shmproto::{FrameMetadata, Geometry};
+use shmproto::{DetectionResult, FrameMetadata, Geometry};
 use zenoh::bytes::ZBytes;
 use zenoh::pubsub::Subscriber;
 use zenoh::sample::Sample;
@@ -23,6 +24,9 @@ use crate::error::BridgeError;
 use crate::keys::{self, KeyPrefix};
 use crate::messages::{self, CameraInfo};
 use crate::session::SessionSettings;
+
+/// Detection results kept until the consumer takes them; older ones are dropped.
+const DETECTIONS_KEPT: usize = 8;
 
 /// How long a camera-info query waits for the bridge's answer.
 const CAMERA_INFO_QUERY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -60,6 +64,8 @@ pub struct RemoteStats {
     pub samples_rejected: u64,
     /// Camera-info messages received (published, or answers to the query).
     pub camera_infos: u64,
+    /// Detection results received (the daemon detects).
+    pub detection_results: u64,
 }
 
 /// A message's payload with what the callback learnt from it.
@@ -80,6 +86,7 @@ struct Inbox {
     assembler: Assembler<Part>,
     complete: Option<(Parts<Part>, u64)>,
     camera_info: Option<ZBytes>,
+    detections: VecDeque<DetectionResult>,
     stats: RemoteStats,
     last_rejection: Option<String>,
 }
@@ -179,6 +186,12 @@ impl RemoteFeed {
         }
     }
 
+    /// The detection results received since the last call, oldest first (at most the last
+    /// few: a consumer that does not ask loses the older ones).
+    pub fn take_detections(&self) -> Vec<DetectionResult> {
+        self.shared.lock().detections.drain(..).collect()
+    }
+
     /// Why the last rejected sample was rejected.
     pub fn last_rejection(&self) -> Option<String> {
         self.shared.lock().last_rejection.clone()
@@ -249,7 +262,25 @@ fn sort_sample(shared: &Shared, prefix: &KeyPrefix, sample: &Sample) {
             inbox.stats.camera_infos += 1;
             return;
         }
-        // Detections and whatever else shares the prefix are not part of a frame.
+        Some(keys::DETECTIONS) => {
+            let decoded = messages::decode_detections(&payload.to_bytes());
+            let mut inbox = shared.lock();
+            match decoded {
+                Ok(result) => {
+                    if inbox.detections.len() == DETECTIONS_KEPT {
+                        inbox.detections.pop_front();
+                    }
+                    inbox.detections.push_back(result);
+                    inbox.stats.detection_results += 1;
+                }
+                Err(error) => {
+                    inbox.stats.samples_rejected += 1;
+                    inbox.last_rejection = Some(format!("{}: {error}", sample.key_expr()));
+                }
+            }
+            return;
+        }
+        // Whatever else shares the prefix is not part of a frame.
         _ => return,
     };
     let mut inbox = shared.lock();

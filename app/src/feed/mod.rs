@@ -74,4 +74,11 @@ pub trait FrameFeed {
 
     /// The channels the worker feeds.
     fn link(&self) -> &FrameLink;
+
+    /// Detection results that came with the frames since the last call (a remote camera's
+    /// daemon detects on its own host); none for the other feeds, whose daemon's results are
+    /// read from shared memory.
+    fn take_detections(&self) -> Vec<shmproto::DetectionResult> {
+        Vec::new()
+    }
 }

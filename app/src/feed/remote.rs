@@ -26,6 +26,8 @@ pub const LOST_AFTER: Duration = Duration::from_secs(2);
 /// Frames of one remote camera (a bridge's key prefix) on a worker thread.
 pub struct RemoteFeed {
     link: FrameLink,
+    /// Shared with the worker: it takes the frames, the GUI the detection results.
+    bridge: Arc<BridgeFeed>,
     name: String,
     stop: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
@@ -38,7 +40,8 @@ impl RemoteFeed {
         settings: &SessionSettings,
         prefix: &KeyPrefix,
     ) -> Result<Self, zenoh_bridge::BridgeError> {
-        let feed = BridgeFeed::open(settings, prefix)?;
+        let bridge = Arc::new(BridgeFeed::open(settings, prefix)?);
+        let feed = Arc::clone(&bridge);
         let name = format!("remote {} ({})", remote_locator(settings), prefix.as_str());
         let (sender, link) = frame_link();
         let stop = Arc::new(AtomicBool::new(false));
@@ -51,6 +54,7 @@ impl RemoteFeed {
             })?;
         Ok(RemoteFeed {
             link,
+            bridge,
             name,
             stop,
             worker: Some(worker),
@@ -77,6 +81,10 @@ impl FrameFeed for RemoteFeed {
 
     fn link(&self) -> &FrameLink {
         &self.link
+    }
+
+    fn take_detections(&self) -> Vec<shmproto::DetectionResult> {
+        self.bridge.take_detections()
     }
 }
 

@@ -104,6 +104,8 @@ struct DaemonSide {
     meter: RateMeter,
     /// The detections writer the results came from, to drop a previous writer's.
     writer_pid: Option<u32>,
+    /// Results came from a remote camera's feed (its daemon detects on its own host).
+    remote: bool,
 }
 
 impl DaemonSide {
@@ -141,10 +143,45 @@ impl DaemonSide {
         }
     }
 
+    /// Takes results a remote camera's feed brought.
+    fn take_remote(&mut self, results: Vec<DetectionResult>) {
+        self.remote = true;
+        let now = Instant::now();
+        for result in results {
+            self.meter.record(now, result.inference_ms);
+            self.recent.push(result.frame_number, result);
+        }
+    }
+
+    /// "{who}: detector, rate, inference", or that results are awaited.
+    fn results_text(&self, who: &str, waiting: String) -> String {
+        let now = Instant::now();
+        match self.recent.newest() {
+            None => waiting,
+            Some((_, result)) => {
+                let mut text = format!("{who}: {}", result.detector);
+                if let Some(rate) = self.meter.rate_hz(now) {
+                    text += &format!(", {rate:.1}/s");
+                }
+                if let Some(inference_ms) = self.meter.mean_inference_ms(now) {
+                    text += &format!(", inference {inference_ms:.0} ms");
+                }
+                text
+            }
+        }
+    }
+
     /// The panel's line about the daemon's detections.
     fn line(&self, live_on: bool, daemon_shown: bool) -> Option<String> {
         if let Some(error) = &self.spawn_error {
             return Some(error.clone());
+        }
+        if self.feed.is_none() && self.remote {
+            let mut text = self.results_text("Remote daemon detections", String::new());
+            if live_on {
+                text += " (hidden while the app's Live runs)";
+            }
+            return Some(text);
         }
         let feed = self.feed.as_ref()?;
         let text = match feed.state() {
@@ -156,20 +193,10 @@ impl DaemonSide {
                 format!("Daemon detections: unavailable ({reason})")
             }
             DaemonDetectionsState::Connected { writer_pid } => {
-                let now = Instant::now();
-                let mut text = match self.recent.newest() {
-                    None => format!("Daemon detections: waiting for results (pid {writer_pid})"),
-                    Some((_, result)) => {
-                        let mut text = format!("Daemon detections: {}", result.detector);
-                        if let Some(rate) = self.meter.rate_hz(now) {
-                            text += &format!(", {rate:.1}/s");
-                        }
-                        if let Some(inference_ms) = self.meter.mean_inference_ms(now) {
-                            text += &format!(", inference {inference_ms:.0} ms");
-                        }
-                        text
-                    }
-                };
+                let mut text = self.results_text(
+                    "Daemon detections",
+                    format!("Daemon detections: waiting for results (pid {writer_pid})"),
+                );
                 if live_on {
                     text += " (hidden while the app's Live runs)";
                 } else if !daemon_shown {
@@ -255,6 +282,12 @@ impl DetectionPanel {
         };
         self.choice = choice;
         self.options = options;
+    }
+
+    /// Takes the detection results a remote camera's feed brought (its daemon detects on its
+    /// own host); they are drawn over its frames like a local daemon's.
+    pub(super) fn take_remote_results(&mut self, results: Vec<DetectionResult>) {
+        self.daemon.take_remote(results);
     }
 
     /// Reads the daemon's detections in `namespace` (from the first pass on).
@@ -446,7 +479,7 @@ impl DetectionPanel {
                 found.frames_behind,
             ));
         }
-        if origin != Origin::Daemon {
+        if !matches!(origin, Origin::Daemon | Origin::Remote) {
             return None;
         }
         let found = self.daemon.recent.for_frame(frame_number)?;

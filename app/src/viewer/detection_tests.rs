@@ -500,3 +500,78 @@ fn the_daemons_detections_are_drawn_over_their_frame_or_one_at_most_two_frames_n
         .shown_detections()
         .is_none_or(|shown| shown.source == BoxSource::Live));
 }
+
+/// A remote camera's feed in a test: frames by hand, and the detection results that came with
+/// them.
+struct RemoteTestFeed {
+    frames: ChannelFeed,
+    detections: std::sync::Arc<std::sync::Mutex<Vec<shmproto::DetectionResult>>>,
+}
+
+impl crate::feed::FrameFeed for RemoteTestFeed {
+    fn origin(&self) -> Origin {
+        self.frames.origin()
+    }
+
+    fn link(&self) -> &crate::feed::FrameLink {
+        self.frames.link()
+    }
+
+    fn take_detections(&self) -> Vec<shmproto::DetectionResult> {
+        std::mem::take(&mut *self.detections.lock().unwrap())
+    }
+}
+
+#[test]
+fn a_remote_cameras_detections_are_drawn_over_its_frames() {
+    use crate::feed::FrameFeed;
+    use shmproto::{Detection, DetectionResult};
+
+    let (frames, mut remote_tx) = ChannelFeed::new(Origin::Remote);
+    let detections = std::sync::Arc::default();
+    let feed = RemoteTestFeed {
+        frames,
+        detections: std::sync::Arc::clone(&detections),
+    };
+    assert_eq!(feed.origin(), Origin::Remote);
+    let viewer = Viewer::new(
+        Supervisor::new(Some(Box::new(feed)), no_fallback()),
+        "unused".into(),
+    );
+    let mut harness = Harness::builder()
+        .with_size(egui::Vec2::new(1200.0, 600.0))
+        .build_ui_state(|ui, viewer: &mut Viewer| viewer.ui(ui), viewer);
+    remote_tx.send_event(FeedEvent::Connected {
+        detail: "tcp/127.0.0.1:7447, key aaa/cam/default".to_owned(),
+    });
+    send_frames(&mut remote_tx, 3..=3);
+    detections.lock().unwrap().push(DetectionResult {
+        frame_number: 3,
+        frame_publish_mono_ns: 0,
+        detector: shmproto::DetectorInfo {
+            format: "depth".to_owned(),
+            model: None,
+        },
+        score_threshold: 0.25,
+        inference_ms: 2.0,
+        detections: vec![Detection {
+            class_id: 0,
+            label: "object".to_owned(),
+            score: 0.9,
+            box_px: [10.0, 10.0, 60.0, 90.0],
+            position: None,
+            position_missing: Some("the frame has no depth".to_owned()),
+        }],
+    });
+    step_until(&mut harness, "the remote result drawn", |h| {
+        h.state().shown_detections().is_some()
+    });
+    let shown = harness.state().shown_detections().cloned().unwrap();
+    assert_eq!(shown.source, BoxSource::Daemon);
+    assert_eq!(shown.detections.len(), 1);
+    harness.get_by_label_contains("Remote daemon detections: depth");
+    // A later frame far from the result: no stale boxes.
+    send_frames(&mut remote_tx, 9..=9);
+    harness.run();
+    assert!(harness.state().shown_detections().is_none());
+}

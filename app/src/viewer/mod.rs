@@ -251,6 +251,12 @@ impl Viewer {
             .follow(&self.supervisor, self.daemon_start.launcher(), ctx);
         self.health.follow(&self.supervisor);
         self.detection.poll(ctx);
+        if let Some((feed, _)) = self.supervisor.shown_feed() {
+            let results = feed.take_detections();
+            if !results.is_empty() {
+                self.detection.take_remote_results(results);
+            }
+        }
         self.take_newest_frame(ctx);
         let shown_frame = self
             .display
