@@ -15,23 +15,7 @@ use app::view3d::camera::OrbitCamera;
 use egui::{Pos2, Rect};
 use image::RgbImage;
 use serde_json::Value;
-
-fn xvfb_available() -> bool {
-    let available = Command::new("xvfb-run")
-        .arg("--help")
-        .output()
-        .is_ok_and(|output| output.status.success() || !output.stdout.is_empty());
-    if !available {
-        let required =
-            std::env::var_os("CI").is_some() || std::env::var_os("AAA_REQUIRE_XVFB").is_some();
-        assert!(
-            !required,
-            "xvfb-run is missing: bash scripts/setup-runtime-deps.sh --test"
-        );
-        eprintln!("skipped: xvfb-run is missing (bash scripts/setup-runtime-deps.sh --test)");
-    }
-    available
-}
+use test_support::xvfb::xvfb_available;
 
 /// The 3D view as the app reported it, and its screenshot.
 struct Shot {

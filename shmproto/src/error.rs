@@ -45,7 +45,24 @@ impl OpenError {
                     liveness: Liveness::Starting { .. } | Liveness::Replaced { .. },
                     ..
                 }
-        )
+        ) || self.is_being_created()
+    }
+
+    /// A segment a writer has just created: still zero-filled (no magic yet) or without
+    /// bytes. Its writer writes the header a few microseconds later (protocol.md, "Known
+    /// limitations"), so this is a writer starting, not a corrupt segment.
+    fn is_being_created(&self) -> bool {
+        match self {
+            OpenError::Invalid {
+                problem: LayoutError::Magic { found, .. },
+                ..
+            } => found.bytes().all(|byte| byte == 0),
+            OpenError::Invalid {
+                problem: LayoutError::TooSmall { found: 0, .. },
+                ..
+            } => true,
+            _ => false,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! What the workspace's tests and benchmarks share. A dev-dependency only: nothing here ships.
 
 pub mod daemon;
+pub mod xvfb;
 
 use std::time::Duration;
 
