@@ -36,13 +36,14 @@ impl ReplayPacer {
     }
 
     /// When the frame recorded at `recorded_ns` is due, asked at `now`. A stamp earlier than
-    /// the previous one (the recording started again) continues one frame interval after the
-    /// previous frame.
+    /// the previous one (the recording started again), or the same stamp again (a frame
+    /// handed over twice at a loop's seam), continues one frame interval after the previous
+    /// frame: frames never come faster than recorded.
     pub fn due(&mut self, recorded_ns: u64, now: Instant) -> Instant {
         let scaled = |ns: u64| Duration::from_secs_f64(ns as f64 / 1e9 / self.rate);
         let origin = match (self.origin, self.previous) {
             (Some((at, first_ns)), Some((_, previous_ns)))
-                if recorded_ns >= first_ns && recorded_ns >= previous_ns =>
+                if recorded_ns >= first_ns && recorded_ns > previous_ns =>
             {
                 if let Some(interval) = recorded_ns.checked_sub(previous_ns) {
                     if interval > 0 {
@@ -112,6 +113,22 @@ mod tests {
         assert_eq!(
             pacer.due(33 * MS, start),
             start + Duration::from_millis(132)
+        );
+    }
+
+    #[test]
+    fn the_same_stamp_again_waits_one_interval() {
+        let start = Instant::now();
+        let mut pacer = ReplayPacer::new(1.0);
+        pacer.due(0, start);
+        pacer.due(100 * MS, start);
+        assert_eq!(
+            pacer.due(100 * MS, start),
+            start + Duration::from_millis(200)
+        );
+        assert_eq!(
+            pacer.due(200 * MS, start),
+            start + Duration::from_millis(300)
         );
     }
 
