@@ -222,8 +222,7 @@ pub fn watch_with(
     let mut validated_latencies_ns = Vec::new();
     let mut last_frame_number: Option<u64> = None;
     let mut first_frame_at: Option<Instant> = None;
-    let mut last_progress = Instant::now();
-    let mut frames_at_progress = 0u64;
+    let mut progress_line = ProgressLine::new();
     loop {
         let done = match limit {
             WatchLimit::Frames(count) => summary.frames_received >= count,
@@ -333,27 +332,9 @@ pub fn watch_with(
                 break;
             }
         }
-        if last_progress.elapsed() >= Duration::from_secs(1) {
-            let fps = (summary.frames_received - frames_at_progress) as f64
-                / last_progress.elapsed().as_secs_f64();
-            progress(&format!(
-                "{} frames, {fps:.1} fps, {} gaps, {} verify failures",
-                summary.frames_received, summary.gaps, summary.verify_failures
-            ));
-            last_progress = Instant::now();
-            frames_at_progress = summary.frames_received;
-        }
+        progress_line.tick(&summary, &mut progress);
     }
-    summary.seconds = started.elapsed().as_secs_f64();
-    if let Some(first) = first_frame_at {
-        let span = first.elapsed().as_secs_f64();
-        if summary.frames_received > 1 && span > 0.0 {
-            summary.fps = (summary.frames_received - 1) as f64 / span;
-        }
-    }
-    latencies_ns.sort_unstable();
-    summary.latency_us_p50 = percentile_us(&latencies_ns, 0.5);
-    summary.latency_us_p99 = percentile_us(&latencies_ns, 0.99);
+    finish_timing(&mut summary, started, first_frame_at, &mut latencies_ns);
     if mode == ReadMode::InPlace {
         validated_latencies_ns.sort_unstable();
         summary.validated_latency_us_p50 = Some(percentile_us(&validated_latencies_ns, 0.5));
@@ -379,6 +360,55 @@ fn check_frame(frame: &FrameBuf, summary: &mut WatchSummary) {
 }
 
 /// [`check_frame`] on a frame's parts: `rgb` and `depth` need hold only the stamp rows.
+/// The once-a-second progress line of a watch.
+pub(crate) struct ProgressLine {
+    at: Instant,
+    frames: u64,
+}
+
+impl ProgressLine {
+    pub(crate) fn new() -> Self {
+        ProgressLine {
+            at: Instant::now(),
+            frames: 0,
+        }
+    }
+
+    /// Says how the watch goes, at most once a second.
+    pub(crate) fn tick(&mut self, summary: &WatchSummary, progress: &mut dyn FnMut(&str)) {
+        if self.at.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let fps = (summary.frames_received - self.frames) as f64 / self.at.elapsed().as_secs_f64();
+        progress(&format!(
+            "{} frames, {fps:.1} fps, {} gaps, {} verify failures",
+            summary.frames_received, summary.gaps, summary.verify_failures
+        ));
+        self.at = Instant::now();
+        self.frames = summary.frames_received;
+    }
+}
+
+/// The summary's timing at the end of a watch: its length, the frame rate from the first
+/// frame on, and the latency percentiles.
+pub(crate) fn finish_timing(
+    summary: &mut WatchSummary,
+    started: Instant,
+    first_frame_at: Option<Instant>,
+    latencies_ns: &mut [u64],
+) {
+    summary.seconds = started.elapsed().as_secs_f64();
+    if let Some(first) = first_frame_at {
+        let span = first.elapsed().as_secs_f64();
+        if summary.frames_received > 1 && span > 0.0 {
+            summary.fps = (summary.frames_received - 1) as f64 / span;
+        }
+    }
+    latencies_ns.sort_unstable();
+    summary.latency_us_p50 = percentile_us(latencies_ns, 0.5);
+    summary.latency_us_p99 = percentile_us(latencies_ns, 0.99);
+}
+
 pub(crate) fn check_parts(
     metadata: Result<FrameMetadata, ReadError>,
     frame_number: u64,

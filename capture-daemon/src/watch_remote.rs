@@ -70,7 +70,7 @@ pub fn watch_remote(
     use zenoh_bridge::RemoteFeed;
 
     use crate::signals;
-    use crate::watch::{check_parts, percentile_us};
+    use crate::watch::{check_parts, finish_timing, ProgressLine};
 
     signals::install().context("cannot install signal handlers")?;
     let prefix = options.prefix(namespace)?;
@@ -91,8 +91,7 @@ pub fn watch_remote(
     let mut latencies_ns = Vec::new();
     let mut last_frame_number: Option<u64> = None;
     let mut first_frame_at: Option<Instant> = None;
-    let mut last_progress = Instant::now();
-    let mut frames_at_progress = 0u64;
+    let mut progress_line = ProgressLine::new();
     let mut wire_bytes = 0u64;
     let mut connected = false;
     let mut depth_le = Vec::new();
@@ -167,30 +166,15 @@ pub fn watch_remote(
         if let Some(slow) = slow {
             std::thread::sleep(slow);
         }
-        if last_progress.elapsed() >= Duration::from_secs(1) {
-            let fps = (summary.frames_received - frames_at_progress) as f64
-                / last_progress.elapsed().as_secs_f64();
-            progress(&format!(
-                "{} frames, {fps:.1} fps, {} gaps, {} verify failures",
-                summary.frames_received, summary.gaps, summary.verify_failures
-            ));
-            last_progress = Instant::now();
-            frames_at_progress = summary.frames_received;
-        }
+        progress_line.tick(&summary, &mut progress);
     }
-    summary.seconds = started.elapsed().as_secs_f64();
+    finish_timing(&mut summary, started, first_frame_at, &mut latencies_ns);
     if let Some(first) = first_frame_at {
         let span = first.elapsed().as_secs_f64();
-        if summary.frames_received > 1 && span > 0.0 {
-            summary.fps = (summary.frames_received - 1) as f64 / span;
-        }
         if span > 0.0 {
             remote.megabytes_per_second = wire_bytes as f64 / 1e6 / span;
         }
     }
-    latencies_ns.sort_unstable();
-    summary.latency_us_p50 = percentile_us(&latencies_ns, 0.5);
-    summary.latency_us_p99 = percentile_us(&latencies_ns, 0.99);
     match feed.camera_info() {
         Some(Ok(info)) => {
             remote.camera_info = true;
