@@ -5,6 +5,8 @@ zenoh` (the bridge, for the Zenoh receiver's tests) into the workspace's target 
 no-op when it is up to date).
 """
 
+import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -12,9 +14,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import aaa_camera
@@ -130,3 +134,31 @@ def daemon(daemon_binary):
     fixture = Daemon(daemon_binary)
     yield fixture
     fixture.close()
+
+
+def digest(array) -> str:
+    """SHA-256 of an array's bytes, to compare frames read by different paths."""
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+@contextlib.contextmanager
+def published_digests(daemon):
+    """While the block runs, reads the daemon's frames through aaa_camera on a thread: yields
+    a dict frame number -> (colour digest, depth digest), filled as frames come."""
+    published = {}
+    stop = threading.Event()
+
+    def read_published():
+        cam = daemon.camera()
+        while not stop.is_set():
+            frame = cam.wait_next(timeout=0.5)
+            if frame is not None:
+                published[frame.frame_number] = (digest(frame.rgb), digest(frame.depth))
+
+    reader = threading.Thread(target=read_published)
+    reader.start()
+    try:
+        yield published
+    finally:
+        stop.set()
+        reader.join()

@@ -2,14 +2,13 @@
 `mcap-ros2-support`'s ROS 2 CDR decoder, against what the daemon published (read at the same
 time through aaa_camera)."""
 
-import hashlib
 import json
 import signal
 import subprocess
-import threading
 import time
 
 import numpy as np
+from conftest import digest, published_digests
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
@@ -17,10 +16,6 @@ COLOR = "/camera/color/image_raw"
 DEPTH = "/camera/depth/image_rect_raw"
 INFO = "/camera/color/camera_info"
 METADATA = "/aaa/metadata"
-
-
-def digest(array) -> str:
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
 def record(daemon, path, *extra, timeout=60):
@@ -57,24 +52,9 @@ def read_recording(path):
 
 def test_recording_holds_what_the_daemon_published(daemon, tmp_path):
     daemon.start()
-    published = {}
-    stop = threading.Event()
-
-    def read_published():
-        cam = daemon.camera()
-        while not stop.is_set():
-            frame = cam.wait_next(timeout=0.5)
-            if frame is not None:
-                published[frame.frame_number] = (digest(frame.rgb), digest(frame.depth))
-
-    reader = threading.Thread(target=read_published)
-    reader.start()
     path = tmp_path / "session.mcap"
-    try:
+    with published_digests(daemon) as published:
         summary = record(daemon, path, "--seconds", "3")
-    finally:
-        stop.set()
-        reader.join()
 
     frames = summary["frames_written"]
     assert frames >= 30, summary

@@ -2,12 +2,10 @@
 loopback with explicit endpoints: the frames it decodes (colour, and depth as RVL, zstd or raw)
 are the daemon's, bit for bit, read at the same time through aaa_camera."""
 
-import hashlib
 import json
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +14,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "python"))
 
 import aaa_zenoh_receiver as receiver  # noqa: E402
+from conftest import published_digests  # noqa: E402
 
 RECEIVER = Path(receiver.__file__)
-
-
-def digest(array) -> str:
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
 def free_port() -> int:
@@ -62,30 +57,17 @@ def test_the_receiver_gets_the_daemons_frames_bit_for_bit(daemon, codec, depth_f
     bridge = start_bridge(
         daemon, log_path, "--listen", endpoint, "--key", key, "--depth-codec", codec
     )
-    published = {}
-    stop = threading.Event()
-
-    def read_published():
-        cam = daemon.camera()
-        while not stop.is_set():
-            frame = cam.wait_next(timeout=0.5)
-            if frame is not None:
-                published[frame.frame_number] = (digest(frame.rgb), digest(frame.depth))
-
-    reader = threading.Thread(target=read_published)
-    reader.start()
-    try:
-        done = subprocess.run(
-            [sys.executable, str(RECEIVER), "--connect", endpoint, "--key", key,
-             "--frames", "20", "--seconds", "60", "--json"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        stop.set()
-        reader.join()
-        log = stop_bridge(bridge, log_path)
+    with published_digests(daemon) as published:
+        try:
+            done = subprocess.run(
+                [sys.executable, str(RECEIVER), "--connect", endpoint, "--key", key,
+                 "--frames", "20", "--seconds", "60", "--json"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        finally:
+            log = stop_bridge(bridge, log_path)
     assert done.returncode == 0, done.stdout + done.stderr + log
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     frames, summary = lines[:-1], lines[-1]
