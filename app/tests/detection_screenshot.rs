@@ -8,10 +8,9 @@
 //! passes, unless `CI` or `AAA_REQUIRE_XVFB` is set, where a missing tool is a failure.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
-use test_support::xvfb::xvfb_available;
+use test_support::xvfb::{succeeded, xvfb_available, xvfb_command};
 
 /// The app's box colour (`app::view::boxes::APP_BOX_COLOR`), with room for blending.
 fn is_box_colour([r, g, b]: [u8; 3]) -> bool {
@@ -21,26 +20,16 @@ fn is_box_colour([r, g, b]: [u8; 3]) -> bool {
 /// Runs `aaa --freeze-and-detect` under Xvfb; returns its detection report (the JSON line).
 fn run_app(work: &Path, screenshot: &Path) -> Value {
     let namespace = format!("dshot{}", std::process::id());
-    let output = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1400x800x24"])
-        .arg(env!("CARGO_BIN_EXE_aaa"))
+    let output = xvfb_command(env!("CARGO_BIN_EXE_aaa"))
         .args(["--namespace", &namespace, "--runtime-dir"])
         .arg(work)
         .args(["--synthetic", "--model", "depth", "--smoke-test", "90"])
         .arg("--freeze-and-detect")
         .arg("--screenshot")
         .arg(screenshot)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
         .output()
         .expect("run xvfb-run");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the app failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
+    let (stdout, stderr) = succeeded(&output, "the app");
     let line = stdout
         .lines()
         .find_map(|line| line.strip_prefix("smoke test detection: "))

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use app::feed::remote::{RemoteFeed, LOST_AFTER};
 use app::feed::{FeedEvent, FrameFeed, FrameLink, Origin};
 use test_support::daemon::{workspace_daemon_binary, DaemonFixture, DaemonGuard};
-use test_support::xvfb::xvfb_available;
+use test_support::xvfb::{succeeded, xvfb_available, xvfb_command};
 use zenoh_bridge::{KeyPrefix, SessionSettings};
 
 /// Generous: two cores shared with other builds and tests.
@@ -136,22 +136,12 @@ fn aaa_remote_shows_the_bridged_camera_in_a_window() {
     let endpoint = format!("tcp/127.0.0.1:{}", free_port());
     let key = "test/window";
     let _bridge = ChildGuard(spawn_bridge(&fixture, &endpoint, key));
-    let output = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1400x800x24"])
-        .arg(env!("CARGO_BIN_EXE_aaa"))
+    let output = xvfb_command(env!("CARGO_BIN_EXE_aaa"))
         .args(["--remote", &endpoint, "--key", key, "--smoke-test", "8"])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
         .output()
         .expect("run xvfb-run");
     drop(daemon);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "aaa --remote failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
+    let (stdout, stderr) = succeeded(&output, "aaa --remote");
     let summary = stdout
         .lines()
         .find(|line| line.starts_with("smoke test:"))

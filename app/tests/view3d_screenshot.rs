@@ -9,13 +9,12 @@
 //! pass, unless `CI` or `AAA_REQUIRE_XVFB` is set, where a missing tool is a failure.
 
 use std::path::Path;
-use std::process::Command;
 
 use app::view3d::camera::OrbitCamera;
 use egui::{Pos2, Rect};
 use image::RgbImage;
 use serde_json::Value;
-use test_support::xvfb::xvfb_available;
+use test_support::xvfb::{succeeded, xvfb_available, xvfb_command};
 
 /// The 3D view as the app reported it, and its screenshot.
 struct Shot {
@@ -61,9 +60,7 @@ impl Shot {
 fn run_app(work: &Path, orbit: &str, extra: &[&str]) -> Shot {
     let namespace = format!("v3dshot{}", std::process::id());
     let screenshot = work.join(format!("3d-{}.png", orbit.replace(',', "_")));
-    let output = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1400x800x24"])
-        .arg(env!("CARGO_BIN_EXE_aaa"))
+    let output = xvfb_command(env!("CARGO_BIN_EXE_aaa"))
         .args(["--namespace", &namespace, "--runtime-dir"])
         .arg(work)
         .args(["--synthetic", "--view", "3d", "--orbit", orbit])
@@ -72,17 +69,9 @@ fn run_app(work: &Path, orbit: &str, extra: &[&str]) -> Shot {
         .args(extra)
         .arg("--screenshot")
         .arg(&screenshot)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
         .output()
         .expect("run xvfb-run");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the app failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
+    let (stdout, stderr) = succeeded(&output, "the app");
     let line = stdout
         .lines()
         .find_map(|line| line.strip_prefix("smoke test 3d: "))

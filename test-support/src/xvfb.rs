@@ -20,3 +20,28 @@ pub fn xvfb_available() -> bool {
     }
     available
 }
+
+/// `xvfb-run` running `program` on a 1400x800 screen of its own, with info logs and no colour
+/// codes; add the program's arguments.
+pub fn xvfb_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new("xvfb-run");
+    command
+        .args(["-a", "-s", "-screen 0 1400x800x24"])
+        .arg(program)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Asserts that `what` exited successfully (showing its output if not); returns its stdout
+/// and stderr.
+pub fn succeeded(output: &std::process::Output, what: &str) -> (String, String) {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    (stdout, stderr)
+}
