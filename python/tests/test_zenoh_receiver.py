@@ -182,6 +182,14 @@ def test_hostile_rvl_is_a_decode_error_not_a_crash():
             pass
 
 
+def test_a_zstd_header_claiming_a_huge_image_is_refused_before_decompressing():
+    import struct
+
+    header = struct.pack("<IIBII", 8192, 8, 0, 2**31, 5) + b"16UC1"
+    with pytest.raises(receiver.DecodeError, match="out of bounds"):
+        receiver.decode_compressed_depth({"format": "zstd", "data": header + b"\x28\xb5\x2f\xfd"})
+
+
 def test_messages_that_are_not_cdr_are_decode_errors():
     for data in [b"", b"\x00\x00\x00\x00rest", b"\x00\x01\x00\x00\x01"]:
         with pytest.raises(receiver.DecodeError):

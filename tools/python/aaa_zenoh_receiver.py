@@ -250,7 +250,9 @@ def decode_compressed_depth(message: dict) -> np.ndarray:
         if len(data) < 17:
             raise DecodeError("zstd image data shorter than its header")
         height, width, is_bigendian, step, name_len = struct.unpack_from("<IIBII", data, 0)
-        if width * height > MAX_PIXELS or name_len > 64:
+        # At most 8 bytes per pixel (the widest ROS encodings), as the Rust decoder bounds it:
+        # the sender's header must not make this side allocate without limit.
+        if width * height > MAX_PIXELS or height * step > MAX_PIXELS * 8 or name_len > 64:
             raise DecodeError("zstd image header out of bounds")
         encoding = data[17 : 17 + name_len].decode("utf-8", "replace")
         raw = zstandard.ZstdDecompressor().decompress(data[17 + name_len :],
